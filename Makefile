@@ -1,0 +1,55 @@
+# payrecon - see README.md. `make run` starts everything locally; `make test` runs every test.
+SHELL := /bin/bash
+GO ?= go
+TOOLS := $(CURDIR)/.tools
+export PATH := $(TOOLS)/bin:$(PATH)
+FUNCTIONS := $(notdir $(wildcard functions/*))
+BUILD_DIR := .build
+GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
+STAGE ?= dev
+
+.PHONY: all tools run demo test test-short lint vet bench fuzz build invoke deploy clean
+
+all: lint test
+
+tools: ## install DynamoDB Local, stripe-mock, staticcheck into .tools/
+	@scripts/tools.sh
+
+run: tools ## local stack + every HttpApi route on :3000 with a demo partner
+	$(GO) run ./cmd/local run
+
+test: tools ## everything: lint, unit + integration tests on the local stack, short fuzz
+	@scripts/test.sh
+
+test-short: ## pure unit tests only (no emulators)
+	$(GO) test -short ./...
+
+lint: tools ## gofmt, go vet, staticcheck, cfn-lint, go.mod tidy check
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	staticcheck ./...
+	cfn-lint template.yaml
+	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy (run go mod tidy)"; exit 1; }
+
+bench: tools ## benchmarks (recorded in README)
+	@scripts/bench.sh
+
+fuzz: ## longer fuzzing of every target (FUZZTIME per target, default 60s)
+	@scripts/fuzz.sh $${FUZZTIME:-60s}
+
+build: ## every function as bootstrap for linux/arm64 (provided.al2023)
+	@for f in $(FUNCTIONS); do \
+	  mkdir -p $(BUILD_DIR)/$$f && \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/$$f/bootstrap ./functions/$$f || exit 1; \
+	  printf '%-18s %s\n' $$f "$$(du -h $(BUILD_DIR)/$$f/bootstrap | cut -f1)"; \
+	done
+
+invoke: ## sam local invoke FN=CredentialsFunction EVENT=events/credentials-put-stripe.json
+	@command -v sam >/dev/null || { echo "invoke needs the AWS SAM CLI (https://docs.aws.amazon.com/serverless-application-model/)"; exit 1; }
+	CGO_ENABLED=0 GOFLAGS='-tags=lambda.norpc -trimpath' sam build && sam local invoke $(FN) -e $(EVENT)
+
+deploy: ## sam build + deploy (STAGE=dev|staging|prod → samconfig.toml section)
+	CGO_ENABLED=0 GOFLAGS='-tags=lambda.norpc -trimpath' sam build && sam deploy --config-env $(STAGE)
+
+clean:
+	rm -rf $(BUILD_DIR) .aws-sam

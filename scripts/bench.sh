@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make bench: every Go benchmark against one local stack, then Lambda binary sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.tools/bin:$PATH"
+work=$(mktemp -d)
+mkdir -p .build
+go build -o .build/local ./cmd/local
+.build/local stack -env "$work/stack.env" >/dev/null 2>"$work/stack.err" &
+stack_pid=$!
+trap 'kill $stack_pid 2>/dev/null || true; wait $stack_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 1 600); do [ -f "$work/stack.env" ] && break; sleep 0.1; done
+set -a; . "$work/stack.env"; set +a
+go test -run='^$' -bench="${BENCH:-.}" -benchmem -benchtime="${BENCHTIME:-1s}" -timeout 30m ./... | tee .build/bench.txt
+echo
+echo "Lambda binaries (linux/arm64, CGO_ENABLED=0, -tags lambda.norpc, stripped):"
+make --no-print-directory build

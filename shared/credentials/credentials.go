@@ -1,0 +1,247 @@
+// Package credentials stores each partner's provider keys: the secret parts in
+// Secrets Manager (one secret per partner and provider), only non-secret
+// metadata in DynamoDB. Secrets never leave this package except to the
+// adapters that call the providers.
+package credentials
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/secrets"
+	"github.com/payrecon/payrecon/shared/store"
+	"github.com/payrecon/payrecon/shared/stripeapi"
+)
+
+// Providers.
+const (
+	Stripe  = "stripe"
+	Qualpay = "qualpay"
+)
+
+// StripeCredentials are a partner's Stripe platform keys.
+type StripeCredentials struct {
+	SecretKey     string `json:"secret_key"`
+	ClientID      string `json:"client_id"`
+	WebhookSecret string `json:"webhook_secret"`
+}
+
+// QualpayCredentials are a partner's Qualpay keys.
+type QualpayCredentials struct {
+	SecurityKey   string `json:"security_key"`
+	IntegratorID  string `json:"integrator_id"`
+	WebhookSecret string `json:"webhook_secret"`
+	Environment   string `json:"environment"` // sandbox | production
+}
+
+// Status is the masked, non-secret view returned by the API.
+type Status struct {
+	store.Keys
+	PartnerID      string    `dynamodbav:"partner_id" json:"-"`
+	Provider       string    `dynamodbav:"provider" json:"provider"`
+	Configured     bool      `dynamodbav:"configured" json:"configured"`
+	Livemode       bool      `dynamodbav:"livemode" json:"livemode"`
+	SecretKeyLast4 string    `dynamodbav:"secret_key_last4,omitempty" json:"secret_key_last4,omitempty"`
+	ClientID       string    `dynamodbav:"client_id,omitempty" json:"client_id,omitempty"`
+	AccountID      string    `dynamodbav:"account_id,omitempty" json:"account_id,omitempty"`
+	IntegratorID   string    `dynamodbav:"integrator_id,omitempty" json:"integrator_id,omitempty"`
+	Environment    string    `dynamodbav:"environment,omitempty" json:"environment,omitempty"`
+	UpdatedAt      time.Time `dynamodbav:"updated_at" json:"updated_at"`
+}
+
+// Service configures and reads credentials.
+type Service struct {
+	Store   *store.Store
+	Secrets secrets.Store
+	Stripe  *stripeapi.Factory
+	Stage   string
+	Now     func() time.Time
+}
+
+func statusSK(provider string) string { return "INTEGRATION#" + provider }
+
+// ValidProvider reports whether p is a provider we integrate.
+func ValidProvider(p string) bool { return p == Stripe || p == Qualpay }
+
+func notFound(provider string) error {
+	return apperr.New(apperr.NotFound, "no %s credentials are configured", provider)
+}
+
+var (
+	stripeSecretRe = regexp.MustCompile(`^(sk|rk)_(test|live)_[A-Za-z0-9]{8,247}$`)
+	clientIDRe     = regexp.MustCompile(`^ca_[A-Za-z0-9]{8,64}$`)
+	whsecRe        = regexp.MustCompile(`^whsec_[A-Za-z0-9+/=]{8,128}$`)
+	alnumRe        = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+)
+
+// ConfigureStripe validates, checks the key against Stripe, then stores it.
+func (s *Service) ConfigureStripe(ctx context.Context, partnerID string, c StripeCredentials) (Status, error) {
+	bad := map[string]string{}
+	if !stripeSecretRe.MatchString(c.SecretKey) {
+		bad["secret_key"] = "must be a Stripe secret or restricted key (sk_test_…, sk_live_…, rk_…)"
+	}
+	if !clientIDRe.MatchString(c.ClientID) {
+		bad["client_id"] = "must be a Stripe Connect client ID (ca_…)"
+	}
+	if !whsecRe.MatchString(c.WebhookSecret) {
+		bad["webhook_secret"] = "must be a Stripe webhook signing secret (whsec_…)"
+	}
+	if len(bad) > 0 {
+		return Status{}, apperr.FieldErrors(bad)
+	}
+	acct, err := s.Stripe.Client(c.SecretKey).Accounts.Get()
+	if err != nil {
+		return Status{}, stripeCheckError(err)
+	}
+	st := Status{
+		Provider: Stripe, Configured: true, Livemode: stripeapi.Livemode(c.SecretKey),
+		SecretKeyLast4: c.SecretKey[len(c.SecretKey)-4:], ClientID: c.ClientID, AccountID: acct.ID,
+	}
+	return s.save(ctx, partnerID, st, c)
+}
+
+// stripeCheckError turns Stripe's answer to the key check into a client error
+// without echoing anything Stripe may have said about the key itself.
+func stripeCheckError(err error) error {
+	var se *stripe.Error
+	if errors.As(err, &se) {
+		switch {
+		case se.HTTPStatusCode == 401 || se.HTTPStatusCode == 403:
+			return apperr.FieldErrors(map[string]string{"secret_key": "Stripe rejected this key (authentication failed)"})
+		case se.HTTPStatusCode == 429:
+			return &apperr.Error{Code: apperr.RateLimited, Message: "Stripe is rate limiting; retry shortly", RetryAfter: 5}
+		case se.HTTPStatusCode >= 500:
+			return &apperr.Error{Code: apperr.BadGateway, Message: "Stripe is unavailable; retry shortly", RetryAfter: 10}
+		default:
+			return apperr.FieldErrors(map[string]string{"secret_key": "Stripe refused the key check: " + string(se.Code)})
+		}
+	}
+	return &apperr.Error{Code: apperr.BadGateway, Message: "could not reach Stripe to check the key; retry shortly", RetryAfter: 10}
+}
+
+// ConfigureQualpay validates and stores Qualpay keys.
+func (s *Service) ConfigureQualpay(ctx context.Context, partnerID string, c QualpayCredentials) (Status, error) {
+	bad := map[string]string{}
+	if len(c.SecurityKey) < 16 || len(c.SecurityKey) > 64 || !alnumRe.MatchString(c.SecurityKey) {
+		bad["security_key"] = "must be a Qualpay security key (16-64 letters and digits)"
+	}
+	if n, err := strconv.ParseInt(c.IntegratorID, 10, 64); err != nil || n <= 0 {
+		bad["integrator_id"] = "must be your Qualpay integrator (vendor) ID, a positive integer"
+	}
+	if len(c.WebhookSecret) < 8 || len(c.WebhookSecret) > 32 || !alnumRe.MatchString(c.WebhookSecret) {
+		bad["webhook_secret"] = "must be the Qualpay webhook secret (8-32 letters and digits)"
+	}
+	if c.Environment == "" {
+		c.Environment = "sandbox"
+	}
+	if c.Environment != "sandbox" && c.Environment != "production" {
+		bad["environment"] = `must be "sandbox" or "production"`
+	}
+	if len(bad) > 0 {
+		return Status{}, apperr.FieldErrors(bad)
+	}
+	st := Status{
+		Provider: Qualpay, Configured: true, Livemode: c.Environment == "production",
+		SecretKeyLast4: c.SecurityKey[len(c.SecurityKey)-4:], IntegratorID: c.IntegratorID, Environment: c.Environment,
+	}
+	return s.save(ctx, partnerID, st, c)
+}
+
+// save writes the secret first, then the metadata: a crash in between leaves a
+// secret with no status, which the client's retry of the same PUT completes.
+func (s *Service) save(ctx context.Context, partnerID string, st Status, secret any) (Status, error) {
+	raw, err := json.Marshal(secret)
+	if err != nil {
+		return Status{}, err
+	}
+	if err := s.Secrets.Put(ctx, secrets.Name(s.Stage, partnerID, st.Provider), raw); err != nil {
+		return Status{}, fmt.Errorf("store %s secret: %w", st.Provider, err)
+	}
+	st.PartnerID, st.UpdatedAt = partnerID, s.Now().UTC().Truncate(time.Second)
+	st.PK, st.SK = store.PartnerPK(partnerID), statusSK(st.Provider)
+	if err := s.Store.Put(ctx, st); err != nil {
+		return Status{}, fmt.Errorf("store %s status: %w", st.Provider, err)
+	}
+	return st, nil
+}
+
+// Get returns the masked status; 404 when not configured.
+func (s *Service) Get(ctx context.Context, partnerID, provider string) (Status, error) {
+	var st Status
+	if err := s.Store.Get(ctx, store.PartnerPK(partnerID), statusSK(provider), &st); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Status{}, notFound(provider)
+		}
+		return Status{}, err
+	}
+	return st, nil
+}
+
+// Delete removes the secret, then the status; 404 when neither existed.
+// The order makes a crash safe: a retry finds the status and finishes.
+func (s *Service) Delete(ctx context.Context, partnerID, provider string) error {
+	name := secrets.Name(s.Stage, partnerID, provider)
+	existed := false
+	if _, err := s.Secrets.Get(ctx, name); err == nil {
+		existed = true
+		if err := s.Secrets.Delete(ctx, name); err != nil && !errors.Is(err, secrets.ErrNotFound) {
+			return fmt.Errorf("delete %s secret: %w", provider, err)
+		}
+	} else if !errors.Is(err, secrets.ErrNotFound) {
+		return fmt.Errorf("read %s secret: %w", provider, err)
+	}
+	switch err := s.Store.DeleteExisting(ctx, store.PartnerPK(partnerID), statusSK(provider), nil); {
+	case err == nil:
+		existed = true
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("delete %s status: %w", provider, err)
+	}
+	if !existed {
+		return notFound(provider)
+	}
+	return nil
+}
+
+// Stripe returns a partner's Stripe keys for the adapters; 404 apperr when not configured.
+func (s *Service) StripeKeys(ctx context.Context, partnerID string) (StripeCredentials, error) {
+	var c StripeCredentials
+	return c, s.load(ctx, partnerID, Stripe, &c)
+}
+
+// QualpayKeys returns a partner's Qualpay keys; 404 apperr when not configured.
+func (s *Service) QualpayKeys(ctx context.Context, partnerID string) (QualpayCredentials, error) {
+	var c QualpayCredentials
+	return c, s.load(ctx, partnerID, Qualpay, &c)
+}
+
+func (s *Service) load(ctx context.Context, partnerID, provider string, out any) error {
+	raw, err := s.Secrets.Get(ctx, secrets.Name(s.Stage, partnerID, provider))
+	if err != nil {
+		if errors.Is(err, secrets.ErrNotFound) {
+			return notFound(provider)
+		}
+		return fmt.Errorf("read %s secret: %w", provider, err)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("decode %s secret: %w", provider, errors.New("malformed secret")) // never echo secret bytes
+	}
+	return nil
+}
+
+// NormalizeProvider lower-cases and checks a path provider; 404 when unknown.
+func NormalizeProvider(p string) (string, error) {
+	p = strings.ToLower(p)
+	if !ValidProvider(p) {
+		return "", apperr.New(apperr.NotFound, "unknown provider %q (use stripe or qualpay)", p)
+	}
+	return p, nil
+}

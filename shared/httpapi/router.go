@@ -1,0 +1,162 @@
+// Package httpapi is the HTTP edge shared by every function: routing on the
+// standard library mux, JSON errors, body limits, API-key authentication,
+// request logging and the API Gateway (payload v2) adapter.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/payrecon/payrecon/shared/apperr"
+)
+
+// HandlerFunc is a handler that may fail; the router turns the error into a JSON error.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// Authenticator resolves a bearer API key to a partner ID.
+type Authenticator interface {
+	Authenticate(ctx context.Context, apiKey string) (partnerID string, err error)
+}
+
+// Router registers routes with per-route options and builds an http.Handler that
+// answers JSON 404/405 for unknown paths and methods.
+type Router struct {
+	mux     *http.ServeMux
+	log     *slog.Logger
+	auth    Authenticator
+	maxBody int64
+	methods map[string][]string // path pattern -> methods
+}
+
+// Option configures a route.
+type Option func(*route)
+
+type route struct {
+	public  bool
+	maxBody int64
+}
+
+// Public marks a route that needs no API key (webhooks, OAuth redirect).
+func Public() Option { return func(r *route) { r.public = true } }
+
+// MaxBody overrides the request body cap for a route.
+func MaxBody(n int64) Option { return func(r *route) { r.maxBody = n } }
+
+// DefaultMaxBody caps JSON API requests (64 KiB).
+const DefaultMaxBody = 64 << 10
+
+// NewRouter makes a router. auth may be nil only if every route is Public.
+func NewRouter(log *slog.Logger, auth Authenticator) *Router {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Router{mux: http.NewServeMux(), log: log, auth: auth, maxBody: DefaultMaxBody, methods: map[string][]string{}}
+}
+
+// Handle registers a method and a path in Go 1.22 mux syntax ("/v1/companies/{id}").
+func (rt *Router) Handle(method, path string, h HandlerFunc, opts ...Option) {
+	pattern := method + " " + path
+	ro := route{maxBody: rt.maxBody}
+	for _, o := range opts {
+		o(&ro)
+	}
+	rt.methods[path] = append(rt.methods[path], method)
+	var handler http.Handler = rt.wrap(h, ro)
+	rt.mux.Handle(pattern, handler)
+}
+
+func (rt *Router) wrap(h HandlerFunc, ro route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > ro.maxBody {
+			WriteError(w, r, rt.log, apperr.New(apperr.TooLarge, "request body is larger than %d bytes", ro.maxBody))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, ro.maxBody)
+		if !ro.public {
+			pid, err := rt.authenticate(r)
+			if err != nil {
+				WriteError(w, r, rt.log, err)
+				return
+			}
+			r = r.WithContext(WithPartner(r.Context(), pid))
+		}
+		if err := h(w, r); err != nil {
+			WriteError(w, r, rt.log, err)
+		}
+	})
+}
+
+func (rt *Router) authenticate(r *http.Request) (string, error) {
+	h := r.Header.Get("Authorization")
+	scheme, key, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
+		return "", apperr.New(apperr.Unauthorized, "missing or malformed Authorization: Bearer <api key> header")
+	}
+	if rt.auth == nil {
+		return "", apperr.New(apperr.Unauthorized, "authentication is not configured")
+	}
+	return rt.auth.Authenticate(r.Context(), strings.TrimSpace(key))
+}
+
+// Handler finishes the router: JSON 405 (with Allow) for known paths and JSON 404 elsewhere,
+// wrapped in panic recovery and request logging.
+func (rt *Router) Handler() http.Handler {
+	for path, methods := range rt.methods {
+		allow := append([]string(nil), methods...)
+		if contains(allow, http.MethodGet) && !contains(allow, http.MethodHead) {
+			allow = append(allow, http.MethodHead)
+		}
+		sort.Strings(allow)
+		allowHdr := strings.Join(allow, ", ")
+		rt.mux.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allowHdr)
+			WriteError(w, r, rt.log, apperr.New(apperr.MethodNotAllowed, "method %s is not allowed here; allowed: %s", r.Method, allowHdr))
+		}))
+	}
+	if _, ok := rt.methods["/"]; !ok {
+		rt.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			WriteError(w, r, rt.log, apperr.New(apperr.NotFound, "no route for %s %s", r.Method, r.URL.Path))
+		}))
+	}
+	return Recover(rt.log, rt.mux)
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+type ctxKey int
+
+const partnerKey ctxKey = 1
+
+// WithPartner stores the authenticated partner ID.
+func WithPartner(ctx context.Context, partnerID string) context.Context {
+	return context.WithValue(ctx, partnerKey, partnerID)
+}
+
+// PartnerID returns the authenticated partner; empty on public routes.
+func PartnerID(ctx context.Context) string {
+	s, _ := ctx.Value(partnerKey).(string)
+	return s
+}
+
+// Recover turns a panic into a logged 500 so one bad request never kills a warm Lambda.
+func Recover(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				log.ErrorContext(r.Context(), "panic in handler", "path", r.URL.Path, "panic", v)
+				WriteError(w, r, nil, apperr.New(apperr.Internal, "internal error"))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
