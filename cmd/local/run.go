@@ -16,6 +16,7 @@ import (
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/demo"
 	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/registry"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
@@ -106,7 +107,7 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 	for pattern, h := range localExtras(e) {
 		mux.Handle(pattern, h)
 	}
-	routes, err := app.Mount(e, filepath.Join(root, "template.yaml"))
+	routes, err := registry.Mount(e, filepath.Join(root, "template.yaml"))
 	if err != nil {
 		return nil, demo.Demo{}, err
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, "credentials"); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, app.CredentialsHandler); err != nil {
 		os.Exit(1)
 	}
 }

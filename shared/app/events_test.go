@@ -14,6 +14,7 @@ import (
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/demo"
 	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/registry"
 	"github.com/payrecon/payrecon/shared/samtemplate"
 	"github.com/payrecon/payrecon/shared/testenv"
 )
@@ -72,7 +73,7 @@ func TestEventsThroughLambda(t *testing.T) {
 			}
 			signEvent(&ev)
 			fn := functionFor(t, routes, ev.RouteKey)
-			h, _, err := app.HTTPLambda(ctx, env.Getenv, fn, env.Log)
+			h, _, err := app.HTTPLambda(ctx, env.Getenv, registry.Functions[fn], env.Log)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,8 +130,8 @@ func TestTemplateFunctionsRegistered(t *testing.T) {
 		}
 	}
 	for _, r := range routes {
-		if _, ok := app.Functions[r.Function]; !ok {
-			t.Errorf("route %s %s: function %q not in app.Functions", r.Method, r.Path, r.Function)
+		if _, ok := registry.Functions[r.Function]; !ok {
+			t.Errorf("route %s %s: function %q not in registry.Functions", r.Method, r.Path, r.Function)
 		}
 	}
 }

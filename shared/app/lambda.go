@@ -2,8 +2,8 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
+	"net/http"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -16,13 +16,12 @@ func LambdaLogger() *slog.Logger {
 	return slog.New(httpapi.NewRedactingHandler(lambdacontext.NewLogHandler()))
 }
 
+// Builder makes a function's http.Handler from the Env.
+type Builder func(*Env) http.Handler
+
 // HTTPLambda builds the Env and returns the API Gateway v2 entry for one HTTP function.
 // Tests call it with a map-backed getenv to exercise the exact Lambda path.
-func HTTPLambda(ctx context.Context, getenv func(string) string, name string, log *slog.Logger) (httpapi.LambdaHandler, *Env, error) {
-	build, ok := Functions[name]
-	if !ok {
-		return nil, nil, fmt.Errorf("unknown function %q", name)
-	}
+func HTTPLambda(ctx context.Context, getenv func(string) string, build Builder, log *slog.Logger) (httpapi.LambdaHandler, *Env, error) {
 	env, err := NewEnv(ctx, ConfigFromEnv(getenv), log)
 	if err != nil {
 		return nil, nil, err
@@ -31,11 +30,11 @@ func HTTPLambda(ctx context.Context, getenv func(string) string, name string, lo
 }
 
 // ServeHTTPLambda is the whole main of an HTTP function.
-func ServeHTTPLambda(getenv func(string) string, name string) error {
+func ServeHTTPLambda(getenv func(string) string, build Builder) error {
 	log := LambdaLogger()
-	h, _, err := HTTPLambda(context.Background(), getenv, name, log)
+	h, _, err := HTTPLambda(context.Background(), getenv, build, log)
 	if err != nil {
-		log.Error("cold start failed", "function", name, "err", err)
+		log.Error("cold start failed", "err", err)
 		return err
 	}
 	lambda.Start(h)

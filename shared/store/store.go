@@ -91,9 +91,41 @@ func (s *Store) Get(ctx context.Context, pk, sk string, out any) error {
 	return attributevalue.UnmarshalMap(res.Item, out)
 }
 
+// Marshal encodes an item, dropping empty-string attributes: DynamoDB Local
+// rejects them, and reading a missing attribute gives the same zero value.
+func Marshal(item any) (map[string]types.AttributeValue, error) {
+	av, err := attributevalue.MarshalMap(item)
+	if err != nil {
+		return nil, err
+	}
+	stripEmpty(av)
+	return av, nil
+}
+
+func stripEmpty(m map[string]types.AttributeValue) {
+	for k, v := range m {
+		switch t := v.(type) {
+		case *types.AttributeValueMemberS:
+			if t.Value == "" {
+				delete(m, k)
+			}
+		case *types.AttributeValueMemberM:
+			stripEmpty(t.Value)
+		case *types.AttributeValueMemberL:
+			for i, e := range t.Value {
+				if sv, ok := e.(*types.AttributeValueMemberS); ok && sv.Value == "" {
+					t.Value[i] = &types.AttributeValueMemberNULL{Value: true}
+				} else if mv, ok := e.(*types.AttributeValueMemberM); ok {
+					stripEmpty(mv.Value)
+				}
+			}
+		}
+	}
+}
+
 // Put writes item unconditionally.
 func (s *Store) Put(ctx context.Context, item any) error {
-	av, err := attributevalue.MarshalMap(item)
+	av, err := Marshal(item)
 	if err != nil {
 		return fmt.Errorf("marshal: %w", err)
 	}
@@ -119,7 +151,7 @@ func (s *Store) PutIf(ctx context.Context, item any, cond string, values map[str
 
 // PutInput builds a conditional put, also usable inside a transaction.
 func (s *Store) PutInput(item any, cond string, values map[string]any) (*dynamodb.PutItemInput, error) {
-	av, err := attributevalue.MarshalMap(item)
+	av, err := Marshal(item)
 	if err != nil {
 		return nil, fmt.Errorf("marshal: %w", err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/registry"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
@@ -100,7 +101,7 @@ func (e *Env) Server(names ...string) *httptest.Server {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	h, err := app.Mount(e.Env, filepath.Join(root, "template.yaml"), names...)
+	h, err := registry.Mount(e.Env, filepath.Join(root, "template.yaml"), names...)
 	if err != nil {
 		e.t.Fatal(err)
 	}

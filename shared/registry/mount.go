@@ -1,9 +1,10 @@
-package app
+package registry
 
 import (
 	"fmt"
 	"net/http"
 
+	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/httpapi"
 	"github.com/payrecon/payrecon/shared/samtemplate"
@@ -11,7 +12,7 @@ import (
 
 // Mount serves every HttpApi route of the template with its function's handler
 // (only the named functions when names are given), as API Gateway would route them.
-func Mount(e *Env, templatePath string, names ...string) (http.Handler, error) {
+func Mount(e *app.Env, templatePath string, names ...string) (http.Handler, error) {
 	routes, err := samtemplate.Routes(templatePath)
 	if err != nil {
 		return nil, err
@@ -30,7 +31,7 @@ func Mount(e *Env, templatePath string, names ...string) (http.Handler, error) {
 		if !ok {
 			build, found := Functions[rt.Function]
 			if !found {
-				return nil, fmt.Errorf("template function %q (%s) has no handler in app.Functions", rt.Function, rt.LogicalID)
+				return nil, fmt.Errorf("template function %q (%s) has no handler in registry.Functions", rt.Function, rt.LogicalID)
 			}
 			h = build(e)
 			built[rt.Function] = h

@@ -1,0 +1,117 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/store"
+	"github.com/payrecon/payrecon/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+type item struct {
+	store.Keys
+	Partner string `dynamodbav:"partner_id"`
+	N       int    `dynamodbav:"n"`
+}
+
+func put(t *testing.T, s *store.Store, pk, sk string, n int) {
+	t.Helper()
+	it := item{Partner: pk, N: n}
+	it.PK, it.SK = pk, sk
+	if err := s.Put(context.Background(), it); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestQueryPagesAndScopesCursors(t *testing.T) {
+	env := testenv.New(t)
+	s, ctx := env.Store, context.Background()
+	for i := 0; i < 25; i++ {
+		put(t, s, store.PartnerPK("A"), fmt.Sprintf("X#%03d", i), i)
+		put(t, s, store.PartnerPK("B"), fmt.Sprintf("X#%03d", i), 100+i)
+	}
+	var all []item
+	cursor := ""
+	for pages := 0; ; pages++ {
+		var page []item
+		next, err := s.QueryPage(ctx, store.Query{PK: store.PartnerPK("A"), SKPrefix: "X#", Desc: true, Limit: 10, Cursor: cursor}, &page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page...)
+		if next == "" {
+			break
+		}
+		if pages > 5 {
+			t.Fatal("too many pages")
+		}
+		t.Run(fmt.Sprintf("cursor of A refused for B page %d", pages), func(t *testing.T) {
+			var other []item
+			_, err := s.QueryPage(ctx, store.Query{PK: store.PartnerPK("B"), SKPrefix: "X#", Limit: 10, Cursor: next}, &other)
+			if !apperr.Is(err, apperr.Invalid) || len(other) != 0 {
+				t.Fatalf("cross-partner cursor: err=%v items=%d", err, len(other))
+			}
+		})
+		cursor = next
+	}
+	if len(all) != 25 || all[0].N != 24 || all[24].N != 0 {
+		t.Fatalf("got %d items, first %d", len(all), all[0].N)
+	}
+	for _, it := range all {
+		if it.N >= 100 {
+			t.Fatal("B's item in A's list")
+		}
+	}
+	for _, bad := range []string{"%%%", "eyJ4IjoxfQ", "e30"} {
+		t.Run("garbage cursor "+bad, func(t *testing.T) {
+			var page []item
+			if _, err := s.QueryPage(ctx, store.Query{PK: store.PartnerPK("A"), Cursor: bad}, &page); !apperr.Is(err, apperr.Invalid) {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}
+
+func TestConditionalWrites(t *testing.T) {
+	env := testenv.New(t)
+	s, ctx := env.Store, context.Background()
+	it := item{N: 1}
+	it.PK, it.SK = "P", "S"
+	if err := s.PutNew(ctx, it); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutNew(ctx, it); !errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("second PutNew: %v", err)
+	}
+	t.Run("one winner of concurrent deletes", func(t *testing.T) {
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var old item
+				if err := s.DeleteExisting(ctx, "P", "S", &old); err == nil && old.N == 1 {
+					wins.Add(1)
+				} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d winners", wins.Load())
+		}
+	})
+	var got item
+	if err := s.Get(ctx, "P", "S", &got); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("get after delete: %v", err)
+	}
+}
