@@ -44,6 +44,8 @@ type Config struct {
 	WorkQueueURL      string // WORK_QUEUE_URL: SQS queue for asynchronous work
 	SecretsCacheTTL   time.Duration
 	HTTPClientTimeout time.Duration
+	// AWSTransport, when set, carries every AWS SDK call (tests inject faults here).
+	AWSTransport http.RoundTripper
 }
 
 // ConfigFromEnv reads Config with getenv (os.Getenv in main; a map in tests).
@@ -105,10 +107,16 @@ func NewEnv(ctx context.Context, cfg Config, log *slog.Logger) (*Env, error) {
 		if cfg.DynamoEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.DynamoEndpoint)
 		}
+		if cfg.AWSTransport != nil {
+			o.HTTPClient = &http.Client{Transport: cfg.AWSTransport, Timeout: 10 * time.Second}
+		}
 	})
 	sm := secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
 		if cfg.SecretsEndpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.SecretsEndpoint)
+		}
+		if cfg.AWSTransport != nil {
+			o.HTTPClient = &http.Client{Transport: cfg.AWSTransport, Timeout: 10 * time.Second}
 		}
 	})
 	return Assemble(cfg, log, db, &secrets.Manager{API: sm, Tags: map[string]string{"app": "payrecon", "stage": cfg.Stage}}), nil
