@@ -4,6 +4,7 @@
 //	local stack -env FILE           start the emulators, write their endpoints to FILE, wait for Ctrl-C
 //	local partners create -name N   create a partner and print its first API key (once)
 //	local partners keys|rotate|revoke -partner ID [-key KEYID]
+//	local load [-requests N -duration D -concurrency 1,4,16,64]  bounded load on loopback
 //	local sign-event FILE           fill events/ placeholders from PAYRECON_* env and sign webhook bodies
 //
 // partners and sign-event act on the table named by TABLE_NAME (and DYNAMODB_ENDPOINT,
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return runStack(ctx, args[1:], out)
 	case "partners":
 		return runPartners(ctx, args[1:], out, getenv)
+	case "load":
+		return runLoad(ctx, args[1:], out, getenv)
 	case "sign-event":
 		return runSignEvent(args[1:], out, getenv)
 	}

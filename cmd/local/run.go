@@ -11,13 +11,18 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/connect"
 	"github.com/payrecon/payrecon/shared/demo"
 	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/qualpay/qualpayfake"
 	"github.com/payrecon/payrecon/shared/registry"
 	"github.com/payrecon/payrecon/shared/store"
+	"github.com/payrecon/payrecon/shared/stripefake"
+	"github.com/payrecon/payrecon/shared/webhooks/example"
 )
 
 // localTable is the table name used by `make run` (DynamoDB Local runs in memory,
@@ -41,12 +46,20 @@ func runLocal(ctx context.Context, args []string, out io.Writer, getenv func(str
 		return fmt.Errorf("listen: %w", err)
 	}
 	base := "http://" + ln.Addr().String()
-	h, d, err := buildLocal(ctx, stack, base, getenv)
+	l, err := buildLocal(ctx, stack, base, getenv)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	srv := newServer(h)
+	defer closeLocal()
+	d := l.Demo
+	srv := newServer(l.Handler)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	summary, err := playExample(ctx, l, base)
+	if err != nil {
+		return fmt.Errorf("worked example: %w", err)
+	}
 	fmt.Fprintf(out, `
 payrecon is running locally on %s
   DynamoDB Local  %s   (table %s)
@@ -60,11 +73,10 @@ Demo partner %s, API key (shown once):
   curl -s -H "Authorization: Bearer $PAYRECON_API_KEY" %s/v1/integrations/stripe
   demo company: %s (Stripe %s, Qualpay merchant %s)
 
+%s
 Ctrl-C stops everything.
-`, base, stack.DynamoURL, localTable, stack.SecretsURL, stack.StripeURL, d.PartnerID, d.APIKey, base, d.CompanyID, demo.StripeAccountID, demo.QualpayMerchantID)
+`, base, stack.DynamoURL, localTable, stack.SecretsURL, stack.StripeURL, d.PartnerID, d.APIKey, base, d.CompanyID, demo.StripeAccountID, demo.QualpayMerchantID, summary)
 
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
@@ -78,16 +90,48 @@ Ctrl-C stops everything.
 	return srv.Shutdown(shutdown)
 }
 
+// local is what buildLocal assembled.
+type local struct {
+	Handler http.Handler
+	Demo    demo.Demo
+	Env     *app.Env
+	// Balance serves Stripe balance transactions for payouts (stripe-mock's fixtures
+	// cannot itemise a real payout); everything else goes on to stripe-mock.
+	Balance *example.BalanceFake
+}
+
 // buildLocal creates the table, seeds the demo partner and mounts every route.
-func buildLocal(ctx context.Context, stack *localstack.Stack, base string, getenv func(string) string) (http.Handler, demo.Demo, error) {
+func buildLocal(ctx context.Context, stack *localstack.Stack, base string, getenv func(string) string) (*local, error) {
 	root, err := localstack.ModuleRoot()
 	if err != nil {
-		return nil, demo.Demo{}, err
+		return nil, err
+	}
+	balance, err := example.NewBalanceFake(stack.StripeURL)
+	if err != nil {
+		return nil, err
+	}
+	stripeURL, err := serveLoopback(balance)
+	if err != nil {
+		return nil, err
+	}
+	// Stripe's OAuth host has no emulator: a fake answers /oauth/token and
+	// /oauth/deauthorize, and a clearly labelled stand-in authorize page issues its codes.
+	oauthFake, err := stripefake.New(stripefake.Options{APIUpstream: stripeURL})
+	if err != nil {
+		return nil, err
+	}
+	closers = append(closers, oauthFake.Close)
+	log := app.NewLogger(os.Stderr, slog.LevelInfo)
+	qpURL, qpFake, err := startQualpayFake(root, log)
+	if err != nil {
+		return nil, err
 	}
 	vars := map[string]string{
 		"STAGE": "local", "TABLE_NAME": localTable, "AWS_REGION": "us-east-1",
 		"DYNAMODB_ENDPOINT": stack.DynamoURL, "SECRETSMANAGER_ENDPOINT": stack.SecretsURL,
-		"STRIPE_API_URL": stack.StripeURL, "PUBLIC_BASE_URL": base,
+		"STRIPE_API_URL": stripeURL, "PUBLIC_BASE_URL": base,
+		"STRIPE_CONNECT_URL": oauthFake.URL, "STRIPE_AUTHORIZE_URL": base + standInPath,
+		"QUALPAY_BASE_URL": qpURL,
 	}
 	cfg := app.ConfigFromEnv(func(k string) string {
 		if v := getenv("PAYRECON_LOCAL_" + k); v != "" {
@@ -95,34 +139,75 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 		}
 		return vars[k]
 	})
-	log := app.NewLogger(os.Stderr, slog.LevelInfo)
 	e, err := app.NewEnv(ctx, cfg, log)
 	if err != nil {
-		return nil, demo.Demo{}, err
+		return nil, err
 	}
 	if err := store.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
-		return nil, demo.Demo{}, err
+		return nil, err
 	}
 	mux := http.NewServeMux()
-	for pattern, h := range localExtras(e) {
-		mux.Handle(pattern, h)
-	}
+	mux.Handle(standInPath, connect.StandInAuthorizeHandler(oauthFake))
+	mux.Handle(embeddedFieldsPath, qpFake.EmbeddedFieldsStandIn())
 	routes, err := registry.Mount(e, filepath.Join(root, "template.yaml"))
 	if err != nil {
-		return nil, demo.Demo{}, err
+		return nil, err
 	}
 	mux.Handle("/", routes)
 	d, err := demo.Seed(ctx, e)
 	if err != nil {
-		return nil, demo.Demo{}, fmt.Errorf("seed demo: %w", err)
+		return nil, fmt.Errorf("seed demo: %w", err)
 	}
-	return mux, d, nil
+	return &local{Handler: mux, Demo: d, Env: e, Balance: balance}, nil
 }
 
-// localExtras are local-only stand-ins for things that live outside AWS
-// (provider pages and APIs that have no local emulator). Empty until a feature needs one.
-func localExtras(e *app.Env) map[string]http.Handler {
-	return map[string]http.Handler{}
+// standInPath serves the local stand-in of Stripe's authorize page.
+const standInPath = "/_local/stripe/authorize"
+
+// embeddedFieldsPath turns test card numbers into Qualpay card_id tokens, as
+// Qualpay Embedded Fields does in a browser (local only; never deployed).
+const embeddedFieldsPath = "/_local/qualpay/embedded-fields"
+
+// startQualpayFake serves the spec-validating Qualpay fake on loopback with the
+// demo merchant; contract violations are logged.
+func startQualpayFake(root string, log *slog.Logger) (string, *qualpayfake.Fake, error) {
+	spec, err := qualpayfake.SpecPath(root)
+	if err != nil {
+		return "", nil, err
+	}
+	sink := qualpayfake.SinkFunc(func(format string, args ...any) {
+		log.Warn("qualpay fake: contract violation", "detail", fmt.Sprintf(format, args...))
+	})
+	f, err := qualpayfake.New(sink, qualpayfake.Config{SpecPath: spec, SecurityKey: demo.QualpaySecurityKey})
+	if err != nil {
+		return "", nil, err
+	}
+	mid, _ := strconv.ParseInt(demo.QualpayMerchantID, 10, 64)
+	f.AddMerchant(qualpayfake.Merchant{ID: mid, DBAName: "Demo Bakery"})
+	u, err := serveLoopback(f)
+	return u, f, err
+}
+
+// serveLoopback serves h on a free loopback port until closeLocal.
+func serveLoopback(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	closers = append(closers, func() { _ = srv.Close() })
+	return "http://" + ln.Addr().String(), nil
+}
+
+// closers stop the local fakes started by buildLocal.
+var closers []func()
+
+func closeLocal() {
+	for _, c := range closers {
+		c()
+	}
+	closers = nil
 }
 
 // newServer applies the limits API Gateway would: header size, a 29 s request timeout.

@@ -26,11 +26,13 @@ func TestLocalRunnerServesEveryRoute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, d, err := buildLocal(context.Background(), stack, "http://127.0.0.1:3000", func(string) string { return "" })
+	l, err := buildLocal(context.Background(), stack, "http://127.0.0.1:3000", uniqueTable(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	defer closeLocal()
+	srv := httptest.NewServer(l.Handler)
+	d := l.Demo
 	defer srv.Close()
 	root, _ := localstack.ModuleRoot()
 	routes, err := samtemplate.Routes(filepath.Join(root, "template.yaml"))
@@ -76,5 +78,17 @@ func TestCLIPartners(t *testing.T) {
 	}
 	if err := run(context.Background(), []string{"partners", "create"}, &out, env.Getenv); err == nil {
 		t.Fatal("create without a name should fail")
+	}
+}
+
+// uniqueTable gives each runner test its own table (the demo seed claims global
+// account routes, so two seeds must not share one).
+func uniqueTable(t *testing.T) func(string) string {
+	name := "payrecon-local-" + strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	return func(k string) string {
+		if k == "PAYRECON_LOCAL_TABLE_NAME" {
+			return name
+		}
+		return ""
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/demo"
 	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/qualpay/qualpayfake"
 	"github.com/payrecon/payrecon/shared/registry"
 	"github.com/payrecon/payrecon/shared/samtemplate"
 	"github.com/payrecon/payrecon/shared/testenv"
@@ -28,6 +30,9 @@ var expected = map[string]int{
 	"credentials-put-qualpay":    200,
 	"credentials-get-stripe":     200,
 	"credentials-delete-qualpay": 204,
+	"vault-create-customer":      201,
+	"vault-list-customers":       200,
+	"vault-get-customer":         404, // a fresh table: no customer yet
 }
 
 // TestEventsThroughLambda feeds every events/*.json through the real Lambda entry
@@ -62,6 +67,12 @@ func TestEventsThroughLambda(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			env := testenv.New(t)
+			// Events that call Qualpay reach the spec-validated fake, not the internet.
+			qp := qualpayfake.Start(t, qualpayfake.Config{SecurityKey: demo.QualpaySecurityKey})
+			if mid, err := strconv.ParseInt(demo.QualpayMerchantID, 10, 64); err == nil {
+				qp.AddMerchant(qualpayfake.Merchant{ID: mid, DBAName: "Demo Bakery"})
+			}
+			env.Vars["QUALPAY_BASE_URL"] = qp.URL
 			ctx := context.Background()
 			d, err := demo.Seed(ctx, env.Env)
 			if err != nil {

@@ -77,12 +77,15 @@ type Payout struct {
 	// Descriptor is what the bank line is expected to show (statement descriptor, ach_description).
 	Descriptor string `json:"descriptor,omitempty" dynamodbav:"descriptor,omitempty"`
 	// Reference is a trace/reference number when the provider gives one.
-	Reference         string    `json:"reference,omitempty" dynamodbav:"reference,omitempty"`
-	ItemisationStatus string    `json:"itemisation_status" dynamodbav:"itemisation_status"`
-	ItemCount         int       `json:"item_count" dynamodbav:"item_count"`
-	FailureCode       string    `json:"failure_code,omitempty" dynamodbav:"failure_code,omitempty"`
-	CreatedAt         time.Time `json:"created_at" dynamodbav:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at" dynamodbav:"updated_at"`
+	Reference         string `json:"reference,omitempty" dynamodbav:"reference,omitempty"`
+	ItemisationStatus string `json:"itemisation_status" dynamodbav:"itemisation_status"`
+	ItemCount         int    `json:"item_count" dynamodbav:"item_count"`
+	FailureCode       string `json:"failure_code,omitempty" dynamodbav:"failure_code,omitempty"`
+	// ReversalID is the provider's reversal of a failed payout (Stripe's
+	// failure_balance_transaction, txn_…): the funds coming back to the balance.
+	ReversalID string    `json:"reversal_id,omitempty" dynamodbav:"reversal_id,omitempty"`
+	CreatedAt  time.Time `json:"created_at" dynamodbav:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at" dynamodbav:"updated_at"`
 	// ProviderUpdated is the provider-side timestamp of the last state applied (out-of-order guard).
 	ProviderUpdated int64  `json:"-" dynamodbav:"provider_updated"`
 	Items           []Item `json:"items,omitempty" dynamodbav:"-"`

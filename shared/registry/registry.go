@@ -15,7 +15,14 @@ import (
 // exactly one; the local runner mounts them all on the template's routes.
 // Add one line per function (the builder lives in shared/app/fn_<name>.go).
 var Functions = map[string]func(*app.Env) http.Handler{
-	"credentials": app.CredentialsHandler,
+	"credentials":     app.CredentialsHandler,
+	"connections":     app.ConnectionsHandler,
+	"stripe-oauth":    app.StripeOAuthHandler,
+	"stripe-webhook":  app.StripeWebhookHandler,
+	"qualpay-webhook": app.QualpayWebhookHandler,
+	"payments":        app.PaymentsHandler,
+	"vault":           app.VaultHandler,
+	"splits":          app.SplitsHandler,
 }
 
 // FunctionNames lists registered functions, sorted.

@@ -326,7 +326,9 @@ func (s *Store) QueryPage(ctx context.Context, q Query, out any) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("query %s: %w", q.PK, err)
 	}
-	if err := attributevalue.UnmarshalListOfMaps(res.Items, out); err != nil {
+	if raw, ok := out.(*[]map[string]types.AttributeValue); ok {
+		*raw = res.Items // QueryAll and callers that decode items themselves
+	} else if err := attributevalue.UnmarshalListOfMaps(res.Items, out); err != nil {
 		return "", fmt.Errorf("unmarshal: %w", err)
 	}
 	return encodeCursor(res.LastEvaluatedKey), nil

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/store"
 	"github.com/payrecon/payrecon/shared/testenv"
@@ -113,5 +115,28 @@ func TestConditionalWrites(t *testing.T) {
 	var got item
 	if err := s.Get(ctx, "P", "S", &got); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("get after delete: %v", err)
+	}
+}
+
+func TestQueryAllBounded(t *testing.T) {
+	env := testenv.New(t)
+	s, ctx := env.Store, context.Background()
+	for i := 0; i < 30; i++ {
+		put(t, s, "ALL", fmt.Sprintf("X#%03d", i), i)
+	}
+	for _, tc := range []struct {
+		name      string
+		max, want int
+	}{{"everything", 0, 30}, {"capped", 20, 20}} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := 0
+			err := s.QueryAll(ctx, store.Query{PK: "ALL", Limit: 10}, tc.max, func(items []map[string]types.AttributeValue) error {
+				got += len(items)
+				return nil
+			})
+			if err != nil || got != tc.want {
+				t.Fatalf("got %d items, err %v", got, err)
+			}
+		})
 	}
 }

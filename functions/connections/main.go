@@ -1,0 +1,14 @@
+// Command connections is the Lambda for /v1/companies… (companies, Start Stripe Flow, link, disconnect).
+package main
+
+import (
+	"os"
+
+	"github.com/payrecon/payrecon/shared/app"
+)
+
+func main() {
+	if err := app.ServeHTTPLambda(os.Getenv, app.ConnectionsHandler); err != nil {
+		os.Exit(1)
+	}
+}

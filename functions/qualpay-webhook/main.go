@@ -1,0 +1,14 @@
+// Command qualpay-webhook is the Lambda for the qualpay-webhook function (see template.yaml).
+package main
+
+import (
+	"os"
+
+	"github.com/payrecon/payrecon/shared/app"
+)
+
+func main() {
+	if err := app.ServeHTTPLambda(os.Getenv, app.QualpayWebhookHandler); err != nil {
+		os.Exit(1)
+	}
+}

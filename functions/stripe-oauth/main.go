@@ -1,0 +1,14 @@
+// Command stripe-oauth is the Lambda for GET /integrations/stripe, the Stripe Connect OAuth redirect.
+package main
+
+import (
+	"os"
+
+	"github.com/payrecon/payrecon/shared/app"
+)
+
+func main() {
+	if err := app.ServeHTTPLambda(os.Getenv, app.StripeOAuthHandler); err != nil {
+		os.Exit(1)
+	}
+}

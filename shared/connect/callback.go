@@ -1,0 +1,55 @@
+package connect
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+)
+
+// The callback answers browsers, not API clients: HTML pages, and redirects
+// only to a return_url that came from a stored state (never from the request).
+
+var messagePage = template.Must(template.New("msg").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.3rem}</style>
+</head><body><h1>{{.Title}}</h1><p>{{.Text}}</p></body></html>
+`))
+
+func securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer") // the callback URL carries the code and state
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+func writePage(w http.ResponseWriter, status int, title, text string) {
+	securityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	w.WriteHeader(status)
+	_ = messagePage.Execute(w, struct{ Title, Text string }{title, text})
+}
+
+func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) error {
+	to, err := s.Callback(r.Context(), r.URL.Query())
+	if err != nil {
+		var se *StateError
+		if errors.As(err, &se) {
+			s.log().WarnContext(r.Context(), "stripe oauth callback refused", "reason", se.Error())
+			text := "This connection link is not valid. It may have expired or already been used. Go back to the app you came from and start connecting again."
+			if se.Expired() {
+				text = "This connection link has expired (links are valid for 15 minutes). Go back to the app you came from and start connecting again."
+			}
+			writePage(w, http.StatusBadRequest, "Link expired or invalid", text)
+			return nil
+		}
+		s.log().ErrorContext(r.Context(), "stripe oauth callback failed", "err", err)
+		writePage(w, http.StatusInternalServerError, "Something went wrong", "We could not complete the connection. Please try again in a moment.")
+		return nil
+	}
+	securityHeaders(w)
+	http.Redirect(w, r, to, http.StatusFound)
+	return nil
+}

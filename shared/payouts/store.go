@@ -1,0 +1,294 @@
+package payouts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/store"
+)
+
+// Store keeps payouts under the company partition: sk PAYOUT#<id>, and their
+// items under PAYOUTITEM#<payoutID>#<seq, 6 digits>.
+type Store struct {
+	DB  *store.Store
+	Now func() time.Time
+}
+
+// SK returns a payout's sort key.
+func SK(payoutID string) string { return "PAYOUT#" + payoutID }
+
+// ItemSK returns an item's sort key.
+func ItemSK(payoutID string, seq int) string { return fmt.Sprintf("PAYOUTITEM#%s#%06d", payoutID, seq) }
+
+// record is the stored shape: the payout plus its keys and status rank (the
+// rank is stored so the out-of-order guard is a single conditional write).
+type record struct {
+	store.Keys
+	Payout
+	StatusRank int `dynamodbav:"status_rank"`
+}
+
+type itemRecord struct {
+	store.Keys
+	PartnerID string `dynamodbav:"partner_id"`
+	CompanyID string `dynamodbav:"company_id"`
+	Item
+}
+
+// ErrStale is returned by Upsert when the stored payout is already newer.
+var ErrStale = errors.New("payouts: stored state is newer")
+
+// UpsertTx builds the conditional update that records p's provider state without
+// ever moving it backwards: it applies when the payout is new, when p's status
+// ranks higher, or when the rank is equal and p's provider timestamp is not older.
+// Itemisation fields are left alone (only initialised), so a late payout.updated
+// never wipes an itemisation. Use it inside a transaction with the event marker.
+func (s *Store) UpsertTx(p Payout) (types.TransactWriteItem, error) {
+	u, err := s.upsertUpdate(p)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Update: u}, nil
+}
+
+func (s *Store) upsertUpdate(p Payout) (*types.Update, error) {
+	if p.PartnerID == "" || p.CompanyID == "" || p.ID == "" {
+		return nil, errors.New("payouts: partner, company and id are required")
+	}
+	now := s.now()
+	if p.UpdatedAt.IsZero() {
+		p.UpdatedAt = now
+	}
+	// Whole seconds: stored times then share one text layout, so the string
+	// comparisons of ListPaid's filter order them correctly.
+	p.UpdatedAt = p.UpdatedAt.UTC().Truncate(time.Second)
+	if p.CreatedAt.IsZero() {
+		p.CreatedAt = now
+	}
+	set := map[string]any{
+		"partner_id": p.PartnerID, "company_id": p.CompanyID, "id": p.ID, "provider": p.Provider,
+		"account_id": p.AccountID, "amount": p.Amount, "currency": p.Currency, "status": p.Status,
+		"status_rank": Rank(p.Status), "automatic": p.Automatic, "updated_at": p.UpdatedAt,
+		"provider_updated": p.ProviderUpdated,
+	}
+	for k, v := range map[string]string{"arrival_date": p.ArrivalDate, "descriptor": p.Descriptor, "reference": p.Reference, "failure_code": p.FailureCode, "reversal_id": p.ReversalID} {
+		if v != "" { // old DynamoDB Local builds reject empty strings
+			set[k] = v
+		}
+	}
+	names := map[string]string{}
+	values := map[string]any{":rank": Rank(p.Status), ":pu": p.ProviderUpdated, ":created": p.CreatedAt, ":ipending": ItemisationPending, ":zero": 0}
+	parts := make([]string, 0, len(set)+3)
+	for k, v := range set {
+		names["#"+k] = k
+		values[":"+k] = v
+		parts = append(parts, "#"+k+" = :"+k)
+	}
+	names["#created_at"], names["#istatus"], names["#icount"] = "created_at", "itemisation_status", "item_count"
+	parts = append(parts, "#created_at = if_not_exists(#created_at, :created)",
+		"#istatus = if_not_exists(#istatus, :ipending)", "#icount = if_not_exists(#icount, :zero)")
+	av, err := store.Values(values)
+	if err != nil {
+		return nil, err
+	}
+	return &types.Update{
+		TableName: aws.String(s.DB.Table), Key: store.Key(store.CompanyPK(p.PartnerID, p.CompanyID), SK(p.ID)),
+		UpdateExpression:          aws.String("SET " + strings.Join(parts, ", ")),
+		ConditionExpression:       aws.String("attribute_not_exists(pk) OR #status_rank < :rank OR (#status_rank = :rank AND #provider_updated <= :pu)"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: av,
+	}, nil
+}
+
+// Upsert records p on its own; ErrStale when the stored state is newer.
+func (s *Store) Upsert(ctx context.Context, p Payout) error {
+	u, err := s.upsertUpdate(p)
+	if err != nil {
+		return err
+	}
+	_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return ErrStale
+	}
+	if err != nil {
+		return fmt.Errorf("upsert payout %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// Get returns one payout (without items); 404 apperr when absent.
+func (s *Store) Get(ctx context.Context, partnerID, companyID, id string) (Payout, error) {
+	var r record
+	if err := s.DB.Get(ctx, store.CompanyPK(partnerID, companyID), SK(id), &r); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Payout{}, apperr.New(apperr.NotFound, "payout not found")
+		}
+		return Payout{}, err
+	}
+	return r.Payout, nil
+}
+
+// Items returns a payout's current itemisation in order.
+func (s *Store) Items(ctx context.Context, partnerID, companyID, payoutID string) ([]Item, error) {
+	p, err := s.Get(ctx, partnerID, companyID, payoutID)
+	if err != nil {
+		return nil, err
+	}
+	return s.items(ctx, p)
+}
+
+func (s *Store) items(ctx context.Context, p Payout) ([]Item, error) {
+	out := []Item{}
+	if p.ItemCount == 0 {
+		return out, nil
+	}
+	q := store.Query{PK: store.CompanyPK(p.PartnerID, p.CompanyID), SKPrefix: "PAYOUTITEM#" + p.ID + "#", Limit: 500}
+	err := queryEach(ctx, s.DB, q, func(recs []itemRecord) {
+		for _, r := range recs {
+			// A re-itemisation that found fewer lines leaves stale higher seqs; ItemCount is authoritative.
+			if r.Seq < p.ItemCount {
+				out = append(out, r.Item)
+			}
+		}
+	})
+	return out, err
+}
+
+// queryEach pages through a whole (bounded) partition query.
+func queryEach[T any](ctx context.Context, db *store.Store, q store.Query, fn func([]T)) error {
+	for {
+		var page []T
+		next, err := db.QueryPage(ctx, q, &page)
+		if err != nil {
+			return err
+		}
+		fn(page)
+		if next == "" {
+			return nil
+		}
+		q.Cursor = next
+	}
+}
+
+// ListPaid returns the company's paid payouts updated at or after since (for reconciliation).
+func (s *Store) ListPaid(ctx context.Context, partnerID, companyID string, updatedSince time.Time) ([]Payout, error) {
+	out := []Payout{}
+	q := store.Query{
+		PK: store.CompanyPK(partnerID, companyID), SKPrefix: "PAYOUT#", Limit: 500,
+		Filter: "#st = :paid AND #ua >= :since", Names: map[string]string{"#st": "status", "#ua": "updated_at"},
+		Values: map[string]any{":paid": StatusPaid, ":since": updatedSince.UTC().Truncate(time.Second)},
+	}
+	err := queryEach(ctx, s.DB, q, func(recs []record) {
+		for _, r := range recs {
+			out = append(out, r.Payout)
+		}
+	})
+	return out, err
+}
+
+// List returns one page of the company's payouts, newest ID first, each with its items.
+func (s *Store) List(ctx context.Context, partnerID, companyID string, limit int32, cursor string) ([]Payout, string, error) {
+	var recs []record
+	next, err := s.DB.QueryPage(ctx, store.Query{PK: store.CompanyPK(partnerID, companyID), SKPrefix: "PAYOUT#", Desc: true, Limit: limit, Cursor: cursor}, &recs)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]Payout, 0, len(recs))
+	for _, r := range recs {
+		p := r.Payout
+		if p.Items, err = s.items(ctx, p); err != nil {
+			return nil, "", err
+		}
+		out = append(out, p)
+	}
+	return out, next, nil
+}
+
+// SetItems stores a payout's itemisation (replacing any earlier one) and marks the
+// payout complete when the items' nets sum exactly to its amount, incomplete
+// otherwise. Items are written before the payout is updated, so a crash leaves
+// the payout pending and the retried job finishes it. Returns the new status.
+func (s *Store) SetItems(ctx context.Context, p Payout, items []Item) (string, error) {
+	pk := store.CompanyPK(p.PartnerID, p.CompanyID)
+	for i := range items {
+		items[i].PayoutID, items[i].Seq = p.ID, i
+		if items[i].Currency == "" {
+			items[i].Currency = p.Currency
+		}
+	}
+	for start := 0; start < len(items); start += 25 {
+		end := min(start+25, len(items))
+		reqs := make([]types.WriteRequest, 0, end-start)
+		for _, it := range items[start:end] {
+			r := itemRecord{PartnerID: p.PartnerID, CompanyID: p.CompanyID, Item: it}
+			r.PK, r.SK = pk, ItemSK(p.ID, it.Seq)
+			av, err := attributevalue.MarshalMap(r)
+			if err != nil {
+				return "", err
+			}
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		}
+		if err := s.batchWrite(ctx, reqs); err != nil {
+			return "", fmt.Errorf("write items of %s: %w", p.ID, err)
+		}
+	}
+	status := ItemisationComplete
+	if SumNet(items) != p.Amount {
+		status = ItemisationIncomplete
+	}
+	av, err := store.Values(map[string]any{":st": status, ":n": len(items), ":now": s.now()})
+	if err != nil {
+		return "", err
+	}
+	_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.DB.Table), Key: store.Key(pk, SK(p.ID)),
+		UpdateExpression:          aws.String("SET itemisation_status = :st, item_count = :n, updated_at = :now"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: av,
+	})
+	if err != nil {
+		return "", fmt.Errorf("mark %s itemised: %w", p.ID, err)
+	}
+	return status, nil
+}
+
+func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
+	pending := map[string][]types.WriteRequest{s.DB.Table: reqs}
+	for attempt := 0; len(pending[s.DB.Table]) > 0; attempt++ {
+		if attempt > 8 {
+			return errors.New("unprocessed items after retries")
+		}
+		if attempt > 0 {
+			time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
+		}
+		res, err := s.DB.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+		if err != nil {
+			return err
+		}
+		pending = res.UnprocessedItems
+		if pending == nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (s *Store) now() time.Time {
+	if s.Now == nil {
+		return time.Now().UTC().Truncate(time.Second)
+	}
+	return s.Now().UTC().Truncate(time.Second)
+}

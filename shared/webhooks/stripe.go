@@ -1,0 +1,390 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/companies"
+	"github.com/payrecon/payrecon/shared/invoices"
+	"github.com/payrecon/payrecon/shared/payments"
+	"github.com/payrecon/payrecon/shared/payouts"
+	"github.com/payrecon/payrecon/shared/queue"
+)
+
+// DefaultTolerance is the accepted age of a Stripe signature timestamp.
+const DefaultTolerance = 5 * time.Minute
+
+var errBadSignature = apperr.New(apperr.Invalid, "webhook signature verification failed")
+
+// VerifyStripe checks every v1 signature of header against payload with secret
+// (stripe-go's webhook package, on the raw bytes, with a timestamp tolerance)
+// and only then decodes the event. Signature problems (missing, malformed,
+// wrong, stale) and malformed JSON are both 400s, with different messages.
+// API versions are not compared: connected accounts and test payloads may pin
+// other versions, and the fields read here are stable across them.
+func VerifyStripe(payload []byte, header, secret string, tolerance time.Duration) (Event, error) {
+	if tolerance <= 0 {
+		tolerance = DefaultTolerance
+	}
+	if err := webhook.ValidatePayloadWithTolerance(payload, header, secret, tolerance); err != nil {
+		return Event{}, errBadSignature
+	}
+	invalid := apperr.New(apperr.Invalid, "webhook body is not a valid Stripe event")
+	var ev Event
+	if err := json.Unmarshal(payload, &ev); err != nil {
+		// The object may just not fit the fields modelled here; that is only
+		// an error for the types this service handles.
+		var env struct {
+			ID, Type, Account string
+			Created           int64
+			Data              struct {
+				Object json.RawMessage `json:"object"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(payload, &env) != nil || len(env.Data.Object) == 0 || handled(env.Type) {
+			return Event{}, invalid
+		}
+		ev = Event{ID: env.ID, Type: env.Type, Account: env.Account, Created: env.Created, unmodelled: true}
+	}
+	if ev.ID == "" || ev.Type == "" {
+		return Event{}, invalid
+	}
+	return ev, nil
+}
+
+// HandleStripe processes one delivery. pathPartner is set on /stripe/{partner_id}
+// (platform events); on the shared /stripe the partner comes from the event's
+// connected account. Nothing is written until the signature verifies.
+func (s *Service) HandleStripe(ctx context.Context, pathPartner string, body []byte, sigHeader string) (Result, error) {
+	var peek struct {
+		Account string `json:"account"`
+	}
+	if err := json.Unmarshal(body, &peek); err != nil {
+		return Result{}, apperr.New(apperr.Invalid, "webhook body is not a valid Stripe event")
+	}
+	partnerID, companyID := pathPartner, ""
+	if peek.Account != "" {
+		rt, err := s.Routes.LookupRoute(ctx, "stripe", peek.Account)
+		if err != nil {
+			if apperr.Is(err, apperr.NotFound) {
+				return Result{}, apperr.New(apperr.Invalid, "unknown connected account")
+			}
+			return Result{}, err
+		}
+		if pathPartner != "" && rt.PartnerID != pathPartner {
+			return Result{}, apperr.New(apperr.Invalid, "unknown connected account")
+		}
+		partnerID, companyID = rt.PartnerID, rt.CompanyID
+	}
+	if partnerID == "" {
+		return Result{}, apperr.New(apperr.Invalid, "event has no connected account; use /stripe/{partner_id} for platform events")
+	}
+	keys, err := s.Keys.StripeKeys(ctx, partnerID)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return Result{}, apperr.New(apperr.Invalid, "no Stripe webhook secret is configured for this partner")
+		}
+		return Result{}, err
+	}
+	ev, err := VerifyStripe(body, sigHeader, keys.WebhookSecret, s.Tolerance)
+	if err != nil {
+		return Result{}, err
+	}
+	if ev.Account != peek.Account { // cannot differ for the same bytes; belt and braces
+		return Result{}, errBadSignature
+	}
+	m := marker{PartnerID: partnerID, CompanyID: companyID, Provider: "stripe", EventID: ev.ID, Type: ev.Type, Account: ev.Account, Created: ev.Created}
+	return s.commit(ctx, m, func(ctx context.Context, attempt int) (plan, error) {
+		return s.planStripe(ctx, partnerID, companyID, &ev, attempt == 0)
+	})
+}
+
+// handled reports whether planStripe acts on an event type.
+func handled(typ string) bool {
+	switch typ {
+	case "payment_intent.succeeded", "payment_intent.processing", "payment_intent.payment_failed", "payment_intent.canceled",
+		"charge.succeeded", "charge.refunded", "charge.dispute.created", "charge.dispute.closed", "charge.dispute.updated",
+		"payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled", "payout.reconciliation_completed",
+		"account.application.deauthorized",
+		"transfer.created", "transfer.updated", "transfer.reversed":
+		return true
+	}
+	return false
+}
+
+// planStripe decides an event's effects. It reads (invoices) but never writes.
+func (s *Service) planStripe(ctx context.Context, pid, cid string, ev *Event, optimistic bool) (plan, error) {
+	ignored := plan{outcome: OutcomeIgnored}
+	if ev.Type == "account.application.deauthorized" {
+		if s.Deauth == nil || ev.Account == "" {
+			return ignored, nil
+		}
+		acct := ev.Account
+		return plan{outcome: OutcomeApplied, after: []func(context.Context) error{func(ctx context.Context) error {
+			return s.Deauth.Deauthorized(ctx, acct)
+		}}}, nil
+	}
+	if strings.HasPrefix(ev.Type, "transfer.") && handled(ev.Type) {
+		// Transfers are platform events (no connected account): delivered on /stripe/{partner_id}.
+		obj := ev.Data.Object
+		if s.Transfers == nil || ev.Account != "" || obj.ID == "" {
+			return ignored, nil
+		}
+		return plan{outcome: OutcomeApplied, after: []func(context.Context) error{func(ctx context.Context) error {
+			return s.Transfers.TransferEvent(ctx, pid, ev.Type, obj.ID, obj.Metadata, obj.Reversed)
+		}}}, nil
+	}
+	if cid == "" || ev.unmodelled || !handled(ev.Type) { // recorded, nothing to apply
+		return ignored, nil
+	}
+	obj := &ev.Data.Object
+	if obj.ID == "" {
+		return plan{}, apperr.New(apperr.Invalid, "event data does not match its type")
+	}
+	switch ev.Type {
+	case "payment_intent.succeeded", "payment_intent.processing", "payment_intent.payment_failed", "payment_intent.canceled":
+		return s.planPaymentIntent(ctx, pid, cid, ev, obj, optimistic)
+	case "charge.succeeded", "charge.refunded":
+		return s.planCharge(ctx, pid, cid, ev, obj, optimistic)
+	case "charge.dispute.created", "charge.dispute.closed", "charge.dispute.updated":
+		return s.planDispute(pid, cid, ev, obj)
+	case "payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled", "payout.reconciliation_completed":
+		return s.planPayout(pid, cid, ev, obj)
+	}
+	return ignored, nil
+}
+
+func paymentStatus(st, evType string) string {
+	switch {
+	case evType == "payment_intent.succeeded" || st == "succeeded":
+		return payments.StatusSucceeded
+	case evType == "payment_intent.canceled" || st == "canceled":
+		return payments.StatusCanceled
+	case evType == "payment_intent.processing" || st == "processing":
+		return payments.StatusProcessing
+	}
+	return payments.StatusFailed
+}
+
+func invoiceRef(md map[string]string) (ref, number string) {
+	return md["invoice_id"], firstNonEmpty(md["invoice_number"], md["invoice"])
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Event, pi *object, optimistic bool) (plan, error) {
+	status := paymentStatus(pi.Status, ev.Type)
+	gross := pi.Amount
+	if status == payments.StatusSucceeded && pi.AmountReceived > 0 {
+		gross = pi.AmountReceived
+	}
+	c := payments.Change{
+		PartnerID: pid, CompanyID: cid, ID: pi.ID, Provider: "stripe", AccountID: ev.Account, Status: status,
+		ProviderUpdated: ev.Created, Gross: &gross, Currency: strings.ToUpper(pi.Currency), Method: piMethod(pi),
+		Customer: pi.Customer.ID, ChargeID: pi.LatestCharge.ID,
+	}
+	if pi.LastPaymentError != nil {
+		c.FailureCode = pi.LastPaymentError.Code
+	}
+	p := plan{outcome: OutcomeApplied}
+	// The invoice moves with the payment: processing (ACH in flight) or paid.
+	var next string
+	switch status {
+	case payments.StatusSucceeded:
+		next = invoices.StatusPaid
+	case payments.StatusProcessing:
+		next = invoices.StatusProcessing
+	}
+	if err := s.planInvoice(ctx, &p, &c, pi.Metadata, next, gross, optimistic); err != nil {
+		return plan{}, err
+	}
+	e, err := s.paymentEffect(c)
+	if err != nil {
+		return plan{}, err
+	}
+	p.effects = append([]effect{e}, p.effects...)
+	if status == payments.StatusSucceeded && s.Hook != nil {
+		md, amt, cur, id := pi.Metadata, gross, c.Currency, pi.ID
+		p.after = append(p.after, func(ctx context.Context) error {
+			return s.Hook.PaymentSucceeded(ctx, pid, cid, id, md, amt, cur)
+		})
+	}
+	return p, nil
+}
+
+// planInvoice resolves the invoice a payment names and adds its transition.
+//
+// optimistic (first attempt, invoice named by our inv_ ID): no read; the
+// transition is conditional on a status that may advance, so the common case
+// (an open invoice) costs no extra round trip. If the guess fails (already
+// paid, void, unknown) the event is re-planned with a read.
+func (s *Service) planInvoice(ctx context.Context, p *plan, c *payments.Change, md map[string]string, next string, amount int64, optimistic bool) error {
+	ref, number := invoiceRef(md)
+	if ref == "" && number == "" {
+		return nil
+	}
+	if optimistic && next != "" && strings.HasPrefix(ref, "inv_") && len(ref) <= 64 {
+		tx, err := s.Invoices.TransitionByIDTx(c.PartnerID, c.CompanyID, ref, next, c.ID, amount, s.Now())
+		if err != nil {
+			return err
+		}
+		c.InvoiceID = ref
+		p.effects = append(p.effects, effect{name: "invoice", tx: tx})
+		return nil
+	}
+	inv, err := s.Invoices.Resolve(ctx, c.PartnerID, c.CompanyID, ref, number)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			s.Log.WarnContext(ctx, "payment names an unknown invoice", "payment_id", c.ID, "partner_id", c.PartnerID)
+			return nil
+		}
+		return err
+	}
+	c.InvoiceID = inv.ID
+	if next == "" {
+		return nil
+	}
+	tx, ok, err := s.Invoices.TransitionTx(inv, next, c.ID, amount, s.Now())
+	if err != nil || !ok {
+		return err
+	}
+	// Not staleOK: a failed condition means the invoice changed concurrently; replan.
+	p.effects = append(p.effects, effect{name: "invoice", tx: tx})
+	return nil
+}
+
+func piMethod(pi *object) string {
+	if pi.PaymentMethod.Type != "" {
+		return pi.PaymentMethod.Type
+	}
+	if len(pi.PaymentMethodTypes) == 1 {
+		return pi.PaymentMethodTypes[0]
+	}
+	return ""
+}
+
+func (s *Service) planCharge(ctx context.Context, pid, cid string, ev *Event, ch *object, optimistic bool) (plan, error) {
+	id := firstNonEmpty(ch.PaymentIntent.ID, ch.ID)
+	c := payments.Change{PartnerID: pid, CompanyID: cid, ID: id, Provider: "stripe", AccountID: ev.Account, ChargeID: ch.ID,
+		ProviderUpdated: ev.Created, Currency: strings.ToUpper(ch.Currency), Customer: ch.Customer.ID}
+	if ch.PaymentMethodDetails != nil {
+		c.Method = ch.PaymentMethodDetails.Type
+	}
+	p := plan{outcome: OutcomeApplied}
+	if ev.Type == "charge.refunded" {
+		ar := ch.AmountRefunded
+		c.AmountRefunded = &ar
+		c.Status = payments.StatusPartiallyRefunded
+		if ch.Refunded {
+			c.Status = payments.StatusRefunded
+		}
+	} else {
+		gross := ch.Amount
+		c.Gross = &gross
+		c.Status = payments.StatusSucceeded
+		// Events carry the balance transaction as an ID; when expanded, the fee is known now.
+		if raw := ch.BalanceTransaction.Raw; raw != nil {
+			var bt balanceTxn
+			if err := json.Unmarshal(raw, &bt); err == nil && bt.Amount != 0 {
+				c.Fee = &bt.Fee
+			}
+		}
+		if err := s.planInvoice(ctx, &p, &c, ch.Metadata, invoices.StatusPaid, gross, optimistic); err != nil {
+			return plan{}, err
+		}
+	}
+	e, err := s.paymentEffect(c)
+	if err != nil {
+		return plan{}, err
+	}
+	p.effects = append([]effect{e}, p.effects...)
+	return p, nil
+}
+
+// paymentEffect is the guarded payment update; when its status turns out to be
+// older than the stored one, the event's other facts still merge (fallback).
+func (s *Service) paymentEffect(c payments.Change) (effect, error) {
+	tx, err := s.Payments.UpsertTx(c)
+	if err != nil {
+		return effect{}, err
+	}
+	facts := c
+	facts.Status, facts.FailureCode = "", ""
+	ftx, err := s.Payments.UpsertTx(facts)
+	if err != nil {
+		return effect{}, err
+	}
+	return effect{name: "payment", tx: tx, staleOK: true, fallback: &ftx}, nil
+}
+
+func (s *Service) planDispute(pid, cid string, ev *Event, d *object) (plan, error) {
+	id := firstNonEmpty(d.PaymentIntent.ID, d.Charge.ID)
+	if id == "" {
+		return plan{outcome: OutcomeIgnored}, nil
+	}
+	c := payments.Change{PartnerID: pid, CompanyID: cid, ID: id, Provider: "stripe", AccountID: ev.Account,
+		DisputeID: d.ID, DisputeStatus: d.Status, Currency: strings.ToUpper(d.Currency), ChargeID: d.Charge.ID}
+	tx, err := s.Payments.UpsertTx(c)
+	if err != nil {
+		return plan{}, err
+	}
+	return plan{outcome: OutcomeApplied, effects: []effect{{name: "payment", tx: tx, staleOK: true}}}, nil
+}
+
+func (s *Service) planPayout(pid, cid string, ev *Event, po *object) (plan, error) {
+	status := po.Status
+	if payouts.Rank(status) == 0 {
+		status = payouts.StatusPending
+	}
+	p := payouts.Payout{
+		PartnerID: pid, CompanyID: cid, ID: po.ID, Provider: payouts.Stripe, AccountID: ev.Account,
+		Amount: po.Amount, Currency: strings.ToUpper(po.Currency), Status: status, Automatic: po.Automatic,
+		Descriptor: po.StatementDescriptor, FailureCode: po.FailureCode, ReversalID: po.FailureBalanceTxn.ID, ProviderUpdated: ev.Created,
+	}
+	if po.ArrivalDate > 0 {
+		p.ArrivalDate = time.Unix(po.ArrivalDate, 0).UTC().Format("2006-01-02")
+	}
+	if po.Created > 0 {
+		p.CreatedAt = time.Unix(po.Created, 0).UTC()
+	}
+	p.UpdatedAt = s.Now().UTC().Truncate(time.Millisecond)
+	tx, err := s.Payouts.UpsertTx(p)
+	if err != nil {
+		return plan{}, err
+	}
+	out := plan{outcome: OutcomeApplied, effects: []effect{{name: "payout", tx: tx, staleOK: true}}}
+	// Itemise once the payout is paid; reconciliation_completed (automatic payouts)
+	// says its balance transactions are final, so it re-itemises.
+	if status == payouts.StatusPaid || ev.Type == "payout.reconciliation_completed" {
+		job := queue.Job{Kind: queue.KindStripeItemisePayout, PartnerID: pid, CompanyID: cid, AccountID: ev.Account, ObjectID: po.ID}
+		out.after = append(out.after, func(ctx context.Context) error { return s.Queue.Enqueue(ctx, job) })
+	}
+	return out, nil
+}
+
+// routeOf is used by the Qualpay handler too.
+func (s *Service) routeOf(ctx context.Context, provider, account, pathPartner string) (companies.Route, error) {
+	rt, err := s.Routes.LookupRoute(ctx, provider, account)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return companies.Route{}, apperr.New(apperr.Invalid, "unknown account")
+		}
+		return companies.Route{}, err
+	}
+	if pathPartner != "" && rt.PartnerID != pathPartner {
+		return companies.Route{}, apperr.New(apperr.Invalid, "unknown account")
+	}
+	return rt, nil
+}

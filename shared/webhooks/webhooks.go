@@ -1,0 +1,253 @@
+// Package webhooks receives Stripe and Qualpay webhooks: it verifies each
+// delivery on the raw bytes before anything is written, deduplicates by event
+// ID with a conditional write that commits in the same transaction as the
+// event's effects (payments, invoices, payouts), and queues the heavy work
+// (payout itemisation, Qualpay deposit pulls) for the Worker.
+package webhooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/companies"
+	"github.com/payrecon/payrecon/shared/credentials"
+	"github.com/payrecon/payrecon/shared/invoices"
+	"github.com/payrecon/payrecon/shared/payments"
+	"github.com/payrecon/payrecon/shared/payouts"
+	"github.com/payrecon/payrecon/shared/queue"
+	"github.com/payrecon/payrecon/shared/store"
+)
+
+// PaymentHook is told about each succeeded payment intent once (the splits
+// engineer registers one to pay out splits). It must be idempotent: when it
+// fails the delivery is answered 500 and Stripe's retry calls it again.
+type PaymentHook interface {
+	PaymentSucceeded(ctx context.Context, partnerID, companyID, paymentIntentID string, metadata map[string]string, amountReceived int64, currency string) error
+}
+
+// TransferHook is told about transfer.* platform events (the splits service
+// settles the payouts it made). It must be idempotent.
+type TransferHook interface {
+	TransferEvent(ctx context.Context, partnerID, eventType, transferID string, metadata map[string]string, reversed bool) error
+}
+
+// Deauthorizer is told when a connected account removes the partner's platform
+// (account.application.deauthorized).
+type Deauthorizer interface {
+	Deauthorized(ctx context.Context, accountID string) error
+}
+
+// RouteLookup finds the partner and company of a provider account (read-only).
+type RouteLookup interface {
+	LookupRoute(ctx context.Context, provider, accountID string) (companies.Route, error)
+}
+
+// Keys returns a partner's provider credentials.
+type Keys interface {
+	StripeKeys(ctx context.Context, partnerID string) (credentials.StripeCredentials, error)
+	QualpayKeys(ctx context.Context, partnerID string) (credentials.QualpayCredentials, error)
+}
+
+// Service handles deliveries.
+type Service struct {
+	Store    *store.Store
+	Routes   RouteLookup
+	Keys     Keys
+	Invoices *invoices.Store
+	Payments *payments.Store
+	Payouts  *payouts.Store
+	Queue    queue.Enqueuer
+	Hook     PaymentHook  // optional
+	Deauth   Deauthorizer // optional
+	// Transfers receives transfer.* platform events (optional).
+	Transfers TransferHook
+	Now       func() time.Time
+	Log       *slog.Logger
+	// Tolerance is the signature timestamp window (default 5 minutes).
+	Tolerance time.Duration
+}
+
+// Outcomes recorded on the event marker.
+const (
+	OutcomeApplied = "applied"
+	OutcomeIgnored = "ignored" // unknown type, or nothing to do
+	OutcomeStale   = "stale"   // older than the state already recorded
+)
+
+// Result is the webhook's answer.
+type Result struct {
+	Received  bool   `json:"received"`
+	EventID   string `json:"event_id"`
+	Duplicate bool   `json:"duplicate,omitempty"`
+	Outcome   string `json:"outcome,omitempty"`
+}
+
+// eventTTL keeps dedupe markers well past the providers' retry windows (Stripe: 3 days).
+const eventTTL = 90 * 24 * time.Hour
+
+// marker is the dedupe record of one delivery: EVENT#<provider>#<partner>#<id>.
+type marker struct {
+	store.Keys
+	PartnerID  string    `dynamodbav:"partner_id"`
+	CompanyID  string    `dynamodbav:"company_id,omitempty"`
+	Provider   string    `dynamodbav:"provider"`
+	EventID    string    `dynamodbav:"event_id"`
+	Type       string    `dynamodbav:"type"`
+	Account    string    `dynamodbav:"account_id,omitempty"`
+	Outcome    string    `dynamodbav:"outcome"`
+	Created    int64     `dynamodbav:"provider_created,omitempty"`
+	ReceivedAt time.Time `dynamodbav:"received_at"`
+}
+
+// EventPK is the dedupe key of an event.
+func EventPK(provider, partnerID, eventID string) string {
+	return "EVENT#" + provider + "#" + partnerID + "#" + eventID
+}
+
+// effect is one conditional write of an event. Stale effects (an out-of-order
+// guard failed) are dropped and the event is recorded without them; conflicting
+// ones (an invoice changed under us) make the whole plan be rebuilt.
+type effect struct {
+	name    string
+	tx      types.TransactWriteItem
+	staleOK bool
+	// fallback, when set, replaces a stale effect instead of dropping it (a
+	// payment's facts merge even when its status is older than the stored one).
+	fallback *types.TransactWriteItem
+}
+
+// plan is what one event does: effects, then after-commit actions (enqueue, hooks).
+type plan struct {
+	outcome string
+	effects []effect
+	after   []func(ctx context.Context) error
+}
+
+// commit writes the marker and the effects in one transaction (one DynamoDB
+// write on the common path). It returns duplicate=true when the marker exists.
+// replan builds the plan; attempt > 0 means an earlier plan hit a condition
+// (a concurrent change, or an optimistic guess that did not hold).
+func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.Context, attempt int) (plan, error)) (Result, error) {
+	if len(m.EventID) > 255 {
+		return Result{}, apperr.New(apperr.Invalid, "event id is too long")
+	}
+	m.PK, m.SK = EventPK(m.Provider, m.PartnerID, m.EventID), "EVENT"
+	m.ReceivedAt = s.Now().UTC().Truncate(time.Millisecond)
+	m.TTL = m.ReceivedAt.Add(eventTTL).Unix()
+	res := Result{Received: true, EventID: m.EventID}
+	dropped := map[string]int{} // effect -> stale hits: 1 = use its fallback, 2 = drop it
+	for attempt := 0; attempt < 8; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+		}
+		p, err := replan(ctx, attempt)
+		if err != nil {
+			return Result{}, err
+		}
+		kept := make([]effect, 0, len(p.effects))
+		for _, e := range p.effects {
+			if n := dropped[e.name]; n > 0 {
+				if e.fallback == nil || n > 1 {
+					continue
+				}
+				e.tx = *e.fallback
+			}
+			kept = append(kept, e)
+		}
+		m.Outcome = p.outcome
+		if len(dropped) > 0 {
+			m.Outcome = OutcomeStale
+		}
+		mi, err := s.Store.PutInput(m, "attribute_not_exists(pk)", nil)
+		if err != nil {
+			return Result{}, err
+		}
+		items := []types.TransactWriteItem{store.TxPut(mi)}
+		for _, e := range kept {
+			items = append(items, e.tx)
+		}
+		var err2 error
+		if len(items) == 1 {
+			_, err2 = s.Store.DB.PutItem(ctx, mi)
+		} else {
+			_, err2 = s.Store.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		}
+		if err2 == nil {
+			res.Outcome = m.Outcome
+			if err := s.runAfter(ctx, m, p.after); err != nil {
+				return Result{}, err
+			}
+			return res, nil
+		}
+		failed, conflict, ok := conditionFailures(err2)
+		if conflict {
+			continue // another transaction touched the same items: try again
+		}
+		if !ok {
+			return Result{}, fmt.Errorf("record %s event %s: %w", m.Provider, m.EventID, err2)
+		}
+		if failed[0] {
+			res.Duplicate, res.Outcome = true, "duplicate"
+			return res, nil
+		}
+		for i, e := range kept {
+			if failed[i+1] && e.staleOK {
+				dropped[e.name]++
+			}
+		}
+	}
+	return Result{}, &apperr.Error{Code: apperr.Unavailable, Message: "event is being processed concurrently; retry", RetryAfter: 1}
+}
+
+// runAfter runs post-commit actions. If one fails, the marker is removed so the
+// provider's retry runs the event again (its effects are idempotent).
+func (s *Service) runAfter(ctx context.Context, m marker, after []func(context.Context) error) error {
+	for _, fn := range after {
+		if err := fn(ctx); err != nil {
+			if derr := s.Store.Delete(context.WithoutCancel(ctx), m.PK, m.SK); derr != nil {
+				err = errors.Join(err, fmt.Errorf("remove marker: %w", derr))
+			}
+			return fmt.Errorf("%s event %s after commit: %w", m.Provider, m.EventID, err)
+		}
+	}
+	return nil
+}
+
+// conditionFailures maps which items of a write failed their condition
+// (index 0 = the marker). ok is false for any other error.
+// conflict reports a transaction conflict with a concurrent writer (retry).
+func conditionFailures(err error) (failed map[int]bool, conflict, ok bool) {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return map[int]bool{0: true}, false, true
+	}
+	var tcx *types.TransactionConflictException
+	if errors.As(err, &tcx) {
+		return nil, true, false
+	}
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		return nil, false, false
+	}
+	failed = map[int]bool{}
+	for i, r := range tce.CancellationReasons {
+		switch aws.ToString(r.Code) {
+		case "ConditionalCheckFailed":
+			failed[i], ok = true, true
+		case "TransactionConflict":
+			conflict = true
+		}
+	}
+	if failed[0] {
+		return failed, false, true // the marker exists: a duplicate, whatever else happened
+	}
+	return failed, conflict, ok
+}
