@@ -68,7 +68,9 @@ func New(t testing.TB, opts ...func(*app.Config)) *Env {
 		o(&cfg)
 	}
 	logs := &SyncBuffer{}
-	log := app.NewLogger(logs, slog.LevelDebug)
+	// Unredacted on purpose: the secret scan at cleanup checks what the code
+	// logs, not what the redacting handler (production's last line of defence) hides.
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
 	e, err := app.NewEnv(ctx, cfg, log)
 	if err != nil {
@@ -77,7 +79,9 @@ func New(t testing.TB, opts ...func(*app.Config)) *Env {
 	if err := store.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
-	return &Env{Env: e, Stack: st, Vars: vars, Logs: logs, t: t}
+	env := &Env{Env: e, Stack: st, Vars: vars, Logs: logs, t: t}
+	t.Cleanup(func() { env.scanLogs(t) })
+	return env
 }
 
 // Getenv returns the Lambda environment as a getenv function.
@@ -90,6 +94,7 @@ func (e *Env) Partner(name string) (string, string) {
 	if err != nil {
 		e.t.Fatalf("create partner: %v", err)
 	}
+	remember(key)
 	return p.ID, key
 }
 
@@ -167,6 +172,9 @@ func Do(t testing.TB, method, url, key string, body any) Response {
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
+	if what := findSecret(string(b) + " " + res.Header.Get("Location")); what != "" {
+		t.Errorf("secret scan: %s in the response to %s %s", what, method, url)
+	}
 	return Response{Status: res.StatusCode, Header: res.Header, Body: b}
 }
 
