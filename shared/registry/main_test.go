@@ -1,0 +1,9 @@
+package registry_test
+
+import (
+	"testing"
+
+	"github.com/payrecon/payrecon/shared/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
