@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/demo"
 	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/webhooks/example"
 )
 
 // scenario makes the i-th request of a load phase.
@@ -175,9 +177,32 @@ func authed(method, u, key string, body io.Reader) (*http.Request, error) {
 
 // loadScenarios are the traffic shapes measured in the README's Reliability section.
 func loadScenarios() []scenario {
+	run := time.Now().UnixNano() // event IDs unique per run, so phases never collide
 	return []scenario{
 		{"api read: GET integration", func(base string, d demo.Demo, _ int64) (*http.Request, error) {
 			return authed("GET", base+"/v1/integrations/stripe", d.APIKey, nil)
 		}},
+		{"api read: list invoices", func(base string, d demo.Demo, _ int64) (*http.Request, error) {
+			return authed("GET", base+"/v1/companies/"+d.CompanyID+"/invoices?limit=20", d.APIKey, nil)
+		}},
+		{"webhook: new payment event", func(base string, d demo.Demo, i int64) (*http.Request, error) {
+			return signedEvent(base, fmt.Sprintf("evt_load_%d_%d", run, i), fmt.Sprintf("pi_load_%d_%d", run, i))
+		}},
+		{"webhook: duplicate delivery", func(base string, d demo.Demo, _ int64) (*http.Request, error) {
+			return signedEvent(base, fmt.Sprintf("evt_load_dup_%d", run), fmt.Sprintf("pi_load_dup_%d", run))
+		}},
 	}
+}
+
+// signedEvent is a payment_intent.succeeded for the demo account, signed now.
+func signedEvent(base, id, pi string) (*http.Request, error) {
+	body := example.Event(id, "payment_intent.succeeded", demo.StripeAccountID, time.Now().Unix(), map[string]any{
+		"id": pi, "object": "payment_intent", "amount": 2500, "amount_received": 2500, "currency": "usd",
+		"status": "succeeded", "payment_method_types": []string{"card"}, "created": time.Now().Unix()})
+	req, err := http.NewRequest("POST", base+"/stripe", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Stripe-Signature", demo.SignStripe(body, demo.StripeWebhookSecret, time.Now()))
+	return req, nil
 }

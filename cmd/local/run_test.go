@@ -92,3 +92,29 @@ func uniqueTable(t *testing.T) func(string) string {
 		return ""
 	}
 }
+
+// TestLoadIsBoundedAndClean runs a tiny load and checks it stops by itself with no errors.
+func TestLoadIsBoundedAndClean(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the local stack")
+	}
+	var out bytes.Buffer
+	getenv := uniqueTable(t)
+	err := run(context.Background(), []string{"load", "-requests", "20", "-duration", "20s", "-concurrency", "1,4"}, &out, getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 1+4*2 {
+		t.Fatalf("unexpected report:\n%s", out.String())
+	}
+	for _, l := range lines[1:] {
+		f := strings.Fields(l)
+		if errs, rej := f[len(f)-2], f[len(f)-1]; errs != "0" || rej != "0" {
+			t.Fatalf("errors in load phase: %s", l)
+		}
+	}
+	if err := loopbackOnly("http://10.0.0.1:80"); err == nil {
+		t.Fatal("load accepted a non-loopback target")
+	}
+}
