@@ -2,19 +2,23 @@ package connect
 
 import (
 	"errors"
-	"html/template"
+	"fmt"
+	"html"
 	"net/http"
 )
 
 // The callback answers browsers, not API clients: HTML pages, and redirects
 // only to a return_url that came from a stored state (never from the request).
 
-var messagePage = template.Must(template.New("msg").Parse(`<!doctype html>
+// messagePage is formatted with explicit escaping rather than html/template:
+// text/template's reflection keeps every method of every linked type alive,
+// which made the stripe-oauth binary 18 MB instead of 11.
+const messagePage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
+<title>%[1]s</title>
 <style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.3rem}</style>
-</head><body><h1>{{.Title}}</h1><p>{{.Text}}</p></body></html>
-`))
+</head><body><h1>%[1]s</h1><p>%[2]s</p></body></html>
+`
 
 func securityHeaders(w http.ResponseWriter) {
 	h := w.Header()
@@ -29,7 +33,7 @@ func writePage(w http.ResponseWriter, status int, title, text string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	w.WriteHeader(status)
-	_ = messagePage.Execute(w, struct{ Title, Text string }{title, text})
+	_, _ = fmt.Fprintf(w, messagePage, html.EscapeString(title), html.EscapeString(text))
 }
 
 func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) error {
