@@ -18,6 +18,9 @@ tools: ## install DynamoDB Local, stripe-mock, staticcheck into .tools/
 run: tools ## local stack + every HttpApi route on :3000 with a demo partner
 	$(GO) run ./cmd/local run
 
+demo: tools ## the published worked example end to end (webhooks, payout itemisation, bank feed, reconcile), printed
+	$(GO) run ./cmd/local demo
+
 test: tools ## everything: lint, unit + integration tests on the local stack, short fuzz
 	@scripts/test.sh
 
@@ -30,6 +33,9 @@ lint: tools ## gofmt, go vet, staticcheck, cfn-lint, go.mod tidy check
 	staticcheck ./...
 	cfn-lint template.yaml
 	@$(GO) mod tidy -diff >/dev/null || { echo "go.mod/go.sum are not tidy (run go mod tidy)"; exit 1; }
+	@# Dependency hygiene: every module matches go.sum. (govulncheck needs vuln.go.dev, which this
+	@# network cannot reach; run `go run golang.org/x/vuln/cmd/govulncheck@latest ./...` where it can.)
+	$(GO) mod verify
 
 bench: tools ## benchmarks (recorded in README)
 	@scripts/bench.sh

@@ -1,6 +1,7 @@
 // Command local is payrecon's local runner and operator CLI.
 //
 //	local run [-port 3000]          local stack + every HttpApi route of template.yaml, with a demo partner
+//	local demo                      the published worked example end to end, printed, then exit
 //	local stack -env FILE           start the emulators, write their endpoints to FILE, wait for Ctrl-C
 //	local partners create -name N   create a partner and print its first API key (once)
 //	local partners keys|rotate|revoke -partner ID [-key KEYID]
@@ -40,6 +41,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	switch args[0] {
 	case "run":
 		return runLocal(ctx, args[1:], out, getenv)
+	case "demo":
+		return runDemo(ctx, out, getenv)
 	case "stack":
 		return runStack(ctx, args[1:], out)
 	case "partners":

@@ -60,6 +60,11 @@ func runLocal(ctx context.Context, args []string, out io.Writer, getenv func(str
 	if err != nil {
 		return fmt.Errorf("worked example: %w", err)
 	}
+	rec, err := reconcileExample(ctx, l, base)
+	if err != nil {
+		return fmt.Errorf("reconcile the worked example: %w", err)
+	}
+	summary += rec
 	fmt.Fprintf(out, `
 payrecon is running locally on %s
   DynamoDB Local  %s   (table %s)

@@ -118,3 +118,24 @@ func TestLoadIsBoundedAndClean(t *testing.T) {
 		t.Fatal("load accepted a non-loopback target")
 	}
 }
+
+// TestDemo is `make demo`: the published example from signed webhooks to
+// reconciled invoices and balanced journal entries.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the local stack")
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"demo"}, &out, uniqueTable(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"payout po_worked_example 3890.00 USD (complete), 5 items summing to 3890.00",
+		"1 match, 4 invoices reconciled",
+		"debits 8000.00 = credits 8000.00. Merchant fees 100.00, climate 10.00, clearing nets to 0.00",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("demo output lacks %q:\n%s", want, out.String())
+		}
+	}
+}

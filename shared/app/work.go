@@ -15,6 +15,7 @@ import (
 	"github.com/payrecon/payrecon/shared/payments"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/queue"
+	"github.com/payrecon/payrecon/shared/recon/reconsvc"
 	"github.com/payrecon/payrecon/shared/webhooks"
 )
 
@@ -23,7 +24,11 @@ func InvoiceStore(e *Env) *invoices.Store {
 	return &invoices.Store{DB: e.Store, IDs: e.IDs, Now: e.Now}
 }
 func PaymentStore(e *Env) *payments.Store { return &payments.Store{DB: e.Store, Now: e.Now} }
-func PayoutStore(e *Env) *payouts.Store   { return &payouts.Store{DB: e.Store, Now: e.Now} }
+func PayoutStore(e *Env) *payouts.Store {
+	return &payouts.Store{DB: e.Store, Now: e.Now, OnChange: func(ctx context.Context, p payouts.Payout) error {
+		return reconsvc.MarkPayoutChanged(ctx, e.Store, p, e.Now())
+	}}
+}
 
 // WebhookService builds the Stripe/Qualpay webhook service.
 func WebhookService(e *Env) *webhooks.Service {

@@ -21,6 +21,18 @@ import (
 type Store struct {
 	DB  *store.Store
 	Now func() time.Time
+	// OnChange, when set, is told after a payout's state or itemisation is written
+	// (reconciliation marks the company due and reads only changed payouts).
+	OnChange func(ctx context.Context, p Payout) error
+}
+
+// Changed calls OnChange; writers that commit UpsertTx in their own
+// transaction call it after the commit.
+func (s *Store) Changed(ctx context.Context, p Payout) error {
+	if s.OnChange == nil {
+		return nil
+	}
+	return s.OnChange(ctx, p)
 }
 
 // SK returns a payout's sort key.
@@ -126,7 +138,7 @@ func (s *Store) Upsert(ctx context.Context, p Payout) error {
 	if err != nil {
 		return fmt.Errorf("upsert payout %s: %w", p.ID, err)
 	}
-	return nil
+	return s.Changed(ctx, p)
 }
 
 // Get returns one payout (without items); 404 apperr when absent.
@@ -262,7 +274,8 @@ func (s *Store) SetItems(ctx context.Context, p Payout, items []Item) (string, e
 	if err != nil {
 		return "", fmt.Errorf("mark %s itemised: %w", p.ID, err)
 	}
-	return status, nil
+	p.ItemisationStatus = status
+	return status, s.Changed(ctx, p)
 }
 
 func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {

@@ -23,6 +23,9 @@ var Functions = map[string]func(*app.Env) http.Handler{
 	"payments":        app.PaymentsHandler,
 	"vault":           app.VaultHandler,
 	"splits":          app.SplitsHandler,
+	"bank-feed":       app.BankFeedHandler,
+	"reconcile":       app.ReconcileHandler,
+	"reports":         app.ReportsHandler,
 }
 
 // FunctionNames lists registered functions, sorted.

@@ -320,6 +320,12 @@ func (s *Store) QueryPage(ctx context.Context, q Query, out any) (string, error)
 		if err != nil {
 			return "", err
 		}
+		// DynamoDB refuses a start key outside the key condition (a 500 otherwise).
+		sk := start[skName].(*types.AttributeValueMemberS).Value
+		if q.SKPrefix != "" && !strings.HasPrefix(sk, q.SKPrefix) ||
+			q.SKPrefix == "" && q.SKFrom != "" && q.SKTo != "" && (sk < q.SKFrom || sk > q.SKTo) {
+			return "", apperr.New(apperr.Invalid, "cursor is not valid for this list")
+		}
 		in.ExclusiveStartKey = start
 	}
 	res, err := s.DB.Query(ctx, in)
@@ -384,15 +390,24 @@ func decodeCursor(c, pkName, wantPK string) (map[string]types.AttributeValue, er
 	}
 	// The cursor must point into the partition being listed: the partition is
 	// derived from the caller's identity, so this keeps paging inside its data.
-	if m[pkName] != wantPK || m["pk"] == "" || m["sk"] == "" {
+	if m[pkName] != wantPK {
+		return nil, bad
+	}
+	// Exactly the key attributes of the table (pk, sk) or of the index (plus
+	// gsi1pk, gsi1sk), non-empty: DynamoDB rejects any other start key (a 500).
+	keys := []string{"pk", "sk"}
+	if pkName != "pk" {
+		keys = append(keys, pkName, strings.TrimSuffix(pkName, "pk")+"sk")
+	}
+	if len(m) != len(keys) {
 		return nil, bad
 	}
 	out := make(map[string]types.AttributeValue, len(m))
-	for k, v := range m {
-		if !strings.HasPrefix(k, "gsi1") && k != "pk" && k != "sk" {
+	for _, k := range keys {
+		if m[k] == "" {
 			return nil, bad
 		}
-		out[k] = &types.AttributeValueMemberS{Value: v}
+		out[k] = &types.AttributeValueMemberS{Value: m[k]}
 	}
 	return out, nil
 }

@@ -365,6 +365,7 @@ func (s *Service) planPayout(pid, cid string, ev *Event, po *object) (plan, erro
 		return plan{}, err
 	}
 	out := plan{outcome: OutcomeApplied, effects: []effect{{name: "payout", tx: tx, staleOK: true}}}
+	out.after = append(out.after, func(ctx context.Context) error { return s.Payouts.Changed(ctx, p) })
 	// Itemise once the payout is paid; reconciliation_completed (automatic payouts)
 	// says its balance transactions are final, so it re-itemises.
 	if status == payouts.StatusPaid || ev.Type == "payout.reconciliation_completed" {

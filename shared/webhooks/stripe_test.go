@@ -193,7 +193,7 @@ func TestCommonPathWrites(t *testing.T) {
 	if n := w.writes.n.Load() - before; n > 1 {
 		t.Fatalf("duplicate took %d writes", n)
 	}
-	// A payout event (queues itemisation) is one write too.
+	// A payout event: its transaction, then one for reconciliation's change index.
 	before = w.writes.n.Load()
 	if r := w.deliver(t, event("evt_w2", "payout.created", acct, time.Now().Unix(), payout("po_w", "pending", 5))); r.status != 200 {
 		t.Fatalf("%d %s", r.status, r.body)

@@ -195,6 +195,14 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 			return Result{}, fmt.Errorf("record %s event %s: %w", m.Provider, m.EventID, err2)
 		}
 		if failed[0] {
+			// Answer "duplicate" (2xx: the provider stops retrying) only when the
+			// marker is really there; otherwise a misread failure would lose the event.
+			var seen struct{}
+			if err := s.Store.Get(ctx, m.PK, m.SK, &seen); errors.Is(err, store.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return Result{}, fmt.Errorf("confirm %s event %s is a duplicate: %w", m.Provider, m.EventID, err)
+			}
 			res.Duplicate, res.Outcome = true, "duplicate"
 			return res, nil
 		}

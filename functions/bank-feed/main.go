@@ -1,0 +1,14 @@
+// Command bank-feed is the Lambda for POST /v1/companies/{id}/bank-transactions (Plaid sync pages).
+package main
+
+import (
+	"os"
+
+	"github.com/payrecon/payrecon/shared/app"
+)
+
+func main() {
+	if err := app.ServeHTTPLambda(os.Getenv, app.BankFeedHandler); err != nil {
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,15 @@
+// Command reconcile is the Lambda for reconciliation: on-demand runs and manual
+// matches over HTTP, the hourly schedule, and the per-company queue it fans out to.
+package main
+
+import (
+	"os"
+
+	"github.com/payrecon/payrecon/shared/app"
+)
+
+func main() {
+	if err := app.ServeReconcileLambda(os.Getenv); err != nil {
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,14 @@
+// Command reports is the Lambda for GET /v1/companies/{id}/{matches,journal-entries,exceptions,bank-transactions}.
+package main
+
+import (
+	"os"
+
+	"github.com/payrecon/payrecon/shared/app"
+)
+
+func main() {
+	if err := app.ServeHTTPLambda(os.Getenv, app.ReportsHandler); err != nil {
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,247 @@
+package reconsvc
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/money"
+	"github.com/payrecon/payrecon/shared/recon"
+	"github.com/payrecon/payrecon/shared/store"
+)
+
+// Filter narrows a report. Dates are inclusive YYYY-MM-DD.
+type Filter struct {
+	From, To string
+	Status   string
+	Reason   string
+}
+
+func (f Filter) validate(statuses ...string) error {
+	errs := map[string]string{}
+	for name, v := range map[string]string{"from": f.From, "to": f.To} {
+		if v != "" {
+			if _, err := recon.ParseDate(v); err != nil {
+				errs[name] = "must be a date YYYY-MM-DD"
+			}
+		}
+	}
+	if f.From != "" && f.To != "" && f.From > f.To {
+		errs["to"] = "must not be before from"
+	}
+	if f.Status != "" && len(statuses) > 0 {
+		ok := false
+		for _, s := range statuses {
+			ok = ok || s == f.Status
+		}
+		if !ok {
+			errs["status"] = fmt.Sprintf("must be one of %v", statuses)
+		}
+	}
+	if len(errs) > 0 {
+		return apperr.FieldErrors(errs)
+	}
+	return nil
+}
+
+// dateFilter adds a date range on attribute name to a query.
+func dateFilter(q *store.Query, attr string, f Filter) {
+	if q.Values == nil {
+		q.Values, q.Names = map[string]any{}, map[string]string{}
+	}
+	var parts []string
+	q.Names["#d"] = attr
+	if f.From != "" {
+		parts = append(parts, "#d >= :from")
+		q.Values[":from"] = f.From
+	}
+	if f.To != "" {
+		parts = append(parts, "#d <= :to")
+		q.Values[":to"] = f.To
+	}
+	if len(parts) == 0 {
+		delete(q.Names, "#d")
+	}
+	addFilter(q, parts...)
+}
+
+func addFilter(q *store.Query, parts ...string) {
+	for _, p := range parts {
+		if q.Filter != "" {
+			q.Filter += " AND "
+		}
+		q.Filter += p
+	}
+}
+
+// Matches lists matches, newest first.
+func (s *Service) Matches(ctx context.Context, pid, cid string, f Filter, limit int32, cursor string) ([]Match, string, error) {
+	if err := f.validate(MatchActive, MatchReversed); err != nil {
+		return nil, "", err
+	}
+	q := store.Query{PK: store.CompanyPK(pid, cid), SKPrefix: skMatch, Desc: true, Limit: limit, Cursor: cursor}
+	dateFilter(&q, "date", f)
+	if f.Status != "" {
+		q.Names["#st"] = "status"
+		q.Values[":st"] = f.Status
+		addFilter(&q, "#st = :st")
+	}
+	var out []Match
+	next, err := s.Store.QueryPage(ctx, q, &out)
+	if out == nil {
+		out = []Match{}
+	}
+	return out, next, err
+}
+
+// GetMatch returns one match (404 for another company's).
+func (s *Service) GetMatch(ctx context.Context, pid, cid, id string) (Match, error) {
+	var m Match
+	if err := s.Store.Get(ctx, store.CompanyPK(pid, cid), skMatch+id, &m); err != nil {
+		if err == store.ErrNotFound {
+			return Match{}, apperr.New(apperr.NotFound, "match not found")
+		}
+		return Match{}, err
+	}
+	return m, nil
+}
+
+// JournalEntry is one entry as listed: its match and position give its ID.
+type JournalEntry struct {
+	ID      string `json:"id"`
+	MatchID string `json:"match_id"`
+	recon.Entry
+}
+
+// JournalEntries lists the entries of matches (newest match first), reversal
+// entries included, filtered by entry date. A page covers up to limit matches.
+func (s *Service) JournalEntries(ctx context.Context, pid, cid string, f Filter, limit int32, cursor string) ([]JournalEntry, string, error) {
+	if err := f.validate(); err != nil {
+		return nil, "", err
+	}
+	ms, next, err := s.Matches(ctx, pid, cid, Filter{}, limit, cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	out := []JournalEntry{}
+	for _, m := range ms {
+		for i, e := range m.Entries {
+			d := e.Date.String()
+			if (f.From != "" && d < f.From) || (f.To != "" && d > f.To) {
+				continue
+			}
+			out = append(out, JournalEntry{ID: m.ID + "." + strconv.Itoa(i+1), MatchID: m.ID, Entry: e})
+		}
+	}
+	return out, next, nil
+}
+
+// WriteJournalCSV writes entries one line per posting, amounts as decimals.
+func WriteJournalCSV(w io.Writer, entries []JournalEntry, header bool) error {
+	cw := csv.NewWriter(w)
+	if header {
+		if err := cw.Write([]string{"entry_id", "match_id", "date", "kind", "reverses", "memo", "currency", "account", "debit", "credit",
+			"payout_id", "bank_transaction_id", "invoice_id", "payment_id", "source_id"}); err != nil {
+			return err
+		}
+	}
+	dec := func(v int64, cur string) string {
+		if v == 0 {
+			return ""
+		}
+		return money.Format(v, cur)
+	}
+	for _, e := range entries {
+		for _, l := range e.Lines {
+			if err := cw.Write([]string{e.ID, e.MatchID, e.Date.String(), e.Kind, e.Reverses, csvSafe(e.Memo), e.Currency, csvSafe(l.Account),
+				dec(l.Debit, e.Currency), dec(l.Credit, e.Currency), l.PayoutID, l.BankTransactionID, l.InvoiceID, l.PaymentID, l.SourceID}); err != nil {
+				return err
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe defuses spreadsheet formulas in free text ("=cmd…" from a bank line).
+func csvSafe(s string) string {
+	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
+		return "'" + s
+	}
+	return s
+}
+
+// Exceptions lists exceptions: open ones by date (the default), or all / resolved.
+func (s *Service) Exceptions(ctx context.Context, pid, cid string, f Filter, limit int32, cursor string) ([]Exception, string, error) {
+	if err := f.validate(ExceptionOpen, ExceptionResolved, "all"); err != nil {
+		return nil, "", err
+	}
+	pk := store.CompanyPK(pid, cid)
+	var q store.Query
+	if f.Status == "" || f.Status == ExceptionOpen {
+		q = store.Query{PK: openExcPK(pk), Index: store.GSI1, SKFrom: first(f.From, "0"), SKTo: first(f.To, "9999-12-31") + "~", Limit: limit, Cursor: cursor}
+	} else {
+		q = store.Query{PK: pk, SKPrefix: skExc, Limit: limit, Cursor: cursor}
+		dateFilter(&q, "date", f)
+		if f.Status != "all" {
+			q.Names["#st"] = "status"
+			q.Values[":st"] = f.Status
+			addFilter(&q, "#st = :st")
+		}
+	}
+	if f.Reason != "" {
+		if q.Values == nil {
+			q.Values, q.Names = map[string]any{}, map[string]string{}
+		}
+		q.Names["#r"] = "reason"
+		q.Values[":r"] = f.Reason
+		addFilter(&q, "#r = :r")
+	}
+	var out []Exception
+	next, err := s.Store.QueryPage(ctx, q, &out)
+	if out == nil {
+		out = []Exception{}
+	}
+	return out, next, err
+}
+
+// BankTransactions lists bank lines: unmatched ones by date, others by ID.
+func (s *Service) BankTransactions(ctx context.Context, pid, cid string, f Filter, limit int32, cursor string) ([]BankTransaction, string, error) {
+	if err := f.validate("pending", "unmatched", "matched"); err != nil {
+		return nil, "", err
+	}
+	pk := store.CompanyPK(pid, cid)
+	var q store.Query
+	switch f.Status {
+	case "unmatched":
+		q = store.Query{PK: openLinesPK(pk), Index: store.GSI1, SKFrom: first(f.From, "0"), SKTo: first(f.To, "9999-12-31") + "~", Limit: limit, Cursor: cursor}
+	default:
+		q = store.Query{PK: pk, SKPrefix: skLine, Limit: limit, Cursor: cursor}
+		dateFilter(&q, "date", f)
+		switch f.Status {
+		case "pending":
+			q.Values[":t"] = true
+			addFilter(&q, "pending = :t")
+		case "matched":
+			addFilter(&q, "attribute_exists(match_id)")
+		}
+	}
+	var items []lineItem
+	next, err := s.Store.QueryPage(ctx, q, &items)
+	out := make([]BankTransaction, 0, len(items))
+	for _, it := range items {
+		out = append(out, it.api())
+	}
+	return out, next, err
+}
+
+// State is what GET /reconcile shows: the last run and whether one is due.
+type State struct {
+	LastRunAt   string   `json:"last_run_at,omitempty"`
+	DirtyFrom   string   `json:"dirty_from,omitempty"`
+	Due         bool     `json:"due"`
+	LastSummary *Summary `json:"last_summary,omitempty"`
+}
