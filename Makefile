@@ -47,7 +47,7 @@ build: ## every function as bootstrap for linux/arm64 (provided.al2023)
 	@for f in $(FUNCTIONS); do \
 	  mkdir -p $(BUILD_DIR)/$$f && \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/$$f/bootstrap ./functions/$$f || exit 1; \
-	  printf '%-18s %s\n' $$f "$$(du -h $(BUILD_DIR)/$$f/bootstrap | cut -f1)"; \
+	  printf '%-18s %s MB\n' $$f "$$(stat -c %s $(BUILD_DIR)/$$f/bootstrap | awk '{printf "%.2f", $$1/1048576}')"; \
 	done
 
 invoke: ## sam local invoke FN=CredentialsFunction EVENT=events/credentials-put-stripe.json
