@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -436,10 +437,20 @@ func (c *counting) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 // TestIncrementalRunReadsOnlyNewWork: with a long history of bank lines and
 // payouts, a run after 100 new lines reads about as much as those 100 need,
 // not the history (items read through a counting client).
-func TestIncrementalRunReadsOnlyNewWork(t *testing.T) {
+func TestIncrementalRunReadsOnlyNewWork(t *testing.T) { incrementalReads(t, 3000) }
+
+// TestIncrementalRun100kHistory is the size; make bench runs it
+// (PAYRECON_LONG=1) because loading 100k lines into DynamoDB Local takes minutes.
+func TestIncrementalRun100kHistory(t *testing.T) {
+	if os.Getenv("PAYRECON_LONG") == "" {
+		t.Skip("set PAYRECON_LONG=1 (make bench) to load a 100k-line history")
+	}
+	incrementalReads(t, 100_000)
+}
+
+func incrementalReads(t *testing.T, history int) {
 	w := newWorld(t)
 	ctx := context.Background()
-	const history = 3000
 	old := time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC)
 	s := w.service(old, nil)
 	s.ScanPayouts = false // payout ingestion marks changes (MarkPayoutChanged)
@@ -447,7 +458,7 @@ func TestIncrementalRunReadsOnlyNewWork(t *testing.T) {
 		for off := 0; off < n; off += 500 {
 			var p recon.SyncPage
 			for i := off; i < min(off+500, n); i++ {
-				d := start.AddDate(0, 0, i/40)
+				d := start.AddDate(0, 0, i/max(40, n/120)) // about four months of history
 				// Most lines are ordinary spending that never matches: it stays open.
 				p.Added = append(p.Added, recon.PlaidTransaction{TransactionID: fmt.Sprintf("%s%05d", prefix, i), AccountID: "acc",
 					Amount: json.Number(fmt.Sprintf("%d.%02d", 10+i%500, i%100)), ISOCurrencyCode: ptr("USD"), Date: d.Format(time.DateOnly), Name: "CARD PURCHASE"})
@@ -487,7 +498,7 @@ func TestIncrementalRunReadsOnlyNewWork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("incremental run: %d items read in %d calls; considered %d lines, %d payouts from %s", c.items.Load(), c.calls.Load(), sum.BankTransactions, sum.Payouts, sum.From)
+	t.Logf("incremental run on a %d-line history: %d items read in %d calls; considered %d lines, %d payouts from %s", history, c.items.Load(), c.calls.Load(), sum.BankTransactions, sum.Payouts, sum.From)
 	if sum.BankTransactions != 100 || c.items.Load() > 300 {
 		t.Fatalf("read %d items for 100 new lines (history %d)", c.items.Load(), history)
 	}
@@ -495,7 +506,7 @@ func TestIncrementalRunReadsOnlyNewWork(t *testing.T) {
 	if _, err := counted.Reconcile(ctx, w.pid, w.cid, true); err != nil {
 		t.Fatal(err)
 	}
-	if c.items.Load() < history {
+	if c.items.Load() < int64(history) {
 		t.Fatalf("a full run read only %d items", c.items.Load())
 	}
 }
