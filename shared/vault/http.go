@@ -19,21 +19,95 @@ const base = "/v1/companies/{id}/qualpay/customers"
 // Routes mounts the vault API (partner API key required). template.yaml
 // routes the same paths to the vault function.
 func Routes(r *httpapi.Router, s *Service) {
-	r.Handle(http.MethodPost, base, s.handleCreate)
-	r.Handle(http.MethodGet, base, s.handleList)
-	r.Handle(http.MethodGet, base+"/{customer_id}", s.handleGet)
-	r.Handle(http.MethodPatch, base+"/{customer_id}", s.handlePatch)
-	r.Handle(http.MethodDelete, base+"/{customer_id}", s.handleDelete)
-	r.Handle(http.MethodPost, base+"/{customer_id}/cards", s.handleAddCard)
-	r.Handle(http.MethodGet, base+"/{customer_id}/cards", s.handleListCards)
-	r.Handle(http.MethodPatch, base+"/{customer_id}/cards/{card_id}", s.handleUpdateCard)
-	r.Handle(http.MethodDelete, base+"/{customer_id}/cards/{card_id}", s.handleDeleteCard)
-	r.Handle(http.MethodPost, base+"/{customer_id}/cards/{card_id}/primary", s.handlePrimaryCard)
-	r.Handle(http.MethodPost, base+"/{customer_id}/shipping-addresses", s.handleAddAddress)
-	r.Handle(http.MethodGet, base+"/{customer_id}/shipping-addresses", s.handleListAddresses)
-	r.Handle(http.MethodPatch, base+"/{customer_id}/shipping-addresses/{shipping_id}", s.handleUpdateAddress)
-	r.Handle(http.MethodDelete, base+"/{customer_id}/shipping-addresses/{shipping_id}", s.handleDeleteAddress)
-	r.Handle(http.MethodPost, base+"/{customer_id}/shipping-addresses/{shipping_id}/primary", s.handlePrimaryAddress)
+	cust := base + "/{customer_id}"
+	r.Handle(http.MethodPost, base, withBody(s, http.StatusCreated, false, func(r *http.Request, q request, in CustomerInput) (any, error) {
+		return s.CreateCustomer(r.Context(), q.sc, in)
+	}))
+	r.Handle(http.MethodGet, base, s.serve(http.StatusOK, false, s.listCustomers))
+	r.Handle(http.MethodGet, cust, s.serve(http.StatusOK, true, func(r *http.Request, q request) (any, error) {
+		return s.GetCustomer(r.Context(), q.sc, q.customerID)
+	}))
+	r.Handle(http.MethodPatch, cust, withBody(s, http.StatusOK, true, func(r *http.Request, q request, in CustomerPatch) (any, error) {
+		return s.UpdateCustomer(r.Context(), q.sc, q.customerID, in)
+	}))
+	r.Handle(http.MethodDelete, cust, s.serve(http.StatusNoContent, true, s.deleteCustomer))
+
+	r.Handle(http.MethodPost, cust+"/cards", withBody(s, http.StatusCreated, true, func(r *http.Request, q request, in CardInput) (any, error) {
+		return s.AddCard(r.Context(), q.sc, q.customerID, in)
+	}))
+	r.Handle(http.MethodGet, cust+"/cards", s.serve(http.StatusOK, true, func(r *http.Request, q request) (any, error) {
+		cards, err := s.ListCards(r.Context(), q.sc, q.customerID)
+		return list[Card]{Data: cards}, err
+	}))
+	r.Handle(http.MethodPatch, cust+"/cards/{card_id}", withBody(s, http.StatusOK, true, s.updateCard))
+	r.Handle(http.MethodDelete, cust+"/cards/{card_id}", s.serve(http.StatusNoContent, true, func(r *http.Request, q request) (any, error) {
+		return nil, s.DeleteCard(r.Context(), q.sc, q.customerID, r.PathValue("card_id"))
+	}))
+	r.Handle(http.MethodPost, cust+"/cards/{card_id}/primary", s.serve(http.StatusOK, true, func(r *http.Request, q request) (any, error) {
+		return s.SetPrimaryCard(r.Context(), q.sc, q.customerID, r.PathValue("card_id"))
+	}))
+
+	addr := cust + "/shipping-addresses/{shipping_id}"
+	r.Handle(http.MethodPost, cust+"/shipping-addresses", withBody(s, http.StatusCreated, true, func(r *http.Request, q request, in AddressInput) (any, error) {
+		return s.AddAddress(r.Context(), q.sc, q.customerID, in)
+	}))
+	r.Handle(http.MethodGet, cust+"/shipping-addresses", s.serve(http.StatusOK, true, func(r *http.Request, q request) (any, error) {
+		as, err := s.ListAddresses(r.Context(), q.sc, q.customerID)
+		return list[Address]{Data: as}, err
+	}))
+	r.Handle(http.MethodPatch, addr, withBody(s, http.StatusOK, true, func(r *http.Request, q request, in AddressInput) (any, error) {
+		id, err := shippingID(r)
+		if err != nil {
+			return nil, err
+		}
+		return s.UpdateAddress(r.Context(), q.sc, q.customerID, id, in)
+	}))
+	r.Handle(http.MethodDelete, addr, s.serve(http.StatusNoContent, true, func(r *http.Request, q request) (any, error) {
+		id, err := shippingID(r)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.DeleteAddress(r.Context(), q.sc, q.customerID, id)
+	}))
+	r.Handle(http.MethodPost, addr+"/primary", s.serve(http.StatusOK, true, func(r *http.Request, q request) (any, error) {
+		id, err := shippingID(r)
+		if err != nil {
+			return nil, err
+		}
+		return s.SetPrimaryAddress(r.Context(), q.sc, q.customerID, id)
+	}))
+}
+
+// serve answers a vault route: it checks the path and the company (begin),
+// runs call and writes its result with status (204: no body).
+func (s *Service) serve(status int, withCustomer bool, call func(r *http.Request, q request) (any, error)) httpapi.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		q, err := s.begin(r, withCustomer)
+		if err != nil {
+			return err
+		}
+		v, err := call(r, q)
+		if err != nil {
+			return err
+		}
+		if status == http.StatusNoContent {
+			w.WriteHeader(status)
+			return nil
+		}
+		return httpapi.WriteJSON(w, status, v)
+	}
+}
+
+// withBody decodes the JSON body into T before anything else, so a card number
+// in it is refused before the request goes any further, then serves like serve.
+func withBody[T any](s *Service, status int, withCustomer bool, call func(r *http.Request, q request, in T) (any, error)) httpapi.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var in T
+		if err := decode(r, &in); err != nil {
+			return err
+		}
+		return s.serve(status, withCustomer, func(r *http.Request, q request) (any, error) { return call(r, q, in) })(w, r)
+	}
 }
 
 type list[T any] struct {
@@ -116,192 +190,42 @@ func decode(r *http.Request, v any) error {
 	return nil
 }
 
-func (s *Service) handleCreate(w http.ResponseWriter, r *http.Request) error {
-	var in CustomerInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	q, err := s.begin(r, false)
-	if err != nil {
-		return err
-	}
-	c, err := s.CreateCustomer(r.Context(), q.sc, in)
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusCreated, c)
-}
-
-func (s *Service) handleList(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.begin(r, false)
-	if err != nil {
-		return err
-	}
+func (s *Service) listCustomers(r *http.Request, q request) (any, error) {
 	lq := ListQuery{Limit: 20, Cursor: r.URL.Query().Get("cursor"),
 		Name: strings.ToLower(strings.TrimSpace(r.URL.Query().Get("name"))), Email: strings.ToLower(strings.TrimSpace(r.URL.Query().Get("email")))}
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			return apperr.New(apperr.Invalid, "limit must be an integer from 1 to 100")
+			return nil, apperr.New(apperr.Invalid, "limit must be an integer from 1 to 100")
 		}
 		lq.Limit = int32(n)
 	}
 	if len(lq.Name) > 64 || len(lq.Email) > 64 {
-		return apperr.New(apperr.Invalid, "name and email filters are at most 64 characters")
+		return nil, apperr.New(apperr.Invalid, "name and email filters are at most 64 characters")
 	}
 	items, next, err := s.ListCustomers(r.Context(), q.sc, lq)
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusOK, list[Summary]{Data: items, NextCursor: next})
+	return list[Summary]{Data: items, NextCursor: next}, err
 }
 
-func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
-	c, err := s.GetCustomer(r.Context(), q.sc, q.customerID)
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusOK, c)
-}
-
-func (s *Service) handlePatch(w http.ResponseWriter, r *http.Request) error {
-	var in CustomerPatch
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
-	c, err := s.UpdateCustomer(r.Context(), q.sc, q.customerID, in)
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusOK, c)
-}
-
-func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
+func (s *Service) deleteCustomer(r *http.Request, q request) (any, error) {
 	confirm := false
 	if v := r.URL.Query().Get("confirm"); v != "" {
+		var err error
 		if confirm, err = strconv.ParseBool(v); err != nil {
-			return apperr.New(apperr.Invalid, "confirm must be true or false")
+			return nil, apperr.New(apperr.Invalid, "confirm must be true or false")
 		}
 	}
-	if err := s.DeleteCustomer(r.Context(), q.sc, q.customerID, confirm); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return nil, s.DeleteCustomer(r.Context(), q.sc, q.customerID, confirm)
 }
 
-func (s *Service) handleAddCard(w http.ResponseWriter, r *http.Request) error {
-	var in CardInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
-	c, err := s.AddCard(r.Context(), q.sc, q.customerID, in)
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusCreated, c)
-}
-
-func (s *Service) handleListCards(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
-	cards, err := s.ListCards(r.Context(), q.sc, q.customerID)
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusOK, list[Card]{Data: cards})
-}
-
-func (s *Service) handleUpdateCard(w http.ResponseWriter, r *http.Request) error {
-	var in CardInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
+func (s *Service) updateCard(r *http.Request, q request, in CardInput) (any, error) {
 	if in.CardID != "" && in.CardID != r.PathValue("card_id") {
-		return apperr.FieldErrors(map[string]string{"card_id": "cannot be changed; add a new card instead"})
+		return nil, apperr.FieldErrors(map[string]string{"card_id": "cannot be changed; add a new card instead"})
 	}
 	if in.Primary {
-		return apperr.FieldErrors(map[string]string{"primary": "use POST …/cards/{card_id}/primary to change the primary card"})
+		return nil, apperr.FieldErrors(map[string]string{"primary": "use POST …/cards/{card_id}/primary to change the primary card"})
 	}
-	c, err := s.UpdateCard(r.Context(), q.sc, q.customerID, r.PathValue("card_id"), in)
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusOK, c)
-}
-
-func (s *Service) handleDeleteCard(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
-	if err := s.DeleteCard(r.Context(), q.sc, q.customerID, r.PathValue("card_id")); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (s *Service) handlePrimaryCard(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
-	c, err := s.SetPrimaryCard(r.Context(), q.sc, q.customerID, r.PathValue("card_id"))
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusOK, c)
-}
-
-func (s *Service) handleAddAddress(w http.ResponseWriter, r *http.Request) error {
-	var in AddressInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
-	a, err := s.AddAddress(r.Context(), q.sc, q.customerID, in)
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusCreated, a)
-}
-
-func (s *Service) handleListAddresses(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
-	as, err := s.ListAddresses(r.Context(), q.sc, q.customerID)
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusOK, list[Address]{Data: as})
+	return s.UpdateCard(r.Context(), q.sc, q.customerID, r.PathValue("card_id"), in)
 }
 
 func shippingID(r *http.Request) (int64, error) {
@@ -310,56 +234,4 @@ func shippingID(r *http.Request) (int64, error) {
 		return 0, apperr.New(apperr.NotFound, "shipping address not found")
 	}
 	return id, nil
-}
-
-func (s *Service) handleUpdateAddress(w http.ResponseWriter, r *http.Request) error {
-	var in AddressInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
-	id, err := shippingID(r)
-	if err != nil {
-		return err
-	}
-	a, err := s.UpdateAddress(r.Context(), q.sc, q.customerID, id, in)
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusOK, a)
-}
-
-func (s *Service) handleDeleteAddress(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
-	id, err := shippingID(r)
-	if err != nil {
-		return err
-	}
-	if err := s.DeleteAddress(r.Context(), q.sc, q.customerID, id); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
-}
-
-func (s *Service) handlePrimaryAddress(w http.ResponseWriter, r *http.Request) error {
-	q, err := s.begin(r, true)
-	if err != nil {
-		return err
-	}
-	id, err := shippingID(r)
-	if err != nil {
-		return err
-	}
-	a, err := s.SetPrimaryAddress(r.Context(), q.sc, q.customerID, id)
-	if err != nil {
-		return err
-	}
-	return httpapi.WriteJSON(w, http.StatusOK, a)
 }
