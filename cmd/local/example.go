@@ -166,7 +166,6 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) err
 	if err != nil {
 		return err
 	}
-	defer stack.Stop()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

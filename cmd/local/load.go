@@ -54,7 +54,6 @@ func runLoad(ctx context.Context, args []string, out io.Writer, getenv func(stri
 	if err != nil {
 		return err
 	}
-	defer stack.Stop()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

@@ -21,12 +21,17 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/payrecon/payrecon/shared/localstack"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Getenv); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Getenv)
+	stop()
+	// The emulators live as long as the process (commands share one stack).
+	localstack.Running().Stop()
+	if err != nil {
 		if !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "local:", err)
 		}

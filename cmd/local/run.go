@@ -39,7 +39,6 @@ func runLocal(ctx context.Context, args []string, out io.Writer, getenv func(str
 	if err != nil {
 		return err
 	}
-	defer stack.Stop()
 
 	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", *port))
 	if err != nil {

@@ -22,7 +22,6 @@ func runStack(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer s.Stop()
 	content := fmt.Sprintf("PAYRECON_TEST_DYNAMODB=%s\nPAYRECON_TEST_SECRETS=%s\nPAYRECON_TEST_STRIPE=%s\n", s.DynamoURL, s.SecretsURL, s.StripeURL)
 	if *envFile != "" {
 		tmp := *envFile + ".tmp"
