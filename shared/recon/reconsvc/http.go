@@ -160,21 +160,7 @@ func ReconcileRoutes(rt *httpapi.Router, s *Service, cos Companies) {
 // ReportRoutes mounts the reports function: matches, journal entries (JSON or
 // CSV), exceptions and bank transactions, with filters and cursor pagination.
 func ReportRoutes(rt *httpapi.Router, s *Service, cos Companies) {
-	rt.Handle(http.MethodGet, "/v1/companies/{id}/matches", func(w http.ResponseWriter, r *http.Request) error {
-		pid, cid, err := company(cos, r)
-		if err != nil {
-			return err
-		}
-		n, err := limit(r)
-		if err != nil {
-			return err
-		}
-		list, next, err := s.Matches(r.Context(), pid, cid, filter(r), n, r.URL.Query().Get("cursor"))
-		if err != nil {
-			return err
-		}
-		return httpapi.WriteJSON(w, http.StatusOK, Page[Match]{Data: list, NextCursor: next})
-	})
+	rt.Handle(http.MethodGet, "/v1/companies/{id}/matches", listRoute(cos, s.Matches))
 	rt.Handle(http.MethodGet, "/v1/companies/{id}/matches/{match_id}", func(w http.ResponseWriter, r *http.Request) error {
 		pid, cid, err := company(cos, r)
 		if err != nil {
@@ -229,7 +215,14 @@ func ReportRoutes(rt *httpapi.Router, s *Service, cos Companies) {
 		_, err = w.Write(buf.Bytes())
 		return err
 	})
-	rt.Handle(http.MethodGet, "/v1/companies/{id}/exceptions", func(w http.ResponseWriter, r *http.Request) error {
+	rt.Handle(http.MethodGet, "/v1/companies/{id}/exceptions", listRoute(cos, s.Exceptions))
+	rt.Handle(http.MethodGet, "/v1/companies/{id}/bank-transactions", listRoute(cos, s.BankTransactions))
+}
+
+// listRoute serves a paginated report of one company: the company check, limit,
+// from/to/status/reason filters and the cursor are the same for every list.
+func listRoute[T any](cos Companies, list func(ctx context.Context, pid, cid string, f Filter, n int32, cursor string) ([]T, string, error)) httpapi.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		pid, cid, err := company(cos, r)
 		if err != nil {
 			return err
@@ -238,27 +231,12 @@ func ReportRoutes(rt *httpapi.Router, s *Service, cos Companies) {
 		if err != nil {
 			return err
 		}
-		list, next, err := s.Exceptions(r.Context(), pid, cid, filter(r), n, r.URL.Query().Get("cursor"))
+		items, next, err := list(r.Context(), pid, cid, filter(r), n, r.URL.Query().Get("cursor"))
 		if err != nil {
 			return err
 		}
-		return httpapi.WriteJSON(w, http.StatusOK, Page[Exception]{Data: list, NextCursor: next})
-	})
-	rt.Handle(http.MethodGet, "/v1/companies/{id}/bank-transactions", func(w http.ResponseWriter, r *http.Request) error {
-		pid, cid, err := company(cos, r)
-		if err != nil {
-			return err
-		}
-		n, err := limit(r)
-		if err != nil {
-			return err
-		}
-		list, next, err := s.BankTransactions(r.Context(), pid, cid, filter(r), n, r.URL.Query().Get("cursor"))
-		if err != nil {
-			return err
-		}
-		return httpapi.WriteJSON(w, http.StatusOK, Page[BankTransaction]{Data: list, NextCursor: next})
-	})
+		return httpapi.WriteJSON(w, http.StatusOK, Page[T]{Data: items, NextCursor: next})
+	}
 }
 
 func wantsCSV(r *http.Request) bool {
