@@ -162,7 +162,7 @@ func call(ctx context.Context, hc *http.Client, method, u, key string, body any)
 // runDemo is `make demo`: the local stack, the worked example through signed
 // webhooks, a Plaid page with the deposit, a reconcile run, the results; then exit.
 func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) error {
-	stack, err := localstack.Start()
+	stack, err := localstack.Start(getenv)
 	if err != nil {
 		return err
 	}

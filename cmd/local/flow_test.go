@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -19,7 +20,7 @@ func TestMakeRunStripeFlow(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the local stack")
 	}
-	stack, err := localstack.Start()
+	stack, err := localstack.Start(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +99,7 @@ func TestMakeRunVault(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the local stack")
 	}
-	stack, err := localstack.Start()
+	stack, err := localstack.Start(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func runLoad(ctx context.Context, args []string, out io.Writer, getenv func(stri
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	stack, err := localstack.Start()
+	stack, err := localstack.Start(getenv)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	case "demo":
 		return runDemo(ctx, out, getenv)
 	case "stack":
-		return runStack(ctx, args[1:], out)
+		return runStack(ctx, args[1:], out, getenv)
 	case "partners":
 		return runPartners(ctx, args[1:], out, getenv)
 	case "load":

@@ -35,7 +35,7 @@ func runLocal(ctx context.Context, args []string, out io.Writer, getenv func(str
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	stack, err := localstack.Start()
+	stack, err := localstack.Start(getenv)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func TestLocalRunnerServesEveryRoute(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the local stack")
 	}
-	stack, err := localstack.Start()
+	stack, err := localstack.Start(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,13 +12,13 @@ import (
 
 // runStack starts the emulators for a whole `make test` run and writes their
 // endpoints as PAYRECON_TEST_* assignments, so test packages share one stack.
-func runStack(ctx context.Context, args []string, out io.Writer) error {
+func runStack(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("stack", flag.ContinueOnError)
 	envFile := fs.String("env", "", "file to write PAYRECON_TEST_* endpoints to")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	s, err := localstack.Start()
+	s, err := localstack.Start(getenv)
 	if err != nil {
 		return err
 	}

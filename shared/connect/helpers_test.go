@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,7 +65,7 @@ func newWorld(t *testing.T, opts ...worldOpt) *world {
 	if testing.Short() {
 		t.Skip("needs the local stack")
 	}
-	st, err := localstack.Start()
+	st, err := localstack.Start(os.Getenv)
 	if err != nil {
 		t.Fatalf("local stack: %v", err)
 	}

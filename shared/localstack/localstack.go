@@ -53,17 +53,18 @@ func ModuleRoot() (string, error) {
 	}
 }
 
-// Start returns the process-wide stack, starting it on first use.
-func Start() (*Stack, error) {
-	once.Do(func() { shared, startErr = start() })
+// Start returns the process-wide stack, starting it on first use. getenv
+// (os.Getenv from a main or a test) supplies PAYRECON_TEST_* endpoints to reuse.
+func Start(getenv func(string) string) (*Stack, error) {
+	once.Do(func() { shared, startErr = start(getenv) })
 	return shared, startErr
 }
 
-func start() (*Stack, error) {
+func start(getenv func(string) string) (*Stack, error) {
 	s := &Stack{
-		DynamoURL:  os.Getenv("PAYRECON_TEST_DYNAMODB"),
-		SecretsURL: os.Getenv("PAYRECON_TEST_SECRETS"),
-		StripeURL:  os.Getenv("PAYRECON_TEST_STRIPE"),
+		DynamoURL:  getenv("PAYRECON_TEST_DYNAMODB"),
+		SecretsURL: getenv("PAYRECON_TEST_SECRETS"),
+		StripeURL:  getenv("PAYRECON_TEST_STRIPE"),
 	}
 	root, err := ModuleRoot()
 	if err != nil {

@@ -35,7 +35,7 @@ func shareStackWithWorkers(f *testing.F) {
 	if fl == nil || fl.Value.String() == "" || os.Getenv("PAYRECON_TEST_DYNAMODB") != "" || testing.Short() {
 		return
 	}
-	st, err := localstack.Start()
+	st, err := localstack.Start(os.Getenv)
 	if err != nil {
 		f.Fatal(err)
 	}

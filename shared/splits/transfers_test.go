@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,7 +38,7 @@ type transferFake struct {
 }
 
 func newTransferFake(t *testing.T) *transferFake {
-	st, err := localstack.Start()
+	st, err := localstack.Start(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func New(t testing.TB, opts ...func(*app.Config)) *Env {
 	if testing.Short() && os.Getenv("PAYRECON_TEST_DYNAMODB") == "" {
 		t.Skip("needs the local stack (DynamoDB Local, moto, stripe-mock)")
 	}
-	st, err := localstack.Start()
+	st, err := localstack.Start(os.Getenv)
 	if err != nil {
 		t.Fatalf("local stack: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -264,7 +265,7 @@ func TestFaultReplay(t *testing.T) {
 	var flakySrv *httptest.Server
 	w := replayWorld(t, func(c *app.Config) {
 		c.AWSTransport = ch
-		st, err := localstack.Start()
+		st, err := localstack.Start(os.Getenv)
 		if err != nil {
 			t.Fatal(err)
 		}

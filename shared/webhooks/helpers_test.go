@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -119,7 +120,7 @@ func newWorld(t testing.TB, opts ...func(*app.Config)) *world {
 	if testing.Short() {
 		t.Skip("needs the local stack")
 	}
-	st, err := localstack.Start()
+	st, err := localstack.Start(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

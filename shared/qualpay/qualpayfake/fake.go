@@ -121,7 +121,7 @@ func (s *Server) Close() { s.srv.Close() }
 const DefaultKey = "qpFakeSecurityKey0123456789abcdef"
 
 // Start runs a Fake on an httptest server for the test's lifetime, with the
-// spec found via PAYRECON_QUALPAY_SPEC or SpecPath(working directory).
+// spec from Config.SpecPath or found with SpecPath(working directory).
 func Start(t TB, cfg ...Config) *Server {
 	t.Helper()
 	var c Config
@@ -130,9 +130,6 @@ func Start(t TB, cfg ...Config) *Server {
 	}
 	if c.SecurityKey == "" {
 		c.SecurityKey = DefaultKey
-	}
-	if c.SpecPath == "" {
-		c.SpecPath = os.Getenv(SpecEnv)
 	}
 	if c.SpecPath == "" {
 		wd, err := os.Getwd()

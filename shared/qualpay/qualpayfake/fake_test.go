@@ -168,9 +168,8 @@ func TestSpecLoading(t *testing.T) {
 			t.Fatal("found a spec without a go.mod")
 		}
 	})
-	t.Run("env override in Start", func(t *testing.T) {
-		t.Setenv(qualpayfake.SpecEnv, p)
-		srv := qualpayfake.Start(t)
+	t.Run("explicit path in Start", func(t *testing.T) {
+		srv := qualpayfake.Start(t, qualpayfake.Config{SpecPath: p})
 		if srv.URL == "" || srv.Key() != qualpayfake.DefaultKey {
 			t.Fatalf("started %+v", srv)
 		}

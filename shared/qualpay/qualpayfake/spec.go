@@ -14,10 +14,6 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 )
 
-// SpecEnv names the environment variable that overrides the spec location.
-// Only the test helper Start reads it.
-const SpecEnv = "PAYRECON_QUALPAY_SPEC"
-
 // SpecPath finds the spec relative to the module root (it walks up from dir to
 // the first go.mod): the repository's specs/qualpay-openapi.yaml, else the
 // team's ../shared/specs/qualpay-openapi.yaml.
