@@ -168,15 +168,25 @@ func (s *Service) CreateCustomer(ctx context.Context, sc scope, in CustomerInput
 
 // GetCustomer reads the live record from Qualpay.
 func (s *Service) GetCustomer(ctx context.Context, sc scope, customerID string) (Customer, error) {
-	l, err := s.getLink(ctx, sc, customerID)
+	c, l, err := s.live(ctx, sc, customerID)
 	if err != nil {
 		return Customer{}, err
+	}
+	return view(c, l), nil
+}
+
+// live reads a customer of this company from Qualpay (never from a cache, so
+// Account Updater changes show) and refreshes our listing summary with it.
+func (s *Service) live(ctx context.Context, sc scope, customerID string) (qualpay.Customer, link, error) {
+	l, err := s.getLink(ctx, sc, customerID)
+	if err != nil {
+		return qualpay.Customer{}, link{}, err
 	}
 	c, err := sc.qp.GetCustomer(ctx, sc.merchant, customerID)
 	if err != nil {
-		return Customer{}, err
+		return qualpay.Customer{}, link{}, err
 	}
-	return view(c, s.refresh(ctx, l, c)), nil
+	return c, s.refresh(ctx, l, c), nil
 }
 
 // UpdateCustomer applies a partial update: it fetches the record, merges the
@@ -265,15 +275,10 @@ func (s *Service) ListCustomers(ctx context.Context, sc scope, q ListQuery) ([]S
 
 // ListCards reads the customer's cards live (Account Updater changes included).
 func (s *Service) ListCards(ctx context.Context, sc scope, customerID string) ([]Card, error) {
-	l, err := s.getLink(ctx, sc, customerID)
+	c, _, err := s.live(ctx, sc, customerID)
 	if err != nil {
 		return nil, err
 	}
-	c, err := sc.qp.GetCustomer(ctx, sc.merchant, customerID)
-	if err != nil {
-		return nil, err
-	}
-	s.refresh(ctx, l, c)
 	return cardViews(c.BillingCards), nil
 }
 
@@ -357,15 +362,10 @@ func (s *Service) SetPrimaryCard(ctx context.Context, sc scope, customerID, card
 
 // ListAddresses reads the customer's shipping addresses.
 func (s *Service) ListAddresses(ctx context.Context, sc scope, customerID string) ([]Address, error) {
-	l, err := s.getLink(ctx, sc, customerID)
+	c, _, err := s.live(ctx, sc, customerID)
 	if err != nil {
 		return nil, err
 	}
-	c, err := sc.qp.GetCustomer(ctx, sc.merchant, customerID)
-	if err != nil {
-		return nil, err
-	}
-	s.refresh(ctx, l, c)
 	return addressViews(c.ShippingAddresses), nil
 }
 
