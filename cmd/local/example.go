@@ -12,11 +12,11 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/shared/app"
-	"github.com/payrecon/payrecon/shared/demo"
-	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/local/demo"
+	"github.com/payrecon/payrecon/shared/local/example"
+	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/money"
 	"github.com/payrecon/payrecon/shared/payouts"
-	"github.com/payrecon/payrecon/shared/webhooks/example"
 )
 
 // playExample plays the published worked example into the demo company through

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payrecon/payrecon/shared/localstack"
-	"github.com/payrecon/payrecon/shared/testenv"
+	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 )
 
 // TestMakeRunStripeFlow walks what a new user does after `make run`: create a

@@ -16,13 +16,13 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/connect"
-	"github.com/payrecon/payrecon/shared/demo"
-	"github.com/payrecon/payrecon/shared/localstack"
-	"github.com/payrecon/payrecon/shared/qualpay/qualpayfake"
+	"github.com/payrecon/payrecon/shared/local/demo"
+	"github.com/payrecon/payrecon/shared/local/example"
+	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/qualpayfake"
+	"github.com/payrecon/payrecon/shared/local/stripefake"
 	"github.com/payrecon/payrecon/shared/registry"
 	"github.com/payrecon/payrecon/shared/store"
-	"github.com/payrecon/payrecon/shared/stripefake"
-	"github.com/payrecon/payrecon/shared/webhooks/example"
 )
 
 // localTable is the table name used by `make run` (DynamoDB Local runs in memory,

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/samtemplate"
-	"github.com/payrecon/payrecon/shared/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/payrecon/payrecon/shared/demo"
+	"github.com/payrecon/payrecon/shared/local/demo"
 )
 
 // runSignEvent prints an events/ file with placeholders filled from the

@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/local/localstack"
 )
 
 // runStack starts the emulators for a whole `make test` run and writes their

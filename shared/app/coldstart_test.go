@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/registry"
-	"github.com/payrecon/payrecon/shared/testenv"
 )
 
 // BenchmarkColdInit measures what each function's main does before lambda.Start:

@@ -13,12 +13,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/payrecon/payrecon/shared/app"
-	"github.com/payrecon/payrecon/shared/demo"
-	"github.com/payrecon/payrecon/shared/localstack"
-	"github.com/payrecon/payrecon/shared/qualpay/qualpayfake"
+	"github.com/payrecon/payrecon/shared/local/demo"
+	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/qualpayfake"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/registry"
 	"github.com/payrecon/payrecon/shared/samtemplate"
-	"github.com/payrecon/payrecon/shared/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

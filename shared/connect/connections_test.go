@@ -11,7 +11,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/companies"
-	"github.com/payrecon/payrecon/shared/testenv"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 )
 
 func TestCompanies(t *testing.T) {

@@ -20,9 +20,9 @@ import (
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/connect"
 	"github.com/payrecon/payrecon/shared/credentials"
-	"github.com/payrecon/payrecon/shared/localstack"
-	"github.com/payrecon/payrecon/shared/stripefake"
-	"github.com/payrecon/payrecon/shared/testenv"
+	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/stripefake"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/store"
-	"github.com/payrecon/payrecon/shared/testenv"
 )
 
 // TestBrowserFlow is "Start Stripe Flow" as a browser does it, through every

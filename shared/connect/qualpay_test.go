@@ -8,8 +8,8 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/credentials"
-	"github.com/payrecon/payrecon/shared/qualpay/qualpayfake"
-	"github.com/payrecon/payrecon/shared/testenv"
+	"github.com/payrecon/payrecon/shared/local/qualpayfake"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 )
 
 // The Qualpay side is the shared qualpayfake: it validates every request and

@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/payrecon/payrecon/shared/testenv"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 )
 
 // In-process latency of the credentials API against the local stack

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/secrets"
-	"github.com/payrecon/payrecon/shared/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

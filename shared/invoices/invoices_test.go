@@ -7,7 +7,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/invoices"
-	"github.com/payrecon/payrecon/shared/testenv"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

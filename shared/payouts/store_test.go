@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/payouts"
-	"github.com/payrecon/payrecon/shared/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/local/qualpayfake"
 	"github.com/payrecon/payrecon/shared/qualpay"
-	"github.com/payrecon/payrecon/shared/qualpay/qualpayfake"
 )
 
 const (

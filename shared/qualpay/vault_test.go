@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/local/qualpayfake"
 	"github.com/payrecon/payrecon/shared/qualpay"
-	"github.com/payrecon/payrecon/shared/qualpay/qualpayfake"
 )
 
 // TestVaultLifecycle walks every vault endpoint in the order a user would,

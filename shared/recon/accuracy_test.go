@@ -3,9 +3,9 @@ package recon_test
 import (
 	"testing"
 
+	"github.com/payrecon/payrecon/shared/local/reconsim"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/recon"
-	"github.com/payrecon/payrecon/shared/recon/reconsim"
 )
 
 func generate(t testing.TB, cfg reconsim.Config) *reconsim.Scenario {

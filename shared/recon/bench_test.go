@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon/shared/local/reconsim"
 	"github.com/payrecon/payrecon/shared/recon"
-	"github.com/payrecon/payrecon/shared/recon/reconsim"
 )
 
 // BenchmarkMatch runs the matcher on 10k, 100k and 1M bank lines with

@@ -17,13 +17,13 @@ import (
 	"testing"
 
 	"github.com/payrecon/payrecon/shared/app"
-	"github.com/payrecon/payrecon/shared/demo"
-	"github.com/payrecon/payrecon/shared/localstack"
-	"github.com/payrecon/payrecon/shared/qualpay/qualpayfake"
+	"github.com/payrecon/payrecon/shared/local/demo"
+	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/qualpayfake"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/registry"
 	"github.com/payrecon/payrecon/shared/samtemplate"
 	"github.com/payrecon/payrecon/shared/store"
-	"github.com/payrecon/payrecon/shared/testenv"
 )
 
 // shareStackWithWorkers: under -fuzz the coordinator and each worker process

@@ -12,9 +12,9 @@ import (
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/credentials"
+	"github.com/payrecon/payrecon/shared/local/qualpayfake"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/qualpay"
-	"github.com/payrecon/payrecon/shared/qualpay/qualpayfake"
-	"github.com/payrecon/payrecon/shared/testenv"
 	"github.com/payrecon/payrecon/shared/vault"
 )
 

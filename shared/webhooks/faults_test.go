@@ -23,15 +23,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/app"
-	"github.com/payrecon/payrecon/shared/faults"
-	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/local/example"
+	"github.com/payrecon/payrecon/shared/local/faults"
+	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/payouts"
-	"github.com/payrecon/payrecon/shared/testenv"
-	"github.com/payrecon/payrecon/shared/webhooks/example"
 )
 
 // chaos decides, per AWS call and from a fixed seed, whether to fail it, and
-// injects the failure through shared/faults (a one-shot rule consumed by that
+// injects the failure through shared/local/faults (a one-shot rule consumed by that
 // very call). Calls it lets through go straight to the network.
 type chaos struct {
 	ft      *faults.Transport

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/webhooks"
-	"github.com/payrecon/payrecon/shared/webhooks/example"
 )
 
 // FuzzVerifyStripe: any correctly signed body either decodes to an event with an

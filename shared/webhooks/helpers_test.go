@@ -21,13 +21,13 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/companies"
-	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/local/example"
+	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/queue"
 	"github.com/payrecon/payrecon/shared/store"
 	"github.com/payrecon/payrecon/shared/stripeapi"
-	"github.com/payrecon/payrecon/shared/testenv"
 	"github.com/payrecon/payrecon/shared/webhooks"
-	"github.com/payrecon/payrecon/shared/webhooks/example"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

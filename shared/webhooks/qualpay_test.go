@@ -18,11 +18,11 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/companies"
-	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/qualpayfake"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/qualpay"
-	"github.com/payrecon/payrecon/shared/qualpay/qualpayfake"
-	"github.com/payrecon/payrecon/shared/testenv"
 	"github.com/payrecon/payrecon/shared/webhooks"
 )
 

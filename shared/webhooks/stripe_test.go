@@ -10,10 +10,10 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/invoices"
+	"github.com/payrecon/payrecon/shared/local/example"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/payments"
 	"github.com/payrecon/payrecon/shared/payouts"
-	"github.com/payrecon/payrecon/shared/testenv"
-	"github.com/payrecon/payrecon/shared/webhooks/example"
 )
 
 func (w *world) createInvoice(t testing.TB, ext, number string) invoices.Invoice {

@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/secrets"
 )
 

@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/payrecon/payrecon/shared/app"
-	"github.com/payrecon/payrecon/shared/faults"
+	"github.com/payrecon/payrecon/shared/local/faults"
+	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/secrets"
-	"github.com/payrecon/payrecon/shared/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

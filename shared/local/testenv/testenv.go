@@ -18,7 +18,7 @@ import (
 	"testing"
 
 	"github.com/payrecon/payrecon/shared/app"
-	"github.com/payrecon/payrecon/shared/localstack"
+	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/registry"
 	"github.com/payrecon/payrecon/shared/store"
 )

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/payrecon/payrecon/shared/local/qualpayfake"
 	"github.com/payrecon/payrecon/shared/qualpay"
-	"github.com/payrecon/payrecon/shared/qualpay/qualpayfake"
 )
 
 // sink records violations instead of failing, so tests can expect them.

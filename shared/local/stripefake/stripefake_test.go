@@ -9,8 +9,8 @@ import (
 
 	"github.com/stripe/stripe-go/v76"
 
+	"github.com/payrecon/payrecon/shared/local/stripefake"
 	"github.com/payrecon/payrecon/shared/stripeapi"
-	"github.com/payrecon/payrecon/shared/stripefake"
 )
 
 const (
