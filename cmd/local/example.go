@@ -11,7 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/stores"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/local/demo"
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/local/localstack"
@@ -29,12 +30,12 @@ func playExample(ctx context.Context, l *local, base string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	app.LocalQueue(l.Env).Wait() // itemisation runs on the in-process queue
-	p, err := app.PayoutStore(l.Env).Get(ctx, l.Demo.PartnerID, l.Demo.CompanyID, example.PayoutID)
+	workerfn.LocalQueue(l.Env).Wait() // itemisation runs on the in-process queue
+	p, err := stores.Payouts(l.Env).Get(ctx, l.Demo.PartnerID, l.Demo.CompanyID, example.PayoutID)
 	if err != nil {
 		return "", err
 	}
-	items, err := app.PayoutStore(l.Env).Items(ctx, l.Demo.PartnerID, l.Demo.CompanyID, example.PayoutID)
+	items, err := stores.Payouts(l.Env).Items(ctx, l.Demo.PartnerID, l.Demo.CompanyID, example.PayoutID)
 	if err != nil {
 		return "", err
 	}
@@ -51,7 +52,7 @@ func playExample(ctx context.Context, l *local, base string) (string, error) {
 // sign: money in is negative), reconciles on demand and summarises the result:
 // the match, the reconciled invoices, the expenses and whether the books balance.
 func reconcileExample(ctx context.Context, l *local, base string) (string, error) {
-	p, err := app.PayoutStore(l.Env).Get(ctx, l.Demo.PartnerID, l.Demo.CompanyID, example.PayoutID)
+	p, err := stores.Payouts(l.Env).Get(ctx, l.Demo.PartnerID, l.Demo.CompanyID, example.PayoutID)
 	if err != nil {
 		return "", err
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/payrecon/payrecon/shared/local/qualpayfake"
 	"github.com/payrecon/payrecon/shared/local/stripefake"
 	"github.com/payrecon/payrecon/shared/registry"
-	"github.com/payrecon/payrecon/shared/store"
+	"github.com/payrecon/payrecon/shared/samtemplate"
 )
 
 // localTable is the table name used by `make run` (DynamoDB Local runs in memory,
@@ -147,7 +147,7 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 	if err != nil {
 		return nil, err
 	}
-	if err := store.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
+	if err := samtemplate.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()

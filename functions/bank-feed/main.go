@@ -5,10 +5,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/reconfn"
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, app.BankFeedHandler); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, reconfn.BankFeedHandler); err != nil {
 		os.Exit(1)
 	}
 }

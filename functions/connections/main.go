@@ -5,10 +5,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/connectfn"
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, app.ConnectionsHandler); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, connectfn.ConnectionsHandler); err != nil {
 		os.Exit(1)
 	}
 }

@@ -5,10 +5,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/credentialsfn"
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, app.CredentialsHandler); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, credentialsfn.Handler); err != nil {
 		os.Exit(1)
 	}
 }

@@ -5,10 +5,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/paymentsfn"
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, app.PaymentsHandler); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, paymentsfn.Handler); err != nil {
 		os.Exit(1)
 	}
 }

@@ -5,10 +5,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/webhookfn"
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, app.QualpayWebhookHandler); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, webhookfn.QualpayHandler); err != nil {
 		os.Exit(1)
 	}
 }

@@ -6,10 +6,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/reconfn"
 )
 
 func main() {
-	if err := app.ServeReconcileLambda(os.Getenv); err != nil {
+	if err := app.Serve(os.Getenv, reconfn.Entry(os.Getenv)); err != nil {
 		os.Exit(1)
 	}
 }

@@ -5,10 +5,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/reconfn"
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, app.ReportsHandler); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, reconfn.ReportsHandler); err != nil {
 		os.Exit(1)
 	}
 }

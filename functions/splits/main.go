@@ -5,10 +5,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/splitsfn"
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, app.SplitsHandler); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, splitsfn.Handler); err != nil {
 		os.Exit(1)
 	}
 }

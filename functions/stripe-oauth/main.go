@@ -5,10 +5,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/connectfn"
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, app.StripeOAuthHandler); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, connectfn.StripeOAuthHandler); err != nil {
 		os.Exit(1)
 	}
 }

@@ -5,10 +5,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/webhookfn"
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, app.StripeWebhookHandler); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, webhookfn.StripeHandler); err != nil {
 		os.Exit(1)
 	}
 }

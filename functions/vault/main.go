@@ -5,10 +5,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/vaultfn"
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, app.VaultHandler); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, vaultfn.Handler); err != nil {
 		os.Exit(1)
 	}
 }

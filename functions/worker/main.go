@@ -6,10 +6,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 )
 
 func main() {
-	if err := app.ServeSQSWorker(os.Getenv); err != nil {
+	if err := app.Serve(os.Getenv, workerfn.Entry); err != nil {
 		os.Exit(1)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -44,6 +43,10 @@ type Config struct {
 	WorkQueueURL      string // WORK_QUEUE_URL: SQS queue for asynchronous work
 	SecretsCacheTTL   time.Duration
 	HTTPClientTimeout time.Duration
+
+	// AWS credentials as the Lambda runtime provides them (AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+	AWSAccessKeyID, AWSSecretAccessKey, AWSSessionToken string
 	// AWSTransport, when set, carries every AWS SDK call (tests inject faults here).
 	AWSTransport http.RoundTripper
 }
@@ -56,6 +59,8 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		StripeAPIURL: getenv("STRIPE_API_URL"), StripeConnectURL: getenv("STRIPE_CONNECT_URL"),
 		StripeAuthorize: getenv("STRIPE_AUTHORIZE_URL"), QualpayBaseURL: getenv("QUALPAY_BASE_URL"),
 		PublicBaseURL: getenv("PUBLIC_BASE_URL"), WorkQueueURL: getenv("WORK_QUEUE_URL"),
+		AWSAccessKeyID: getenv("AWS_ACCESS_KEY_ID"), AWSSecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
+		AWSSessionToken: getenv("AWS_SESSION_TOKEN"),
 		SecretsCacheTTL: 60 * time.Second, HTTPClientTimeout: 10 * time.Second,
 	}
 	if s, err := strconv.Atoi(getenv("SECRETS_CACHE_SECONDS")); err == nil && s >= 0 {
@@ -76,6 +81,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 // Env holds the clients and services built once per cold start.
 type Env struct {
 	Cfg         Config
+	AWS         aws.Config // shared by every AWS client (DynamoDB, Secrets Manager, SQS)
 	Log         *slog.Logger
 	Now         func() time.Time
 	IDs         *ids.Generator
@@ -89,17 +95,32 @@ type Env struct {
 	Stripe      *stripeapi.Factory
 }
 
-// NewEnv builds AWS clients (pointed at local endpoints when configured) and services.
-func NewEnv(ctx context.Context, cfg Config, log *slog.Logger) (*Env, error) {
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.Region)}
-	if cfg.DynamoEndpoint != "" || cfg.SecretsEndpoint != "" {
+// AWSConfig is the SDK configuration for our clients. It is built directly
+// rather than with config.LoadDefaultConfig: a Lambda always receives its role's
+// credentials in the environment, and the default loader links (and initialises)
+// the shared-config, SSO, SSO-OIDC, STS, process and IMDS credential chains,
+// which a function never uses.
+func AWSConfig(cfg Config) (aws.Config, error) {
+	c := aws.Config{Region: cfg.Region}
+	switch {
+	case cfg.DynamoEndpoint != "" || cfg.SecretsEndpoint != "":
 		// Local emulators accept any credentials; never pick up a developer's real ones.
-		opts = append(opts, awsconfig.WithCredentialsProvider(awscreds.NewStaticCredentialsProvider("local", "local", "")),
-			// The emulators do not implement flexible checksums; skip validation rather than warn on every call.
-			awsconfig.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
-			awsconfig.WithLogger(logging.Nop{}))
+		c.Credentials = awscreds.NewStaticCredentialsProvider("local", "local", "")
+		// The emulators do not implement flexible checksums; skip validation rather than warn on every call.
+		c.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		c.Logger = logging.Nop{}
+	case cfg.AWSAccessKeyID != "" && cfg.AWSSecretAccessKey != "":
+		c.Credentials = aws.NewCredentialsCache(awscreds.NewStaticCredentialsProvider(
+			cfg.AWSAccessKeyID, cfg.AWSSecretAccessKey, cfg.AWSSessionToken))
+	default:
+		return aws.Config{}, fmt.Errorf("no AWS credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set")
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	return c, nil
+}
+
+// NewEnv builds AWS clients (pointed at local endpoints when configured) and services.
+func NewEnv(_ context.Context, cfg Config, log *slog.Logger) (*Env, error) {
+	awsCfg, err := AWSConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
@@ -119,7 +140,9 @@ func NewEnv(ctx context.Context, cfg Config, log *slog.Logger) (*Env, error) {
 			o.HTTPClient = &http.Client{Transport: cfg.AWSTransport, Timeout: 10 * time.Second}
 		}
 	})
-	return Assemble(cfg, log, db, &secrets.Manager{API: sm, Tags: map[string]string{"app": "payrecon", "stage": cfg.Stage}}), nil
+	e := Assemble(cfg, log, db, &secrets.Manager{API: sm, Tags: map[string]string{"app": "payrecon", "stage": cfg.Stage}})
+	e.AWS = awsCfg
+	return e, nil
 }
 
 // Assemble builds services over given clients (tests use it to inject faults).

@@ -16,7 +16,9 @@ func LambdaLogger() *slog.Logger {
 	return slog.New(httpapi.NewRedactingHandler(lambdacontext.NewLogHandler()))
 }
 
-// Builder makes a function's http.Handler from the Env.
+// Builder makes a function's http.Handler from the Env. Each function's builder
+// lives in its own package (shared/app/<name>fn), so a Lambda binary links only
+// its own function's code; shared/registry lists them all for the local runner.
 type Builder func(*Env) http.Handler
 
 // HTTPLambda builds the Env and returns the API Gateway v2 entry for one HTTP function.
@@ -31,12 +33,21 @@ func HTTPLambda(ctx context.Context, getenv func(string) string, build Builder, 
 
 // ServeHTTPLambda is the whole main of an HTTP function.
 func ServeHTTPLambda(getenv func(string) string, build Builder) error {
+	return Serve(getenv, func(e *Env) (any, error) { return httpapi.Lambda(build(e)), nil })
+}
+
+// Serve is the whole main of any function: build the Env, then the Lambda
+// handler from it (any signature lambda.Start accepts), then serve.
+func Serve(getenv func(string) string, handler func(*Env) (any, error)) error {
 	log := LambdaLogger()
-	h, _, err := HTTPLambda(context.Background(), getenv, build, log)
-	if err != nil {
-		log.Error("cold start failed", "err", err)
-		return err
+	env, err := NewEnv(context.Background(), ConfigFromEnv(getenv), log)
+	if err == nil {
+		var h any
+		if h, err = handler(env); err == nil {
+			lambda.Start(h)
+			return nil
+		}
 	}
-	lambda.Start(h)
-	return nil
+	log.Error("cold start failed", "err", err)
+	return err
 }

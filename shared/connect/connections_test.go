@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/connectfn"
 	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 )
@@ -245,7 +245,7 @@ func TestDisconnectStripe(t *testing.T) {
 			t.Fatal("second delete called Stripe")
 		}
 		// Stripe then sends account.application.deauthorized: nothing left, no error.
-		if err := app.ConnectService(w.env.Env).Deauthorized(ctx, acct); err != nil {
+		if err := connectfn.Service(w.env.Env).Deauthorized(ctx, acct); err != nil {
 			t.Fatalf("Deauthorized after disconnect: %v", err)
 		}
 		// And the company can connect again.
@@ -298,7 +298,7 @@ func partnerOf(t *testing.T, w *world, key string) string {
 func TestDeauthorizedWebhook(t *testing.T) {
 	w := newWorld(t)
 	_, key := w.partner("Acme", true)
-	svc := app.ConnectService(w.env.Env)
+	svc := connectfn.Service(w.env.Env)
 	ctx := context.Background()
 	t.Run("nothing connected is a no-op", func(t *testing.T) {
 		for _, acct := range []string{"acct_1NeverConnected1", "", strings.Repeat("x", 200)} {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/connectfn"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/store"
 )
@@ -485,7 +486,7 @@ func TestCallbackThroughLambda(t *testing.T) {
 	authz := w.start(key, co, "https://partner.example/done")
 	code, _ := w.fake.IssueCode(caID, "acct_1ThroughLambda01")
 	w.env.Vars["STRIPE_CONNECT_URL"] = w.fake.URL
-	h, _, err := app.HTTPLambda(context.Background(), w.env.Getenv, app.StripeOAuthHandler, w.env.Log)
+	h, _, err := app.HTTPLambda(context.Background(), w.env.Getenv, connectfn.StripeOAuthHandler, w.env.Log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"sync"
 )
 
 // CodeIssuer mints authorization codes the (fake) token endpoint will accept;
@@ -13,7 +14,13 @@ type CodeIssuer interface {
 	IssueCode(clientID, accountID string) (string, error)
 }
 
-var standInPage = template.Must(template.New("standin").Parse(`<!doctype html>
+// standInPage is parsed on first use: connect is linked by production
+// functions that never serve this local-only page, and init time is every cold start's cost.
+var standInPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("standin").Parse(standInHTML))
+})
+
+const standInHTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>LOCAL STAND-IN — not Stripe</title>
 <style>body{font-family:system-ui,sans-serif;max-width:38rem;margin:3rem auto;padding:0 1rem;color:#222}
@@ -34,7 +41,7 @@ button{margin:1rem .5rem 0 0;padding:.5rem 1.2rem}</style></head><body>
 <button type="submit" name="decision" value="approve">Approve</button>
 <button type="submit" name="decision" value="deny">Deny</button>
 </form></body></html>
-`))
+`
 
 // StandInAuthorizeHandler serves a LOCAL STAND-IN — not Stripe — of Stripe's
 // OAuth authorize page, for `make run` without real Stripe. GET shows a clearly
@@ -72,7 +79,7 @@ func StandInAuthorizeHandler(codes CodeIssuer, allowedRedirects ...string) http.
 		if r.Method == http.MethodGet {
 			securityHeaders(w)
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
-			_ = standInPage.Execute(w, map[string]string{
+			_ = standInPage().Execute(w, map[string]string{
 				"ClientID": clientID, "RedirectURI": redirectURI, "State": state, "Scope": scope, "AccountID": "acct_" + standInAlnum(16)})
 			return
 		}

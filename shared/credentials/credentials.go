@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -76,23 +77,29 @@ func notFound(provider string) error {
 	return apperr.New(apperr.NotFound, "no %s credentials are configured", provider)
 }
 
+// The formats are compiled on first use, not at init: most functions link this
+// package but never validate a key, and init time is every cold start's cost.
 var (
-	stripeSecretRe = regexp.MustCompile(`^(sk|rk)_(test|live)_[A-Za-z0-9]{8,247}$`)
-	clientIDRe     = regexp.MustCompile(`^ca_[A-Za-z0-9]{8,64}$`)
-	whsecRe        = regexp.MustCompile(`^whsec_[A-Za-z0-9+/=]{8,128}$`)
-	alnumRe        = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+	stripeSecretRe = lazyRegexp(`^(sk|rk)_(test|live)_[A-Za-z0-9]{8,247}$`)
+	clientIDRe     = lazyRegexp(`^ca_[A-Za-z0-9]{8,64}$`)
+	whsecRe        = lazyRegexp(`^whsec_[A-Za-z0-9+/=]{8,128}$`)
+	alnumRe        = lazyRegexp(`^[A-Za-z0-9]+$`)
 )
+
+func lazyRegexp(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // ConfigureStripe validates, checks the key against Stripe, then stores it.
 func (s *Service) ConfigureStripe(ctx context.Context, partnerID string, c StripeCredentials) (Status, error) {
 	bad := map[string]string{}
-	if !stripeSecretRe.MatchString(c.SecretKey) {
+	if !stripeSecretRe().MatchString(c.SecretKey) {
 		bad["secret_key"] = "must be a Stripe secret or restricted key (sk_test_…, sk_live_…, rk_…)"
 	}
-	if !clientIDRe.MatchString(c.ClientID) {
+	if !clientIDRe().MatchString(c.ClientID) {
 		bad["client_id"] = "must be a Stripe Connect client ID (ca_…)"
 	}
-	if !whsecRe.MatchString(c.WebhookSecret) {
+	if !whsecRe().MatchString(c.WebhookSecret) {
 		bad["webhook_secret"] = "must be a Stripe webhook signing secret (whsec_…)"
 	}
 	if len(bad) > 0 {
@@ -131,13 +138,13 @@ func stripeCheckError(err error) error {
 // ConfigureQualpay validates and stores Qualpay keys.
 func (s *Service) ConfigureQualpay(ctx context.Context, partnerID string, c QualpayCredentials) (Status, error) {
 	bad := map[string]string{}
-	if len(c.SecurityKey) < 16 || len(c.SecurityKey) > 64 || !alnumRe.MatchString(c.SecurityKey) {
+	if len(c.SecurityKey) < 16 || len(c.SecurityKey) > 64 || !alnumRe().MatchString(c.SecurityKey) {
 		bad["security_key"] = "must be a Qualpay security key (16-64 letters and digits)"
 	}
 	if n, err := strconv.ParseInt(c.IntegratorID, 10, 64); err != nil || n <= 0 {
 		bad["integrator_id"] = "must be your Qualpay integrator (vendor) ID, a positive integer"
 	}
-	if len(c.WebhookSecret) < 8 || len(c.WebhookSecret) > 32 || !alnumRe.MatchString(c.WebhookSecret) {
+	if len(c.WebhookSecret) < 8 || len(c.WebhookSecret) > 32 || !alnumRe().MatchString(c.WebhookSecret) {
 		bad["webhook_secret"] = "must be the Qualpay webhook secret (8-32 letters and digits)"
 	}
 	if c.Environment == "" {

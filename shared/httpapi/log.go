@@ -4,14 +4,18 @@ import (
 	"context"
 	"log/slog"
 	"regexp"
+	"sync"
 )
 
 // secretPattern matches things that must never reach a log line: provider keys,
 // webhook secrets, our API keys, OAuth codes/tokens and card-like digit runs.
-var secretPattern = regexp.MustCompile(`(sk|rk|pk)_(test|live)_[A-Za-z0-9]+|whsec_[A-Za-z0-9+/=]+|pr_(test|live)_[A-Za-z0-9_-]+|ac_[A-Za-z0-9]{8,}|\b\d{13,19}\b`)
+// It is compiled on first use rather than at init (init time is every cold start's cost).
+var secretPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(sk|rk|pk)_(test|live)_[A-Za-z0-9]+|whsec_[A-Za-z0-9+/=]+|pr_(test|live)_[A-Za-z0-9_-]+|ac_[A-Za-z0-9]{8,}|\b\d{13,19}\b`)
+})
 
 // Redact replaces secret-looking substrings.
-func Redact(s string) string { return secretPattern.ReplaceAllString(s, "[REDACTED]") }
+func Redact(s string) string { return secretPattern().ReplaceAllString(s, "[REDACTED]") }
 
 // RedactingHandler is a slog.Handler that redacts string attribute values and
 // messages, a last line of defence behind "never log secrets" in the code.

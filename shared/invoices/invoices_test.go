@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 )
@@ -102,7 +102,7 @@ func TestInvoicesAPI(t *testing.T) {
 		}
 	})
 	t.Run("reconciled only forward", func(t *testing.T) {
-		st := app.InvoiceStore(env.Env)
+		st := stores.Invoices(env.Env)
 		var page struct{ Data []invoices.Invoice }
 		testenv.Do(t, "GET", base+"?status=open", key, nil).JSON(t, &page)
 		id := page.Data[0].ID

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/payouts"
 )
@@ -17,7 +17,7 @@ func TestStore(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
 	clock := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	s := app.PayoutStore(env.Env)
+	s := stores.Payouts(env.Env)
 	s.Now = func() time.Time { return clock }
 	p := payouts.Payout{PartnerID: "ptr_a", CompanyID: "co_a", ID: "po_1", Provider: "stripe", AccountID: "acct_1",
 		Amount: 1000, Currency: "USD", Status: payouts.StatusInTransit, ArrivalDate: "2026-11-21", ProviderUpdated: 100}

@@ -1,31 +1,37 @@
 // Package registry lists every HTTP function's handler builder. Only the local
-// runner and tests import it: a Lambda binary imports just its own builder, so
-// the linker leaves the other functions' code out of it.
+// runner and tests import it: a Lambda binary imports just its own builder's
+// package (shared/app/<name>fn), so it links and initialises no other function's code.
 package registry
 
 import (
-	"net/http"
 	"sort"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/connectfn"
+	"github.com/payrecon/payrecon/shared/app/credentialsfn"
+	"github.com/payrecon/payrecon/shared/app/paymentsfn"
+	"github.com/payrecon/payrecon/shared/app/reconfn"
+	"github.com/payrecon/payrecon/shared/app/splitsfn"
+	"github.com/payrecon/payrecon/shared/app/vaultfn"
+	"github.com/payrecon/payrecon/shared/app/webhookfn"
 )
 
 // Functions maps each HTTP function's folder name (functions/<name>, CodeUri in
 // template.yaml) to the builder of the http.Handler it serves. Lambda mains call
 // exactly one; the local runner mounts them all on the template's routes.
-// Add one line per function (the builder lives in shared/app/fn_<name>.go).
-var Functions = map[string]func(*app.Env) http.Handler{
-	"credentials":     app.CredentialsHandler,
-	"connections":     app.ConnectionsHandler,
-	"stripe-oauth":    app.StripeOAuthHandler,
-	"stripe-webhook":  app.StripeWebhookHandler,
-	"qualpay-webhook": app.QualpayWebhookHandler,
-	"payments":        app.PaymentsHandler,
-	"vault":           app.VaultHandler,
-	"splits":          app.SplitsHandler,
-	"bank-feed":       app.BankFeedHandler,
-	"reconcile":       app.ReconcileHandler,
-	"reports":         app.ReportsHandler,
+// Add one line per function (the builder lives in shared/app/<name>fn).
+var Functions = map[string]app.Builder{
+	"credentials":     credentialsfn.Handler,
+	"connections":     connectfn.ConnectionsHandler,
+	"stripe-oauth":    connectfn.StripeOAuthHandler,
+	"stripe-webhook":  webhookfn.StripeHandler,
+	"qualpay-webhook": webhookfn.QualpayHandler,
+	"payments":        paymentsfn.Handler,
+	"vault":           vaultfn.Handler,
+	"splits":          splitsfn.Handler,
+	"bank-feed":       reconfn.BankFeedHandler,
+	"reconcile":       reconfn.ReconcileHandler,
+	"reports":         reconfn.ReportsHandler,
 }
 
 // FunctionNames lists registered functions, sorted.

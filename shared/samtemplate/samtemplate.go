@@ -1,5 +1,6 @@
-// Package samtemplate reads the HttpApi routes of template.yaml, so the local
-// runner and tests serve exactly the routes that API Gateway will.
+// Package samtemplate reads template.yaml for local use: the HttpApi routes, so the local
+// runner and tests serve exactly the routes that API Gateway will, and the table definition,
+// so local tables match the deployed one. Only local code imports it (yaml.v3 stays out of Lambdas).
 package samtemplate
 
 import (

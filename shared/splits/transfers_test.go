@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/splitsfn"
 	"github.com/payrecon/payrecon/shared/local/demo"
 	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/splits"
@@ -145,7 +146,7 @@ func (c *clock) Add(d time.Duration) {
 // crashy returns the world's splits service over a DB that can fail updates, on a test clock.
 func crashy(w *world) (*splits.Service, *faultyDB, *clock) {
 	db := &faultyDB{API: w.env.Store.DB}
-	svc := *app.SplitsService(w.env.Env)
+	svc := *splitsfn.Service(w.env.Env)
 	svc.Store = &splits.Store{DB: &store.Store{DB: db, Table: w.env.Store.Table}}
 	c := &clock{t: time.Now().UTC()}
 	svc.Now = c.Now

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/webhooks"
 )
@@ -60,7 +61,7 @@ func BenchmarkStripeWebhookHandler(b *testing.B) {
 	// The production secrets cache (60 s; tests default to none), so the
 	// partner's webhook secret is read from Secrets Manager once, as in Lambda.
 	w := newWorld(b, func(c *app.Config) { c.SecretsCacheTTL = time.Minute })
-	invs := app.InvoiceStore(w.env.Env)
+	invs := stores.Invoices(w.env.Env)
 	handler := w.srv.Config.Handler
 	bodies := make([][]byte, b.N)
 	headers := make([]string, b.N)

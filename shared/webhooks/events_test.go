@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/webhookfn"
 	"github.com/payrecon/payrecon/shared/local/demo"
 	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/local/testenv"
@@ -25,9 +26,9 @@ func TestEventFilesApply(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, build := range map[string]app.Builder{
-		"stripe-webhook-payment-succeeded": app.StripeWebhookHandler,
-		"stripe-webhook-payout-paid":       app.StripeWebhookHandler,
-		"qualpay-webhook-batch-settled":    app.QualpayWebhookHandler,
+		"stripe-webhook-payment-succeeded": webhookfn.StripeHandler,
+		"stripe-webhook-payout-paid":       webhookfn.StripeHandler,
+		"qualpay-webhook-batch-settled":    webhookfn.QualpayHandler,
 	} {
 		t.Run(name, func(t *testing.T) {
 			env := testenv.New(t)

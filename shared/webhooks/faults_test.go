@@ -23,6 +23,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/stores"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/local/faults"
 	"github.com/payrecon/payrecon/shared/local/localstack"
@@ -164,7 +166,7 @@ func (f *flakyStripe) count() int {
 // up to 10 times before dead-lettering it.
 func replayWorld(t *testing.T, opts ...func(*app.Config)) *world {
 	w := newWorld(t, opts...)
-	q := app.LocalQueue(w.env.Env)
+	q := workerfn.LocalQueue(w.env.Env)
 	q.Sync, q.MaxAttempts, q.Backoff = true, 10, time.Millisecond
 	return w
 }
@@ -321,7 +323,7 @@ func TestFaultReplay(t *testing.T) {
 		}
 	}
 	ch.set(false)
-	if dead := app.LocalQueue(w.env.Env).Dead(); len(dead) > 0 {
+	if dead := workerfn.LocalQueue(w.env.Env).Dead(); len(dead) > 0 {
 		t.Fatalf("jobs dead-lettered under faults: %+v", dead)
 	}
 	got := dumpTable(t, w, invIDs2)
@@ -391,11 +393,11 @@ func checkExample(t *testing.T, w *world, rows []string) {
 		t.Errorf("event markers = %d, want 11", markers)
 	}
 	ctx := context.Background()
-	po, err := app.PayoutStore(w.env.Env).Get(ctx, w.pid, w.cid, example.PayoutID)
+	po, err := stores.Payouts(w.env.Env).Get(ctx, w.pid, w.cid, example.PayoutID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	items, err := app.PayoutStore(w.env.Env).Items(ctx, w.pid, w.cid, example.PayoutID)
+	items, err := stores.Payouts(w.env.Env).Items(ctx, w.pid, w.cid, example.PayoutID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,8 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/webhookfn"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/local/localstack"
@@ -153,9 +155,9 @@ func newWorld(t testing.TB, opts ...func(*app.Config)) *world {
 	// The webhook handler as app builds it, plus a counting payment hook; the rest
 	// of the API (invoices, payouts) from the template's routes.
 	w.hook = &countingHook{}
-	w.svc = app.WebhookService(env.Env)
+	w.svc = webhookfn.Service(env.Env)
 	w.svc.Hook = w.hook
-	q := app.LocalQueue(env.Env)
+	q := workerfn.LocalQueue(env.Env)
 	w.queue = q
 	r := env.Router()
 	webhooks.StripeRoutes(r, w.svc)
@@ -218,7 +220,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 
 // appWorker is the app's worker pointed at stripe-mock directly (not the fake).
 func appWorker(w *world) *webhooks.Worker {
-	wk := app.Worker(w.env.Env)
+	wk := workerfn.Worker(w.env.Env)
 	wk.Stripe = stripeapi.NewFactory(stripeapi.Config{APIURL: w.env.Stack.StripeURL})
 	return wk
 }

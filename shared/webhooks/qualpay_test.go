@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/local/qualpayfake"
@@ -250,7 +251,7 @@ func TestQualpayWebhookAndDepositPull(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Exercise paging: the worker's puller reads two rows per request.
-	wk := app.Worker(w.env.Env)
+	wk := workerfn.Worker(w.env.Env)
 	wk.Qualpay.(*webhooks.QualpayPuller).PageSize = 2
 	today := time.Now().UTC().Format(time.DateOnly)
 	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
@@ -384,7 +385,7 @@ func TestQualpayPullAgainstQualpayfake(t *testing.T) {
 	fake.SeedSettlements(qualpay.SettlementRecord{MerchantID: mid, BatchDate: yesterday + "T00:00:00Z", ReferenceNumber: 12345678901,
 		AmtPurch: num("2005.00"), DiscountPaid: num("1.00"), AmtNet: num("1945.55")})
 
-	wk := app.Worker(w.env.Env)
+	wk := workerfn.Worker(w.env.Env)
 	wk.Qualpay.(*webhooks.QualpayPuller).PageSize = 2
 	if err := wk.Handle(ctx, queueJob(w)); err != nil {
 		t.Fatal(err)

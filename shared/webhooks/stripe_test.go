@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/local/testenv"
@@ -473,7 +473,7 @@ func TestExampleThroughTemplateRoutes(t *testing.T) {
 	srv := w.env.Server()
 	ctx := context.Background()
 	snapshot := func() (string, []payouts.Payout, []invoices.Invoice) {
-		app.LocalQueue(w.env.Env).Wait()
+		workerfn.LocalQueue(w.env.Env).Wait()
 		var pos struct{ Data []payouts.Payout }
 		var invs struct{ Data []invoices.Invoice }
 		a := testenv.Do(t, "GET", srv.URL+"/v1/companies/"+w.cid+"/payouts", w.key, nil)

@@ -20,7 +20,7 @@ import (
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/registry"
-	"github.com/payrecon/payrecon/shared/store"
+	"github.com/payrecon/payrecon/shared/samtemplate"
 )
 
 // Main runs a package's tests and stops the emulators afterwards:
@@ -76,7 +76,7 @@ func New(t testing.TB, opts ...func(*app.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
+	if err := samtemplate.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
 	env := &Env{Env: e, Stack: st, Vars: vars, Logs: logs, t: t}

@@ -14,7 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/reconfn"
+	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/money"
@@ -45,13 +46,13 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &world{t: t, env: env, pid: pid, key: key, cid: co.ID, payouts: app.PayoutStore(env.Env), inv: app.InvoiceStore(env.Env)}
+	return &world{t: t, env: env, pid: pid, key: key, cid: co.ID, payouts: stores.Payouts(env.Env), inv: stores.Invoices(env.Env)}
 }
 
 // service builds a reconciliation service on the world's table with its own
 // clock and, optionally, a counting DynamoDB client.
 func (w *world) service(now time.Time, api store.API) *reconsvc.Service {
-	s := app.ReconService(w.env.Env)
+	s := reconfn.Service(w.env.Env)
 	if api != nil {
 		s.Store = store.New(api, w.env.Store.Table)
 	}
@@ -518,13 +519,13 @@ func TestScheduleAndQueueEntry(t *testing.T) {
 	ctx := context.Background()
 	today := time.Now().UTC()
 	w.payout("po_s", today, charge("t", 5000, 0, ""))
-	s := app.ReconService(w.env.Env)
+	s := reconfn.Service(w.env.Env)
 	if _, err := s.Ingest(ctx, w.pid, w.cid, recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: "d", AccountID: "a",
 		Amount: "-50.00", ISOCurrencyCode: ptr("USD"), Date: today.Format(time.DateOnly), Name: "STRIPE"}}}); err != nil {
 		t.Fatal(err)
 	}
 	w.env.Env.Now = func() time.Time { return time.Now().UTC().Add(time.Minute) } // past the index-lag guard
-	entry := app.ReconcileEntry(w.env.Env, "")                                    // no queue: due companies run inline
+	entry := reconfn.ReconcileEntry(w.env.Env, "")                                // no queue: due companies run inline
 	out, err := entry(ctx, json.RawMessage(`{"source":"payrecon.schedule"}`))
 	if err != nil {
 		t.Fatal(err)

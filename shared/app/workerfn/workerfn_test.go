@@ -1,4 +1,4 @@
-package app_test
+package workerfn_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/queue"
 )
 
@@ -18,7 +19,7 @@ import (
 func TestSQSHandlerPartialFailures(t *testing.T) {
 	e := &app.Env{Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	var ran []string
-	h := app.SQSHandler(e, queue.HandlerFunc(func(_ context.Context, j queue.Job) error {
+	h := workerfn.SQSHandler(e, queue.HandlerFunc(func(_ context.Context, j queue.Job) error {
 		ran = append(ran, j.ObjectID)
 		if j.ObjectID == "po_bad" {
 			return errors.New("stripe unavailable")

@@ -1,4 +1,4 @@
-package store
+package samtemplate
 
 import (
 	"context"
@@ -91,15 +91,6 @@ func keySchema(ks []keyElem) []types.KeySchemaElement {
 		out = append(out, types.KeySchemaElement{AttributeName: aws.String(k.AttributeName), KeyType: types.KeyType(k.KeyType)})
 	}
 	return out
-}
-
-func clearTags(n *yaml.Node) {
-	if n.Tag != "" && n.Tag[0] == '!' {
-		n.Tag = ""
-	}
-	for _, c := range n.Content {
-		clearTags(c)
-	}
 }
 
 // CreateTable creates tableName from the template (if it does not exist) and enables TTL.

@@ -1,4 +1,6 @@
-package app
+// Package reconfn builds the bank-feed, reconcile and reports functions, which
+// share the reconciliation service.
+package reconfn
 
 import (
 	"context"
@@ -7,41 +9,40 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/httpapi"
 	"github.com/payrecon/payrecon/shared/recon/reconsvc"
 )
 
-// ReconService builds reconciliation over the Env (bank-feed, reconcile and
-// reports share it). Payout ingestion marks each changed payout (PayoutStore's
-// OnChange calls reconsvc.MarkPayoutChanged), so runs read only changed payouts.
-func ReconService(e *Env) *reconsvc.Service {
+// Service builds reconciliation over the Env. Payout ingestion marks each
+// changed payout (stores.Payouts' OnChange), so runs read only changed payouts.
+func Service(e *app.Env) *reconsvc.Service {
 	return &reconsvc.Service{
-		Store: e.Store, Payouts: PayoutStore(e), Invoices: InvoiceStore(e), IDs: e.IDs, Now: e.Now, Log: e.Log,
+		Store: e.Store, Payouts: stores.Payouts(e), Invoices: stores.Invoices(e), IDs: e.IDs, Now: e.Now, Log: e.Log,
 	}
 }
 
 // BankFeedHandler serves POST /v1/companies/{id}/bank-transactions.
-func BankFeedHandler(e *Env) http.Handler {
+func BankFeedHandler(e *app.Env) http.Handler {
 	r := e.Router()
-	reconsvc.FeedRoutes(r, ReconService(e), e.Companies)
+	reconsvc.FeedRoutes(r, Service(e), e.Companies)
 	return r.Handler()
 }
 
 // ReconcileHandler serves on-demand runs, manual matches, unmatching and accounts.
-func ReconcileHandler(e *Env) http.Handler {
+func ReconcileHandler(e *app.Env) http.Handler {
 	r := e.Router()
-	reconsvc.ReconcileRoutes(r, ReconService(e), e.Companies)
+	reconsvc.ReconcileRoutes(r, Service(e), e.Companies)
 	return r.Handler()
 }
 
 // ReportsHandler serves the read side: matches, journal entries, exceptions, bank transactions.
-func ReportsHandler(e *Env) http.Handler {
+func ReportsHandler(e *app.Env) http.Handler {
 	r := e.Router()
-	reconsvc.ReportRoutes(r, ReconService(e), e.Companies)
+	reconsvc.ReportRoutes(r, Service(e), e.Companies)
 	return r.Handler()
 }
 
@@ -50,17 +51,12 @@ func ReportsHandler(e *Env) http.Handler {
 // (on-demand runs and manual tools), the EventBridge schedule (find due
 // companies and fan them out to the queue), and the queue's SQS messages (run
 // one company each; failures reported per message so only they are retried).
-func ReconcileEntry(e *Env, queueURL string) func(context.Context, json.RawMessage) (any, error) {
-	svc := ReconService(e)
+func ReconcileEntry(e *app.Env, queueURL string) func(context.Context, json.RawMessage) (any, error) {
+	svc := Service(e)
 	httpH := httpapi.Lambda(ReconcileHandler(e))
 	send := svc.Inline
 	if queueURL != "" {
-		cfg, err := awsconfig.LoadDefaultConfig(context.Background(), awsconfig.WithRegion(e.Cfg.Region))
-		if err == nil {
-			send = (&reconsvc.SQSSender{API: sqs.NewFromConfig(cfg), QueueURL: queueURL}).Send
-		} else {
-			send = func(context.Context, reconsvc.CompanyRef) error { return err }
-		}
+		send = (&reconsvc.SQSSender{API: sqs.NewFromConfig(e.AWS), QueueURL: queueURL}).Send
 	}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
@@ -100,18 +96,13 @@ func ReconcileEntry(e *Env, queueURL string) func(context.Context, json.RawMessa
 	}
 }
 
-// ServeReconcileLambda is the whole main of the reconcile function.
-func ServeReconcileLambda(getenv func(string) string) error {
-	log := LambdaLogger()
-	env, err := NewEnv(context.Background(), ConfigFromEnv(getenv), log)
-	if err != nil {
-		log.Error("cold start failed", "err", err)
-		return err
+// Entry is the reconcile function's Lambda handler (RECONCILE_QUEUE_URL names the fan-out queue).
+func Entry(getenv func(string) string) func(*app.Env) (any, error) {
+	return func(e *app.Env) (any, error) {
+		q := getenv("RECONCILE_QUEUE_URL")
+		if q == "" {
+			return nil, errors.New("RECONCILE_QUEUE_URL is not set")
+		}
+		return ReconcileEntry(e, q), nil
 	}
-	q := getenv("RECONCILE_QUEUE_URL")
-	if q == "" {
-		return errors.New("RECONCILE_QUEUE_URL is not set")
-	}
-	lambda.Start(ReconcileEntry(env, q))
-	return nil
 }

@@ -1,19 +1,21 @@
-package app
+// Package vaultfn builds the vault function (Qualpay Customer Vault).
+package vaultfn
 
 import (
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/credentials"
 	"github.com/payrecon/payrecon/shared/qualpay"
 	"github.com/payrecon/payrecon/shared/vault"
 )
 
-// VaultService builds the Qualpay Customer Vault service. The Qualpay client
+// Service builds the Qualpay Customer Vault service. The Qualpay client
 // is made per request from the partner's credentials (cheap, no I/O) on the
 // shared HTTP client; QUALPAY_BASE_URL overrides the environment's host.
-func VaultService(e *Env) *vault.Service {
+func Service(e *app.Env) *vault.Service {
 	return &vault.Service{
 		Store: e.Store, Companies: e.Companies, Keys: e.Credentials, Now: e.Now, Log: e.Log,
 		Client: func(k credentials.QualpayCredentials) (vault.Qualpay, error) {
@@ -27,9 +29,9 @@ func VaultService(e *Env) *vault.Service {
 	}
 }
 
-// VaultHandler serves /v1/companies/{id}/qualpay/customers…
-func VaultHandler(e *Env) http.Handler {
+// Handler serves /v1/companies/{id}/qualpay/customers…
+func Handler(e *app.Env) http.Handler {
 	r := e.Router()
-	vault.Routes(r, VaultService(e))
+	vault.Routes(r, Service(e))
 	return r.Handler()
 }

@@ -1,0 +1,61 @@
+package app_test
+
+import (
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestEachFunctionLinksOnlyItsOwnCode: a Lambda initialises every package it
+// links, so each functions/* main may reach only its own builder packages
+// (shared/app/<name>fn and what they share), never the registry of all
+// functions, never yaml.v3 (template parsing is local-only), and never the
+// SDK's default config loader with its SSO/OIDC/STS credential chains.
+func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
+	const mod = "github.com/payrecon/payrecon/"
+	own := map[string][]string{
+		"credentials":     {"credentialsfn"},
+		"connections":     {"connectfn"},
+		"stripe-oauth":    {"connectfn"},
+		"stripe-webhook":  {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores"},
+		"qualpay-webhook": {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores"},
+		"payments":        {"paymentsfn", "stores"},
+		"vault":           {"vaultfn"},
+		"splits":          {"splitsfn"},
+		"bank-feed":       {"reconfn", "stores"},
+		"reconcile":       {"reconfn", "stores"},
+		"reports":         {"reconfn", "stores"},
+		"worker":          {"workerfn", "stores"},
+	}
+	forbidden := []string{
+		mod + "shared/registry", mod + "shared/samtemplate", "gopkg.in/yaml.v3",
+		"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso",
+		"github.com/aws/aws-sdk-go-v2/service/ssooidc", "github.com/aws/aws-sdk-go-v2/service/sts",
+	}
+	out, err := exec.Command("go", "list", "-tags", "lambda.norpc",
+		"-f", `{{.ImportPath}}{{range .Deps}} {{.}}{{end}}`, "../../functions/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		name := strings.TrimPrefix(f[0], mod+"functions/")
+		t.Run(name, func(t *testing.T) {
+			allowed, ok := own[name]
+			if !ok {
+				t.Fatalf("add functions/%s to this test's map with the builder packages it owns", name)
+			}
+			for _, dep := range f[1:] {
+				if pkg, isApp := strings.CutPrefix(dep, mod+"shared/app/"); isApp && !slices.Contains(allowed, pkg) {
+					t.Errorf("%s links another function's builder %s", name, dep)
+				}
+				for _, bad := range forbidden {
+					if dep == bad {
+						t.Errorf("%s links %s", name, dep)
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,38 @@
+// Package webhookfn builds the stripe-webhook and qualpay-webhook functions.
+package webhookfn
+
+import (
+	"net/http"
+
+	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/connectfn"
+	"github.com/payrecon/payrecon/shared/app/splitsfn"
+	"github.com/payrecon/payrecon/shared/app/stores"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
+	"github.com/payrecon/payrecon/shared/webhooks"
+)
+
+// Service builds the Stripe/Qualpay webhook service.
+func Service(e *app.Env) *webhooks.Service {
+	return &webhooks.Service{
+		Store: e.Store, Routes: e.Companies, Keys: e.Credentials, Invoices: stores.Invoices(e), Payments: stores.Payments(e),
+		Payouts: stores.Payouts(e), Queue: workerfn.Queue(e), Deauth: connectfn.Service(e), Now: e.Now, Log: e.Log,
+		// Succeeded payments that name a payment intent pay out its splits;
+		// transfer.* platform events settle those payouts.
+		Hook: splitsfn.Service(e), Transfers: splitsfn.Service(e),
+	}
+}
+
+// StripeHandler serves POST /stripe and POST /stripe/{partner_id}.
+func StripeHandler(e *app.Env) http.Handler {
+	r := e.Router()
+	webhooks.StripeRoutes(r, Service(e))
+	return r.Handler()
+}
+
+// QualpayHandler serves POST /qualpay and POST /qualpay/{partner_id}.
+func QualpayHandler(e *app.Env) http.Handler {
+	r := e.Router()
+	webhooks.QualpayRoutes(r, Service(e))
+	return r.Handler()
+}
