@@ -16,16 +16,18 @@ func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
 	const mod = "github.com/payrecon/payrecon/"
 	own := map[string][]string{
 		"credentials":     {"credentialsfn"},
-		"connections":     {"connectfn"},
-		"stripe-oauth":    {"connectfn"},
+		// Linking a Qualpay merchant and the reconcile schedule queue Qualpay
+		// pulls on the work queue (workerfn.QualpayPulls).
+		"connections":     {"connectfn", "workerfn", "stores"},
+		"stripe-oauth":    {"connectfn", "workerfn", "stores"},
 		"stripe-webhook":  {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores"},
 		"qualpay-webhook": {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores"},
 		"payments":        {"paymentsfn", "stores"},
 		"vault":           {"vaultfn"},
 		"splits":          {"splitsfn"},
-		"bank-feed":       {"reconfn", "stores"},
-		"reconcile":       {"reconfn", "stores"},
-		"reports":         {"reconfn", "stores"},
+		"bank-feed":       {"reconfn", "stores", "workerfn"},
+		"reconcile":       {"reconfn", "stores", "workerfn"},
+		"reports":         {"reconfn", "stores", "workerfn"},
 		"worker":          {"workerfn", "stores"},
 	}
 	forbidden := []string{

@@ -73,6 +73,9 @@ type Service struct {
 	PublicBaseURL string
 	// AuthorizeURL is where users are sent to approve (Stripe's, or the local stand-in).
 	AuthorizeURL string
+	// QualpayLinked, when set, is told of every successful Qualpay link (new
+	// or repeated): it registers the merchant's pull and queues its backfill.
+	QualpayLinked func(ctx context.Context, partnerID, companyID, merchantID string) error
 }
 
 // CallbackPath is the OAuth redirect route (the stripe-oauth function).

@@ -206,7 +206,16 @@ func (s *Service) LinkQualpay(ctx context.Context, partnerID, companyID string, 
 		PartnerID: partnerID, CompanyID: companyID, Provider: Qualpay, AccountID: strconv.FormatInt(merchantID, 10),
 		Method: MethodLinked, Livemode: keys.Environment == "production", ConnectedAt: s.now().Truncate(time.Second),
 	}
-	return s.Companies.Connect(ctx, c)
+	conn, created, err := s.Companies.Connect(ctx, c)
+	if err != nil || s.QualpayLinked == nil {
+		return conn, created, err
+	}
+	// After the connection is stored: a failure here is a 500 and linking
+	// again (which finds the connection) queues the backfill again.
+	if err := s.QualpayLinked(ctx, partnerID, companyID, conn.AccountID); err != nil {
+		return companies.Connection{}, false, fmt.Errorf("queue qualpay backfill: %w", err)
+	}
+	return conn, created, nil
 }
 
 // DisconnectQualpay removes the company's Qualpay connection; 404 when there is none.

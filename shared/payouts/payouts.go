@@ -80,6 +80,12 @@ type Payout struct {
 	Reference         string `json:"reference,omitempty" dynamodbav:"reference,omitempty"`
 	ItemisationStatus string `json:"itemisation_status" dynamodbav:"itemisation_status"`
 	ItemCount         int    `json:"item_count" dynamodbav:"item_count"`
+	// ItemisationIssue and ItemisationNote say why an itemisation is not
+	// complete when the provider's data allows more than "does not add up"
+	// (a Qualpay deposit two sets of batches fit: "ambiguous"; its items in
+	// two currencies; the difference). Set by SetItems; empty when complete.
+	ItemisationIssue string `json:"itemisation_issue,omitempty" dynamodbav:"itemisation_issue,omitempty"`
+	ItemisationNote  string `json:"itemisation_note,omitempty" dynamodbav:"itemisation_note,omitempty"`
 	FailureCode       string `json:"failure_code,omitempty" dynamodbav:"failure_code,omitempty"`
 	// ReversalID is the provider's reversal of a failed payout (Stripe's
 	// failure_balance_transaction, txn_…): the funds coming back to the balance.

@@ -261,13 +261,21 @@ func (s *Store) SetItems(ctx context.Context, p Payout, items []Item) (string, e
 	if SumNet(items) != p.Amount {
 		status = ItemisationIncomplete
 	}
-	av, err := store.Values(map[string]any{":st": status, ":n": len(items), ":now": s.now()})
+	values := map[string]any{":st": status, ":n": len(items), ":now": s.now()}
+	update := "SET itemisation_status = :st, item_count = :n, updated_at = :now"
+	if p.ItemisationIssue != "" && status != ItemisationComplete {
+		update += ", itemisation_issue = :iss, itemisation_note = :note"
+		values[":iss"], values[":note"] = p.ItemisationIssue, p.ItemisationNote
+	} else {
+		update += " REMOVE itemisation_issue, itemisation_note"
+	}
+	av, err := store.Values(values)
 	if err != nil {
 		return "", err
 	}
 	_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.DB.Table), Key: store.Key(pk, SK(p.ID)),
-		UpdateExpression:          aws.String("SET itemisation_status = :st, item_count = :n, updated_at = :now"),
+		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: av,
 	})

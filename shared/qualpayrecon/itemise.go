@@ -96,6 +96,9 @@ type Result struct {
 	Items    []payouts.Item
 	Issue    string // "" when Items sum exactly to Amount
 	Note     string // what a person needs to act on the issue
+	// Purchases maps an item's SourceID (pg_id) to its transaction's
+	// purchase_id, for invoice linking.
+	Purchases map[string]string
 }
 
 // NormaliseRef makes the three reference_number forms comparable: surrounding
@@ -184,10 +187,16 @@ func Itemise(r Reports, cfg Config) []Result {
 	})
 	pairSettlements(batches, order, loose)
 	merchantCur := r.Currency
-	if c, _, _ := currencyOf(r.Transactions); c != "" {
+	if c := usualCurrency(r.Transactions); c != "" {
 		merchantCur = c
 	}
 
+	purchases := map[string]string{}
+	for _, t := range r.Transactions {
+		if id := strings.TrimSpace(t.PurchaseID); id != "" && t.PgID != "" {
+			purchases[t.PgID] = id
+		}
+	}
 	out := make([]Result, 0, len(deps))
 	for _, d := range deps {
 		ref := NormaliseRef(d.ReferenceNumber)
@@ -196,6 +205,14 @@ func Itemise(r Reports, cfg Config) []Result {
 			res = byReference(d, txByRef[ref], setByRef[ref], merchantCur)
 		} else {
 			res = byFallback(d, batches, order, r.Fees, merchantCur, cfg)
+		}
+		for _, it := range res.Items {
+			if id := purchases[it.SourceID]; id != "" {
+				if res.Purchases == nil {
+					res.Purchases = map[string]string{}
+				}
+				res.Purchases[it.SourceID] = id
+			}
 		}
 		out = append(out, res)
 	}
@@ -288,6 +305,24 @@ func currencyOf(txns []qualpay.SettledTransaction) (cur string, disagree []strin
 	return "", disagree, nil
 }
 
+// usualCurrency is the funded currency most of txns carry (ties broken
+// alphabetically, so the answer is deterministic); "" when none names one.
+func usualCurrency(txns []qualpay.SettledTransaction) string {
+	n := map[string]int{}
+	best := ""
+	for _, t := range txns {
+		c, err := qualpay.CurrencyFromNumeric(t.FundedCurrency)
+		if err != nil || strings.TrimSpace(t.FundedCurrency) == "" {
+			continue
+		}
+		n[c]++
+		if best == "" || n[c] > n[best] || n[c] == n[best] && c < best {
+			best = c
+		}
+	}
+	return best
+}
+
 // start fills the deposit's amount once its currency is known.
 func start(d qualpay.Deposit, method, cur string) (Result, bool) {
 	res := Result{Deposit: d, Method: method, Currency: cur}
@@ -311,8 +346,11 @@ func byReference(d qualpay.Deposit, txns []qualpay.SettledTransaction, sets []qu
 		return Result{Deposit: d, Method: MethodReference, Issue: IssueBadData, Note: err.Error()}
 	}
 	if len(disagree) > 1 {
-		return Result{Deposit: d, Method: MethodReference, Issue: IssueCurrency,
-			Note: "its transactions were funded in " + strings.Join(disagree, " and ") + "; a deposit has one currency"}
+		// Reported in the merchant's usual currency when it has one, so the
+		// exception carries the amount; no item is converted.
+		res, _ := start(d, MethodReference, merchantCur)
+		res.Issue, res.Note = IssueCurrency, "its transactions were funded in "+strings.Join(disagree, " and ")+"; a deposit has one currency"
+		return res
 	}
 	if cur == "" && len(txns) == 0 {
 		cur = merchantCur

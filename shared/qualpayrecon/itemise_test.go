@@ -100,7 +100,7 @@ func TestItemise(t *testing.T) {
 				Deposits:     []qualpay.Deposit{dep(1, "2026-11-04", "200.00", "5")},
 				Transactions: []qualpay.SettledTransaction{txn(1, 10, "2026-11-02", "100.00", "840", "5"), txn(2, 10, "2026-11-02", "100.00", "124", "5")},
 			},
-			wantMethod: MethodReference, wantIssue: IssueCurrency,
+			wantMethod: MethodReference, wantIssue: IssueCurrency, wantCur: "CAD", wantAmount: 20000,
 		},
 		{
 			name: "a difference is shown, never hidden",

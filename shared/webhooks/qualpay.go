@@ -45,10 +45,30 @@ type qualpayEvent struct {
 	ID        json.RawMessage `json:"id"`
 	Merchant  json.RawMessage `json:"merchant_id"`
 	Timestamp string          `json:"timestamp"`
-	Data      struct {
+	Data      qualpayEventData `json:"data"`
+}
+
+// qualpayEventData is where Qualpay puts the merchant inside an event: on
+// data itself (one transaction or object as data) or per transaction in
+// data.transactions[]. Any other shape of data is ignored, not an error.
+type qualpayEventData struct {
+	Merchant     json.RawMessage `json:"merchant_id"`
+	PGID         string          `json:"pg_id"`
+	Transactions []struct {
 		Merchant json.RawMessage `json:"merchant_id"`
-		PGID     string          `json:"pg_id"`
-	} `json:"data"`
+	} `json:"transactions"`
+}
+
+// UnmarshalJSON tolerates data that is not an object (a list, a string).
+func (d *qualpayEventData) UnmarshalJSON(b []byte) error {
+	type plain qualpayEventData
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		*d = qualpayEventData{}
+		return nil
+	}
+	*d = qualpayEventData(p)
+	return nil
 }
 
 func rawID(r json.RawMessage) string {
@@ -65,11 +85,21 @@ func rawID(r json.RawMessage) string {
 	return ""
 }
 
+// merchant is the event's merchant: top level, then data, then the first
+// transaction in data.transactions[] that names one.
 func (e *qualpayEvent) merchant() string {
 	if m := rawID(e.Merchant); m != "" {
 		return m
 	}
-	return rawID(e.Data.Merchant)
+	if m := rawID(e.Data.Merchant); m != "" {
+		return m
+	}
+	for _, t := range e.Data.Transactions {
+		if m := rawID(t.Merchant); m != "" {
+			return m
+		}
+	}
+	return ""
 }
 
 func (e *qualpayEvent) name() string { return firstNonEmpty(e.Event, e.EventType) }
@@ -146,9 +176,15 @@ func (s *Service) HandleQualpay(ctx context.Context, pathPartner string, body []
 		if companyID == "" || !QualpayTriggersPull(name) {
 			return plan{outcome: OutcomeIgnored}, nil
 		}
-		job := queue.Job{Kind: queue.KindQualpayPullDeposits, PartnerID: partnerID, CompanyID: companyID, AccountID: merchant}
+		job := s.qualpayPullJob(partnerID, companyID, merchant)
 		return plan{outcome: OutcomeApplied, after: []func(context.Context) error{func(ctx context.Context) error {
 			return s.Queue.Enqueue(ctx, job)
 		}}}, nil
 	})
+}
+
+// qualpayPullJob is the pull a Qualpay event brings forward: the same
+// lookback window the schedule pulls, so a webhook only makes it sooner.
+func (s *Service) qualpayPullJob(pid, cid, merchant string) queue.Job {
+	return (&QualpayPulls{Now: s.Now}).Soon(pid, cid, merchant)
 }

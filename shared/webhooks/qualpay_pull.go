@@ -6,18 +6,26 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/qualpay"
+	"github.com/payrecon/payrecon/shared/qualpayrecon"
 	"github.com/payrecon/payrecon/shared/queue"
+	"github.com/payrecon/payrecon/shared/store"
 )
 
 // QualpayPuller turns a merchant's Qualpay deposits into itemised payouts.
+// Every job carries its own date range (deposits posted Since..Until); the
+// rows that explain them (settled transactions, statement settlement lines,
+// statement fees) are read from qualpayRowsBefore business days earlier.
 type QualpayPuller struct {
 	Keys    Keys
 	HTTP    *http.Client
@@ -25,19 +33,57 @@ type QualpayPuller struct {
 	Payouts *payouts.Store
 	Now     func() time.Time
 	Log     *slog.Logger
-	// Window is how far back a pull without Since looks (default 7 days).
-	Window time.Duration
+	// Pulls keeps the per-merchant cursor (optional: without it nothing is
+	// remembered between jobs).
+	Pulls *QualpayPulls
+	// Routes, when set, is checked first: a job for a merchant no longer
+	// linked to the company does nothing (and forgets its cursor).
+	Routes RouteLookup
+	// Invoices, when set, lets a settled transaction's purchase_id pay the
+	// invoice it names (see payInvoice).
+	Invoices *invoices.Store
+	// Itemise bounds the fallback search (zero value = qualpayrecon defaults).
+	Itemise qualpayrecon.Config
 	// PageSize is rows per reporting request (0 = the client's default, 100).
 	PageSize int
 }
 
-// PullDeposits reads the merchant's deposits in the job's window and stores each
-// as a payout itemised by its settled transactions and settlement fees.
-// Deposits already itemised completely are left alone, so re-running is cheap.
+// qualpayRowsBefore: a deposit's transactions settled at most this many
+// business days before it posted (the fallback window plus the lookback for
+// late postings), so rows are read from that far before the job's Since.
+const qualpayRowsBefore = QualpayLookbackBusinessDays + 5
+
+// PullDeposits reads the merchant's deposits posted in the job's range,
+// itemises each (qualpayrecon.Itemise) and writes only what changed, so a
+// rerun writes nothing. A job without a range (queued by an older build)
+// pulls the lookback window.
 func (p *QualpayPuller) PullDeposits(ctx context.Context, j queue.Job) error {
 	mid, err := strconv.ParseInt(j.AccountID, 10, 64)
 	if err != nil || mid <= 0 {
 		return fmt.Errorf("qualpay pull: bad merchant id: %w", queue.ErrPermanent)
+	}
+	from, to, err := p.jobRange(j)
+	if err != nil {
+		return err
+	}
+	if p.Routes != nil {
+		rt, err := p.Routes.LookupRoute(ctx, "qualpay", j.AccountID)
+		if apperr.Is(err, apperr.NotFound) || err == nil && (rt.PartnerID != j.PartnerID || rt.CompanyID != j.CompanyID) {
+			if p.Pulls != nil {
+				return p.Pulls.forget(ctx, j.PartnerID, j.CompanyID, j.AccountID)
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	var st pullState
+	registered := false
+	if p.Pulls != nil {
+		if st, registered, err = p.Pulls.state(ctx, j.PartnerID, j.CompanyID, j.AccountID); err != nil {
+			return err
+		}
 	}
 	keys, err := p.Keys.QualpayKeys(ctx, j.PartnerID)
 	if err != nil {
@@ -47,25 +93,80 @@ func (p *QualpayPuller) PullDeposits(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return fmt.Errorf("qualpay pull: %w", err)
 	}
-	now := p.Now().UTC()
-	window := p.Window
-	if window <= 0 {
-		window = 7 * 24 * time.Hour
-	}
-	from, to := firstNonEmpty(j.Since, now.Add(-window).Format(time.DateOnly)), firstNonEmpty(j.Until, now.Format(time.DateOnly))
-	deps, err := cl.DepositsAll(ctx, qualpay.ReportQuery{PageSize: p.PageSize, MerchantID: mid, Filters: []qualpay.Filter{qualpay.Between("post_date_actual", from, to)}})
+	rep, err := p.fetch(ctx, cl, mid, from, to)
 	if err != nil {
-		return fmt.Errorf("qualpay pull deposits: %w", err)
+		return err
 	}
-	for _, d := range deps {
-		if d.MerchantID != 0 && d.MerchantID != mid {
-			continue // never file another merchant's deposit under this company
-		}
-		if err := p.pullOne(ctx, cl, j, mid, d); err != nil {
+	rep.Currency = st.Currency
+	learned := ""
+	for _, res := range qualpayrecon.Itemise(rep, p.Itemise) {
+		if err := p.store(ctx, j, res); err != nil {
 			return err
 		}
+		if res.Currency != "" && res.Issue != qualpayrecon.IssueCurrency {
+			learned = res.Currency
+		}
+	}
+	if registered {
+		return p.Pulls.advance(ctx, st, to.Format(time.DateOnly), learned)
 	}
 	return nil
+}
+
+func (p *QualpayPuller) jobRange(j queue.Job) (from, to time.Time, err error) {
+	now := p.Now().UTC()
+	to = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	from = qualpayrecon.AddBusinessDays(to, -QualpayLookbackBusinessDays)
+	if j.Until != "" {
+		if to, err = time.Parse(time.DateOnly, j.Until); err != nil {
+			return from, to, fmt.Errorf("qualpay pull: bad until %q: %w", j.Until, queue.ErrPermanent)
+		}
+	}
+	if j.Since != "" {
+		if from, err = time.Parse(time.DateOnly, j.Since); err != nil {
+			return from, to, fmt.Errorf("qualpay pull: bad since %q: %w", j.Since, queue.ErrPermanent)
+		}
+	}
+	if from.After(to) || to.Sub(from) > QualpayMaxRangeDays*24*time.Hour {
+		return from, to, fmt.Errorf("qualpay pull: range %s..%s is empty or over %d days: %w",
+			from.Format(time.DateOnly), to.Format(time.DateOnly), QualpayMaxRangeDays, queue.ErrPermanent)
+	}
+	return from, to, nil
+}
+
+// fetch reads the deposits of the range and, when there are any, the rows
+// that may explain them. A quiet range costs one request.
+func (p *QualpayPuller) fetch(ctx context.Context, cl *qualpay.Client, mid int64, from, to time.Time) (qualpayrecon.Reports, error) {
+	rep := qualpayrecon.Reports{MerchantID: mid}
+	q := func(field, a, b string) qualpay.ReportQuery {
+		return qualpay.ReportQuery{PageSize: p.PageSize, MerchantID: mid, Filters: []qualpay.Filter{qualpay.Between(field, a, b)}}
+	}
+	day := func(t time.Time) string { return t.Format(time.DateOnly) }
+	deps, err := cl.DepositsAll(ctx, q("post_date_actual", day(from), day(to)))
+	if err != nil {
+		return rep, fmt.Errorf("qualpay pull deposits: %w", err)
+	}
+	for _, d := range deps {
+		if d.MerchantID == 0 || d.MerchantID == mid { // never file another merchant's deposit here
+			rep.Deposits = append(rep.Deposits, d)
+		}
+	}
+	if len(rep.Deposits) == 0 {
+		return rep, nil
+	}
+	rowsFrom := day(qualpayrecon.AddBusinessDays(from, -qualpayRowsBefore))
+	if rep.Transactions, err = cl.SettledTransactionsAll(ctx, q("batch_date", rowsFrom, day(to))); err != nil {
+		return rep, fmt.Errorf("qualpay pull transactions: %w", err)
+	}
+	if rep.Settlements, err = cl.SettlementStatementAll(ctx, q("batch_date", rowsFrom, day(to))); err != nil {
+		return rep, fmt.Errorf("qualpay pull settlement: %w", err)
+	}
+	// Monthly fee debits post early in the month after their billing month.
+	monthFrom := time.Date(from.Year(), from.Month()-1, 1, 0, 0, 0, 0, time.UTC)
+	if rep.Fees, err = cl.StatementFeesAll(ctx, q("billing_month", day(monthFrom), day(to))); err != nil {
+		return rep, fmt.Errorf("qualpay pull statement fees: %w", err)
+	}
+	return rep, nil
 }
 
 // DepositPayoutID is the payout ID of a Qualpay deposit.
@@ -73,62 +174,145 @@ func DepositPayoutID(merchant string, recID int64) string {
 	return "qp_" + merchant + "_" + strconv.FormatInt(recID, 10)
 }
 
-func (p *QualpayPuller) pullOne(ctx context.Context, cl *qualpay.Client, j queue.Job, mid int64, d qualpay.Deposit) error {
-	const cur = "USD" // Qualpay funds US merchants in USD (amt_ach)
-	amount, err := d.NetMinor()
-	if err != nil {
-		p.Log.WarnContext(ctx, "qualpay deposit with a bad amount", "rec_id", d.RecID, "err", err)
-		return nil
-	}
-	post, err := time.Parse("2006-01-02", dateOnly(d.PostDateActual))
-	if err != nil {
-		p.Log.WarnContext(ctx, "qualpay deposit with a bad post date", "rec_id", d.RecID)
-		return nil
-	}
+// store writes one explained deposit as a payout and its items, unless the
+// stored payout already says the same.
+func (p *QualpayPuller) store(ctx context.Context, j queue.Job, res qualpayrecon.Result) error {
+	d := res.Deposit
 	id := DepositPayoutID(j.AccountID, d.RecID)
-	existing, err := p.Payouts.Get(ctx, j.PartnerID, j.CompanyID, id)
-	switch {
-	case err == nil && existing.ItemisationStatus == payouts.ItemisationComplete && existing.Amount == amount:
+	if res.Currency == "" {
+		// Without a currency the amount cannot be read (its exponent is
+		// unknown) and it is never assumed: wait for a pull that sees one of
+		// the merchant's transactions.
+		p.Log.WarnContext(ctx, "qualpay deposit currency unknown", "payout_id", id, "issue", res.Issue, "note", res.Note)
 		return nil
-	case err != nil && !apperr.Is(err, apperr.NotFound):
-		return err
+	}
+	post, err := qualpay.ParseDate(d.PostDateActual)
+	if err != nil {
+		p.Log.WarnContext(ctx, "qualpay deposit with a bad post date", "payout_id", id)
+		return nil
 	}
 	po := payouts.Payout{
 		PartnerID: j.PartnerID, CompanyID: j.CompanyID, ID: id, Provider: payouts.Qualpay, AccountID: j.AccountID,
-		Amount: amount, Currency: cur, Status: payouts.StatusPaid, Automatic: true, ArrivalDate: post.Format("2006-01-02"),
+		Amount: res.Amount, Currency: res.Currency, Status: payouts.StatusPaid, Automatic: true, ArrivalDate: post.Format(time.DateOnly),
 		Descriptor: strings.TrimSpace(d.ACHDescription), Reference: strings.TrimSpace(d.ReferenceNumber),
 		ProviderUpdated: post.Unix(), CreatedAt: post, UpdatedAt: p.Now().UTC(),
+		ItemisationIssue: res.Issue, ItemisationNote: res.Note,
+	}
+	if res.Issue == qualpayrecon.IssueAmbiguous {
+		po.ItemisationIssue = "ambiguous" // recon.ReasonAmbiguous: reported as such
+	}
+	items := slices.Clone(res.Items)
+	existing, err := p.Payouts.Get(ctx, j.PartnerID, j.CompanyID, id)
+	switch {
+	case err == nil:
+		if same, err := p.unchanged(ctx, existing, po, items); err != nil || same {
+			return err
+		}
+	case !apperr.Is(err, apperr.NotFound):
+		return err
+	}
+	if err := p.linkInvoices(ctx, j, res, items); err != nil {
+		return err
 	}
 	if err := p.Payouts.Upsert(ctx, po); err != nil && !errors.Is(err, payouts.ErrStale) {
 		return err
-	}
-	day := po.ArrivalDate
-	txns, err := cl.SettledTransactionsAll(ctx, qualpay.ReportQuery{PageSize: p.PageSize, MerchantID: mid, Filters: []qualpay.Filter{qualpay.Eq("settle_date", day)}})
-	if err != nil {
-		return fmt.Errorf("qualpay pull transactions: %w", err)
-	}
-	from, to := day, day
-	for _, t := range txns {
-		if bd := dateOnly(t.BatchDate); bd != "" && bd < from {
-			from = bd
-		}
-	}
-	sets, err := cl.SettlementStatementAll(ctx, qualpay.ReportQuery{PageSize: p.PageSize, MerchantID: mid, Filters: []qualpay.Filter{qualpay.Between("batch_date", from, to)}})
-	if err != nil {
-		return fmt.Errorf("qualpay pull settlement: %w", err)
-	}
-	items, err := ItemiseQualpayDeposit(txns, sets, cur)
-	if err != nil {
-		return fmt.Errorf("qualpay itemise %s: %w", id, err)
 	}
 	status, err := p.Payouts.SetItems(ctx, po, items)
 	if err != nil {
 		return err
 	}
 	if status != payouts.ItemisationComplete {
-		p.Log.WarnContext(ctx, "qualpay deposit itemisation incomplete", "payout_id", id, "amount", amount, "items_net", payouts.SumNet(items))
+		p.Log.WarnContext(ctx, "qualpay deposit not explained", "payout_id", id, "issue", res.Issue, "note", res.Note)
 	}
 	return nil
+}
+
+// unchanged reports whether the stored payout already holds po and items
+// (invoice links aside: they are resolved only when an itemisation changes).
+func (p *QualpayPuller) unchanged(ctx context.Context, old, po payouts.Payout, items []payouts.Item) (bool, error) {
+	want := payouts.ItemisationComplete
+	if payouts.SumNet(items) != po.Amount {
+		want = payouts.ItemisationIncomplete
+	}
+	if old.Amount != po.Amount || old.Currency != po.Currency || old.ArrivalDate != po.ArrivalDate || old.Descriptor != po.Descriptor ||
+		old.Reference != po.Reference || old.ItemisationStatus != want || old.ItemCount != len(items) ||
+		(want != payouts.ItemisationComplete && (old.ItemisationIssue != po.ItemisationIssue || old.ItemisationNote != po.ItemisationNote)) {
+		return false, nil
+	}
+	stored, err := p.Payouts.Items(ctx, old.PartnerID, old.CompanyID, old.ID)
+	if err != nil {
+		return false, err
+	}
+	if len(stored) != len(items) {
+		return false, nil
+	}
+	for i := range items {
+		a, b := stored[i], items[i]
+		a.PayoutID, a.Seq, a.InvoiceID, b.PayoutID, b.Seq, b.InvoiceID = "", 0, "", "", 0, ""
+		if a != b {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// linkInvoices: a settled sale whose purchase_id names an invoice pays it
+// and the item carries the invoice (so reconciliation marks it reconciled).
+func (p *QualpayPuller) linkInvoices(ctx context.Context, j queue.Job, res qualpayrecon.Result, items []payouts.Item) error {
+	if p.Invoices == nil {
+		return nil
+	}
+	for i := range items {
+		ref := res.Purchases[items[i].SourceID]
+		if ref == "" || items[i].Type != payouts.ItemCharge {
+			continue
+		}
+		invID, err := p.payInvoice(ctx, j.PartnerID, j.CompanyID, ref, items[i].PaymentID, items[i].Amount, items[i].Currency)
+		if err != nil {
+			return err
+		}
+		items[i].InvoiceID = invID
+	}
+	return nil
+}
+
+// payInvoice applies one Qualpay payment to the invoice its purchase_id names
+// (our inv_ ID, the partner's external_id, or the invoice number: Qualpay
+// describes purchase_id as "the invoice number generated by the merchant").
+// The rule is the Stripe one: the payment must be in the invoice's currency
+// and cover its amount to make it paid; a partial or foreign-currency payment
+// leaves the invoice as it is and is not linked. Returns the invoice ID when
+// the invoice is (now) paid or reconciled.
+func (p *QualpayPuller) payInvoice(ctx context.Context, pid, cid, ref, paymentID string, amount int64, cur string) (string, error) {
+	inv, err := p.Invoices.Resolve(ctx, pid, cid, ref, ref)
+	if apperr.Is(err, apperr.NotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	switch inv.Status {
+	case invoices.StatusPaid, invoices.StatusReconciled:
+		if inv.PaymentID == paymentID {
+			return inv.ID, nil
+		}
+		return "", nil // paid by another payment: not this one's to claim
+	}
+	if !strings.EqualFold(inv.Currency, cur) || amount < inv.Amount {
+		p.Log.WarnContext(ctx, "qualpay payment does not pay its invoice in full", "invoice_id", inv.ID, "payment_id", paymentID)
+		return "", nil
+	}
+	tx, ok, err := p.Invoices.TransitionTx(inv, invoices.StatusPaid, paymentID, amount, p.Now())
+	if err != nil || !ok {
+		return "", err
+	}
+	if err := p.Invoices.DB.Transact(ctx, []types.TransactWriteItem{tx}); err != nil {
+		if errors.Is(err, store.ErrConditionFailed) {
+			return "", nil // changed meanwhile; the next itemisation change looks again
+		}
+		return "", err
+	}
+	return inv.ID, nil
 }
 
 func dateOnly(s string) string {
@@ -136,68 +320,4 @@ func dateOnly(s string) string {
 		return s[:10]
 	}
 	return s
-}
-
-// ItemiseQualpayDeposit builds a deposit's items: one per settled transaction
-// (gross amt_tran, net amt_funded, fee the difference; negative amounts are
-// refunds), then one fee line per settled batch whose statement net (amt_net)
-// is below what its transactions funded (the discount taken at settlement).
-// Every amount is converted from its decimal text exactly; no floats.
-func ItemiseQualpayDeposit(txns []qualpay.SettledTransaction, sets []qualpay.SettlementRecord, cur string) ([]payouts.Item, error) {
-	sort.SliceStable(txns, func(a, b int) bool {
-		if txns[a].BatchDate != txns[b].BatchDate {
-			return txns[a].BatchDate < txns[b].BatchDate
-		}
-		return txns[a].RecID < txns[b].RecID
-	})
-	var items []payouts.Item
-	fundedByBatch := map[string]int64{}
-	for _, t := range txns {
-		gross, err := t.AmtTran.Minor(cur)
-		if err != nil {
-			return nil, fmt.Errorf("transaction %s amt_tran: %w", t.PgID, err)
-		}
-		net := gross
-		if !t.AmtFunded.IsZero() {
-			if net, err = t.AmtFunded.Minor(cur); err != nil {
-				return nil, fmt.Errorf("transaction %s amt_funded: %w", t.PgID, err)
-			}
-		}
-		typ := payouts.ItemCharge
-		if gross < 0 {
-			typ = payouts.ItemRefund
-		}
-		var created int64
-		if td, err := time.Parse("2006-01-02", dateOnly(t.TranDate)); err == nil {
-			created = td.Unix()
-		}
-		items = append(items, payouts.Item{
-			SourceID: firstNonEmpty(t.PgID, strconv.FormatInt(t.RecID, 10)), Type: typ, Amount: gross, Fee: gross - net, Net: net,
-			Currency: cur, PaymentID: t.PgID, Description: strings.TrimSpace(t.MerchRefNum), Created: created,
-		})
-		fundedByBatch[dateOnly(t.BatchDate)] += net
-	}
-	for _, s := range sets {
-		bd := dateOnly(s.BatchDate)
-		funded, ok := fundedByBatch[bd]
-		if !ok || s.AmtNet.IsZero() {
-			continue
-		}
-		net, err := s.AmtNet.Minor(cur)
-		if err != nil {
-			return nil, fmt.Errorf("settlement %s amt_net: %w", bd, err)
-		}
-		if diff := net - funded; diff != 0 {
-			typ := payouts.ItemFee
-			if diff > 0 {
-				typ = payouts.ItemAdjustment
-			}
-			items = append(items, payouts.Item{
-				SourceID: "settlement_" + bd + "_" + strconv.FormatInt(s.ReferenceNumber, 10), Type: typ, Amount: 0, Fee: -diff, Net: diff,
-				Currency: cur, Description: "settlement " + bd,
-			})
-		}
-		delete(fundedByBatch, bd) // one statement line per batch date
-	}
-	return items, nil
 }

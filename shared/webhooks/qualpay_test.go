@@ -66,30 +66,6 @@ func TestQualpaySignatureVectors(t *testing.T) {
 	}
 }
 
-func TestItemiseQualpayDeposit(t *testing.T) {
-	var txns []qualpay.SettledTransaction
-	var sets []qualpay.SettlementRecord
-	if err := json.Unmarshal([]byte(`[
-		{"rec_id":1,"batch_date":"2026-11-19","amt_tran":"1000.00","amt_funded":"975.00","pg_id":"pg1","tran_date":"2026-11-18"},
-		{"rec_id":2,"batch_date":"2026-11-19","amt_tran":"2000.10","amt_funded":"1950.07","pg_id":"pg2"},
-		{"rec_id":3,"batch_date":"2026-11-19","amt_tran":"-30.00","amt_funded":"-30.00","pg_id":"pg3"}]`), &txns); err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal([]byte(`[{"batch_date":"2026-11-19T00:00:00Z","reference_number":77,"amt_net":2890.57,"discount_paid":4.50}]`), &sets); err != nil {
-		t.Fatal(err)
-	}
-	items, err := webhooks.ItemiseQualpayDeposit(txns, sets, "USD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(items) != 4 || payouts.SumNet(items) != 289057 {
-		t.Fatalf("items %+v sum %d", items, payouts.SumNet(items))
-	}
-	if items[1].Amount != 200010 || items[1].Fee != 5003 || items[1].Net != 195007 || items[2].Type != payouts.ItemRefund || items[3].Type != payouts.ItemFee || items[3].Net != -450 {
-		t.Fatalf("items %+v", items)
-	}
-}
-
 // qpFake is a Qualpay reporting server for one merchant. Every row it serves is
 // checked against the row schema of ../shared/specs/qualpay-openapi.yaml
 // (declared property, declared JSON type), and it enforces basic auth and the
@@ -107,6 +83,7 @@ var qpRowSchemas = map[string]string{
 	"/platform/reporting/deposits":                    "DepositData",
 	"/platform/reporting/transactions":                "SettledTransactionRequest",
 	"/platform/reporting/statement-report/settlement": "StatementSettlementData",
+	"/platform/reporting/statement-report/fees":       "StatementFeeData",
 }
 
 func loadRowSchemas(t testing.TB) map[string]map[string]string {

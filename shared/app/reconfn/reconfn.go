@@ -13,6 +13,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/stores"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/httpapi"
 	"github.com/payrecon/payrecon/shared/recon/reconsvc"
 )
@@ -91,9 +92,23 @@ func ReconcileEntry(e *app.Env, queueURL string) func(context.Context, json.RawM
 			}
 			return res, nil
 		default: // the schedule
-			return svc.Schedule(ctx, send)
+			return scheduleTick(ctx, e, svc, send)
 		}
 	}
+}
+
+// scheduleTick is one EventBridge tick: queue a pull of every linked Qualpay
+// merchant on the work queue (so deposits arrive with no webhook; their
+// payouts mark the company due for a later tick), then run the companies
+// that are due.
+func scheduleTick(ctx context.Context, e *app.Env, svc *reconsvc.Service, send func(context.Context, reconsvc.CompanyRef) error) (reconsvc.ScheduleResult, error) {
+	queued, failed, perr := workerfn.QualpayPulls(e).Schedule(ctx)
+	if perr != nil || failed > 0 {
+		e.Log.ErrorContext(ctx, "qualpay pulls not all queued", "queued", queued, "failed", failed, "err", perr)
+	}
+	res, err := svc.Schedule(ctx, send)
+	res.QualpayPulls = queued
+	return res, err
 }
 
 // Entry is the reconcile function's Lambda handler (RECONCILE_QUEUE_URL names the fan-out queue).

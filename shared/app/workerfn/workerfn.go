@@ -20,8 +20,17 @@ import (
 func Worker(e *app.Env) *webhooks.Worker {
 	return &webhooks.Worker{
 		Keys: e.Credentials, Stripe: e.Stripe, Payouts: stores.Payouts(e), Payments: stores.Payments(e), Log: e.Log,
-		Qualpay: &webhooks.QualpayPuller{Keys: e.Credentials, HTTP: e.HTTP, BaseURL: e.Cfg.QualpayBaseURL, Payouts: stores.Payouts(e), Now: e.Now, Log: e.Log},
+		Qualpay: &webhooks.QualpayPuller{Keys: e.Credentials, HTTP: e.HTTP, BaseURL: e.Cfg.QualpayBaseURL, Payouts: stores.Payouts(e), Now: e.Now, Log: e.Log,
+			// No queue here: the puller only reads and moves cursors (and
+			// Queue builds this worker).
+			Pulls: &webhooks.QualpayPulls{Store: e.Store, Now: e.Now}, Routes: e.Companies, Invoices: stores.Invoices(e)},
 	}
+}
+
+// QualpayPulls keeps the Qualpay pull cursors and queues pulls on the work
+// queue (the reconcile schedule and Qualpay links use it).
+func QualpayPulls(e *app.Env) *webhooks.QualpayPulls {
+	return &webhooks.QualpayPulls{Store: e.Store, Queue: Queue(e), Now: e.Now}
 }
 
 var (

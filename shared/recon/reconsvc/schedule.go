@@ -54,6 +54,9 @@ type ScheduleResult struct {
 	Due    int `json:"due"`
 	Sent   int `json:"sent"`
 	Failed int `json:"failed"`
+	// QualpayPulls is how many Qualpay merchant pulls the same tick queued
+	// (set by the caller that runs both, shared/app).
+	QualpayPulls int `json:"qualpay_pulls,omitempty"`
 }
 
 // Schedule sends every due company to run (to the queue in AWS, so companies run
