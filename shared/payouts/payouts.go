@@ -86,7 +86,7 @@ type Payout struct {
 	// two currencies; the difference). Set by SetItems; empty when complete.
 	ItemisationIssue string `json:"itemisation_issue,omitempty" dynamodbav:"itemisation_issue,omitempty"`
 	ItemisationNote  string `json:"itemisation_note,omitempty" dynamodbav:"itemisation_note,omitempty"`
-	FailureCode       string `json:"failure_code,omitempty" dynamodbav:"failure_code,omitempty"`
+	FailureCode      string `json:"failure_code,omitempty" dynamodbav:"failure_code,omitempty"`
 	// ReversalID is the provider's reversal of a failed payout (Stripe's
 	// failure_balance_transaction, txn_…): the funds coming back to the balance.
 	ReversalID string    `json:"reversal_id,omitempty" dynamodbav:"reversal_id,omitempty"`

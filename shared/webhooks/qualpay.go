@@ -39,12 +39,12 @@ func VerifyQualpay(body []byte, sig, secret string) bool {
 // qualpayEvent is the part of a Qualpay webhook we use. Qualpay puts the
 // merchant either at the top level or inside data; IDs may be numbers or strings.
 type qualpayEvent struct {
-	Event     string          `json:"event"`
-	EventType string          `json:"event_type"`
-	EventID   json.RawMessage `json:"event_id"`
-	ID        json.RawMessage `json:"id"`
-	Merchant  json.RawMessage `json:"merchant_id"`
-	Timestamp string          `json:"timestamp"`
+	Event     string           `json:"event"`
+	EventType string           `json:"event_type"`
+	EventID   json.RawMessage  `json:"event_id"`
+	ID        json.RawMessage  `json:"id"`
+	Merchant  json.RawMessage  `json:"merchant_id"`
+	Timestamp string           `json:"timestamp"`
 	Data      qualpayEventData `json:"data"`
 }
 
