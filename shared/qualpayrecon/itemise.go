@@ -609,3 +609,28 @@ func firstNonEmpty(xs ...string) string {
 	}
 	return ""
 }
+
+// PayoutID is the payout ID of a Qualpay deposit.
+func PayoutID(merchant string, recID int64) string {
+	return "qp_" + merchant + "_" + strconv.FormatInt(recID, 10)
+}
+
+// Payout is the payout record of an explained deposit (items not attached);
+// ok is false when the deposit cannot be recorded yet (its currency, and so
+// its amount, is unknown, or its post date is unreadable).
+func Payout(res Result, partnerID, companyID, merchant string) (payouts.Payout, bool) {
+	post, err := qualpay.ParseDate(res.Deposit.PostDateActual)
+	if res.Currency == "" || err != nil {
+		return payouts.Payout{}, false
+	}
+	issue := res.Issue
+	if issue == IssueAmbiguous {
+		issue = "ambiguous" // recon.ReasonAmbiguous: the exception is reported as such
+	}
+	return payouts.Payout{
+		PartnerID: partnerID, CompanyID: companyID, ID: PayoutID(merchant, res.Deposit.RecID), Provider: payouts.Qualpay, AccountID: merchant,
+		Amount: res.Amount, Currency: res.Currency, Status: payouts.StatusPaid, Automatic: true, ArrivalDate: post.Format(time.DateOnly),
+		Descriptor: strings.TrimSpace(res.Deposit.ACHDescription), Reference: strings.TrimSpace(res.Deposit.ReferenceNumber),
+		ProviderUpdated: post.Unix(), CreatedAt: post, ItemisationIssue: issue, ItemisationNote: res.Note,
+	}, true
+}

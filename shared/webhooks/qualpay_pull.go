@@ -170,37 +170,21 @@ func (p *QualpayPuller) fetch(ctx context.Context, cl *qualpay.Client, mid int64
 }
 
 // DepositPayoutID is the payout ID of a Qualpay deposit.
-func DepositPayoutID(merchant string, recID int64) string {
-	return "qp_" + merchant + "_" + strconv.FormatInt(recID, 10)
-}
+func DepositPayoutID(merchant string, recID int64) string { return qualpayrecon.PayoutID(merchant, recID) }
 
 // store writes one explained deposit as a payout and its items, unless the
 // stored payout already says the same.
 func (p *QualpayPuller) store(ctx context.Context, j queue.Job, res qualpayrecon.Result) error {
-	d := res.Deposit
-	id := DepositPayoutID(j.AccountID, d.RecID)
-	if res.Currency == "" {
+	po, ok := qualpayrecon.Payout(res, j.PartnerID, j.CompanyID, j.AccountID)
+	if !ok {
 		// Without a currency the amount cannot be read (its exponent is
-		// unknown) and it is never assumed: wait for a pull that sees one of
-		// the merchant's transactions.
-		p.Log.WarnContext(ctx, "qualpay deposit currency unknown", "payout_id", id, "issue", res.Issue, "note", res.Note)
+		// unknown) and it is never assumed: a later pull that sees one of the
+		// merchant's transactions records it.
+		p.Log.WarnContext(ctx, "qualpay deposit not recorded yet", "rec_id", res.Deposit.RecID, "issue", res.Issue, "note", res.Note)
 		return nil
 	}
-	post, err := qualpay.ParseDate(d.PostDateActual)
-	if err != nil {
-		p.Log.WarnContext(ctx, "qualpay deposit with a bad post date", "payout_id", id)
-		return nil
-	}
-	po := payouts.Payout{
-		PartnerID: j.PartnerID, CompanyID: j.CompanyID, ID: id, Provider: payouts.Qualpay, AccountID: j.AccountID,
-		Amount: res.Amount, Currency: res.Currency, Status: payouts.StatusPaid, Automatic: true, ArrivalDate: post.Format(time.DateOnly),
-		Descriptor: strings.TrimSpace(d.ACHDescription), Reference: strings.TrimSpace(d.ReferenceNumber),
-		ProviderUpdated: post.Unix(), CreatedAt: post, UpdatedAt: p.Now().UTC(),
-		ItemisationIssue: res.Issue, ItemisationNote: res.Note,
-	}
-	if res.Issue == qualpayrecon.IssueAmbiguous {
-		po.ItemisationIssue = "ambiguous" // recon.ReasonAmbiguous: reported as such
-	}
+	po.UpdatedAt = p.Now().UTC()
+	id := po.ID
 	items := slices.Clone(res.Items)
 	existing, err := p.Payouts.Get(ctx, j.PartnerID, j.CompanyID, id)
 	switch {
@@ -313,11 +297,4 @@ func (p *QualpayPuller) payInvoice(ctx context.Context, pid, cid, ref, paymentID
 		return "", err
 	}
 	return inv.ID, nil
-}
-
-func dateOnly(s string) string {
-	if len(s) >= 10 {
-		return s[:10]
-	}
-	return s
 }
