@@ -137,4 +137,3 @@ func BenchmarkGeneratedAccuracy(b *testing.B) {
 		b.Fatalf("precision %.4f recall %.4f; wrong: %v", a.precision, a.recall, a.wrong[:min(5, len(a.wrong))])
 	}
 }
-

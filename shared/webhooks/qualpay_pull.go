@@ -170,7 +170,9 @@ func (p *QualpayPuller) fetch(ctx context.Context, cl *qualpay.Client, mid int64
 }
 
 // DepositPayoutID is the payout ID of a Qualpay deposit.
-func DepositPayoutID(merchant string, recID int64) string { return qualpayrecon.PayoutID(merchant, recID) }
+func DepositPayoutID(merchant string, recID int64) string {
+	return qualpayrecon.PayoutID(merchant, recID)
+}
 
 // store writes one explained deposit as a payout and its items, unless the
 // stored payout already says the same.
