@@ -189,6 +189,10 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s\n%s", played, rec)
+	qp, err := qualpayExample(ctx, l, base)
+	if err != nil {
+		return fmt.Errorf("qualpay worked example: %w", err)
+	}
+	fmt.Fprintf(out, "%s\n%s\n%s", played, rec, qp)
 	return nil
 }

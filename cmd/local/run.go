@@ -102,6 +102,8 @@ type local struct {
 	// Balance serves Stripe balance transactions for payouts (stripe-mock's fixtures
 	// cannot itemise a real payout); everything else goes on to stripe-mock.
 	Balance *example.BalanceFake
+	// Qualpay is the spec-checked Qualpay fake the demo merchant lives on.
+	Qualpay *qualpayfake.Fake
 }
 
 // buildLocal creates the table, seeds the demo partner and mounts every route.
@@ -162,7 +164,7 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 	if err != nil {
 		return nil, fmt.Errorf("seed demo: %w", err)
 	}
-	return &local{Handler: mux, Demo: d, Env: e, Balance: balance}, nil
+	return &local{Handler: mux, Demo: d, Env: e, Balance: balance, Qualpay: qpFake}, nil
 }
 
 // standInPath serves the local stand-in of Stripe's authorize page.

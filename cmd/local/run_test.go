@@ -134,6 +134,11 @@ func TestDemo(t *testing.T) {
 		"payout po_worked_example 3890.00 USD (complete), 5 items summing to 3890.00",
 		"1 match, 4 invoices reconciled",
 		"debits 8000.00 = credits 8000.00. Merchant fees 100.00, climate 10.00, clearing nets to 0.00",
+		// Qualpay: the scheduled pull, no webhook.
+		"the scheduled pull itemised deposit qp_212000000001_880001 1970.50 USD (complete)",
+		"Bank deposit 1970.50 USD on",
+		"reconciled by the schedule: 1 match, 4 invoices reconciled.",
+		"debits 4000.00 = credits 4000.00. Merchant fees 29.50, Qualpay clearing nets to 0.00.",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("demo output lacks %q:\n%s", want, out.String())

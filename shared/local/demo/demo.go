@@ -65,6 +65,10 @@ func Seed(ctx context.Context, e *app.Env) (Demo, error) {
 			return Demo{}, fmt.Errorf("connect %s: %w", conn.Provider, err)
 		}
 	}
+	// As linking through the API does: the merchant joins the scheduled pulls.
+	if err := app.QualpayPulls(e).Linked(ctx, p.ID, c.ID, QualpayMerchantID); err != nil {
+		return Demo{}, fmt.Errorf("qualpay pulls: %w", err)
+	}
 	return Demo{PartnerID: p.ID, APIKey: key, CompanyID: c.ID}, nil
 }
 
