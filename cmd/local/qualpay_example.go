@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/reconfn"
+	"github.com/payrecon/payrecon/shared/app/stores"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/local/demo"
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/money"
@@ -39,18 +41,18 @@ func qualpayExample(ctx context.Context, l *local, base string) (string, error) 
 	l.Qualpay.SeedTransactions(txns...)
 	l.Qualpay.SeedSettlements(sets...)
 
-	tick := app.ReconcileEntry(l.Env, "") // the EventBridge schedule, companies run inline
+	tick := reconfn.ReconcileEntry(l.Env, "") // the EventBridge schedule, companies run inline
 	schedule := json.RawMessage(`{"source":"payrecon.schedule"}`)
 	if _, err := tick(ctx, schedule); err != nil {
 		return "", fmt.Errorf("schedule tick: %w", err)
 	}
-	app.LocalQueue(l.Env).Wait() // the pulls run on the in-process work queue
+	workerfn.LocalQueue(l.Env).Wait() // the pulls run on the in-process work queue
 	id := webhooks.DepositPayoutID(demo.QualpayMerchantID, dep.RecID)
-	p, err := app.PayoutStore(l.Env).Get(ctx, l.Demo.PartnerID, l.Demo.CompanyID, id)
+	p, err := stores.Payouts(l.Env).Get(ctx, l.Demo.PartnerID, l.Demo.CompanyID, id)
 	if err != nil {
 		return "", fmt.Errorf("the scheduled pull did not record the deposit: %w", err)
 	}
-	items, err := app.PayoutStore(l.Env).Items(ctx, l.Demo.PartnerID, l.Demo.CompanyID, id)
+	items, err := stores.Payouts(l.Env).Items(ctx, l.Demo.PartnerID, l.Demo.CompanyID, id)
 	if err != nil {
 		return "", err
 	}

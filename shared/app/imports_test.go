@@ -15,7 +15,7 @@ import (
 func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
 	const mod = "github.com/payrecon/payrecon/"
 	own := map[string][]string{
-		"credentials":     {"credentialsfn"},
+		"credentials": {"credentialsfn"},
 		// Linking a Qualpay merchant and the reconcile schedule queue Qualpay
 		// pulls on the work queue (workerfn.QualpayPulls).
 		"connections":     {"connectfn", "workerfn", "stores"},

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/stores"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/local/qualpayfake"
@@ -69,7 +71,7 @@ func TestQualpayScheduledPullWithoutWebhooks(t *testing.T) {
 	if res.Status != 200 && res.Status != 201 {
 		t.Fatalf("link: %d %s", res.Status, res.Body)
 	}
-	app.LocalQueue(w.env.Env).Wait()
+	workerfn.LocalQueue(w.env.Env).Wait()
 
 	posted := 0
 	for _, d := range g.Deposits {
@@ -111,19 +113,19 @@ func TestQualpayScheduledPullWithoutWebhooks(t *testing.T) {
 		}
 	})
 	t.Run("purchase_id pays its invoice only in full", func(t *testing.T) {
-		got, err := app.InvoiceStore(w.env.Env).Get(ctx, w.pid, w.cid, invFull.ID)
+		got, err := stores.Invoices(w.env.Env).Get(ctx, w.pid, w.cid, invFull.ID)
 		if err != nil || got.Status != invoices.StatusPaid || got.PaymentID != full.PgID {
 			t.Fatalf("full: %+v %v", got, err)
 		}
-		got, err = app.InvoiceStore(w.env.Env).Get(ctx, w.pid, w.cid, invPart.ID)
+		got, err = stores.Invoices(w.env.Env).Get(ctx, w.pid, w.cid, invPart.ID)
 		if err != nil || got.Status == invoices.StatusPaid {
 			t.Fatalf("partial payment made the invoice paid: %+v %v", got, err)
 		}
 	})
 	t.Run("a quiet tick writes nothing", func(t *testing.T) {
 		before := w.writes.n.Load()
-		queued, failed, err := app.QualpayPulls(w.env.Env).Schedule(ctx)
-		app.LocalQueue(w.env.Env).Wait()
+		queued, failed, err := workerfn.QualpayPulls(w.env.Env).Schedule(ctx)
+		workerfn.LocalQueue(w.env.Env).Wait()
 		if err != nil || queued != 1 || failed != 0 {
 			t.Fatalf("schedule: queued %d failed %d err %v", queued, failed, err)
 		}
@@ -139,10 +141,10 @@ func TestQualpayScheduledPullWithoutWebhooks(t *testing.T) {
 			PgID: "late00000000000000000000000000001", ReferenceNumber: ref})
 		fake.SeedDeposits(qualpay.Deposit{RecID: 990001, MerchantID: mid, ReferenceNumber: "0" + ref, AmtACH: amt(t, "120.00"),
 			ACHDescription: "QUALPAY DEP", PostDateActual: post.Format(time.DateOnly)})
-		if _, _, err := app.QualpayPulls(w.env.Env).Schedule(ctx); err != nil {
+		if _, _, err := workerfn.QualpayPulls(w.env.Env).Schedule(ctx); err != nil {
 			t.Fatal(err)
 		}
-		app.LocalQueue(w.env.Env).Wait()
+		workerfn.LocalQueue(w.env.Env).Wait()
 		p, err := w.svc.Payouts.Get(ctx, w.pid, w.cid, webhooks.DepositPayoutID(merchant, 990001))
 		if err != nil || p.Amount != 12000 || p.Currency != "USD" || p.ItemisationStatus != payouts.ItemisationComplete {
 			t.Fatalf("late deposit: %+v %v", p, err)
@@ -151,7 +153,7 @@ func TestQualpayScheduledPullWithoutWebhooks(t *testing.T) {
 	if v := fake.Violations(); len(v) != 0 {
 		t.Fatalf("contract violations: %v", v)
 	}
-	if dead := app.LocalQueue(w.env.Env).Dead(); len(dead) != 0 {
+	if dead := workerfn.LocalQueue(w.env.Env).Dead(); len(dead) != 0 {
 		t.Fatalf("dead jobs: %v", dead)
 	}
 }

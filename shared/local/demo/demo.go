@@ -16,6 +16,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/credentials"
 )
@@ -66,7 +67,7 @@ func Seed(ctx context.Context, e *app.Env) (Demo, error) {
 		}
 	}
 	// As linking through the API does: the merchant joins the scheduled pulls.
-	if err := app.QualpayPulls(e).Linked(ctx, p.ID, c.ID, QualpayMerchantID); err != nil {
+	if err := workerfn.QualpayPulls(e).Linked(ctx, p.ID, c.ID, QualpayMerchantID); err != nil {
 		return Demo{}, fmt.Errorf("qualpay pulls: %w", err)
 	}
 	return Demo{PartnerID: p.ID, APIKey: key, CompanyID: c.ID}, nil
