@@ -158,8 +158,12 @@ func Itemise(r Reports, cfg Config) []Result {
 	setByRef := map[string][]qualpay.SettlementRecord{}
 	batches, order := map[string]*batch{}, []string{}
 	for _, t := range r.Transactions {
-		if ref := NormaliseRef(t.ReferenceNumber); ref != "" && depRefs[ref] {
-			txByRef[ref] = append(txByRef[ref], t)
+		// A row with a reference belongs to that deposit, in this window or
+		// not: only rows without one are candidates for the fallback.
+		if ref := NormaliseRef(t.ReferenceNumber); ref != "" {
+			if depRefs[ref] {
+				txByRef[ref] = append(txByRef[ref], t)
+			}
 			continue
 		}
 		k := batchKey(t)
@@ -173,8 +177,10 @@ func Itemise(r Reports, cfg Config) []Result {
 	}
 	var loose []qualpay.SettlementRecord
 	for _, s := range r.Settlements {
-		if ref := refOfInt(s.ReferenceNumber); ref != "" && depRefs[ref] {
-			setByRef[ref] = append(setByRef[ref], s)
+		if ref := refOfInt(s.ReferenceNumber); ref != "" {
+			if depRefs[ref] {
+				setByRef[ref] = append(setByRef[ref], s)
+			}
 			continue
 		}
 		loose = append(loose, s)

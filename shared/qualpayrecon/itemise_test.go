@@ -134,6 +134,16 @@ func TestItemise(t *testing.T) {
 			wantMethod: MethodBatches, wantCur: "USD", wantAmount: 20000, wantIssue: IssueAmbiguous,
 		},
 		{
+			name: "rows carrying another deposit's reference are never a fallback candidate",
+			r: Reports{
+				Deposits: []qualpay.Deposit{dep(1, "2026-11-09", "100.00", "")},
+				Transactions: []qualpay.SettledTransaction{
+					txn(1, 20, "2026-11-05", "100.00", "840", "31337"), // funded by a deposit before this window
+				},
+			},
+			wantMethod: MethodBatches, wantCur: "USD", wantAmount: 10000, wantIssue: IssueNoItems,
+		},
+		{
 			name: "monthly fee debit by the statement fees",
 			r: Reports{
 				Deposits: []qualpay.Deposit{dep(1, "2026-12-02", "-45.00", "")},

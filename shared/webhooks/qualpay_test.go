@@ -243,7 +243,7 @@ func TestQualpayWebhookAndDepositPull(t *testing.T) {
 			"funded_currency": "840", "pg_id": fmt.Sprintf("pg%032d", i), "batch_id": 55})
 	}
 	fake.add("/platform/reporting/statement-report/settlement", map[string]any{"merchant_id": mid, "batch_date": yesterday + "T00:00:00Z",
-		"reference_number": 77, "amt_purch": json.Number("3000.10"), "amt_return": json.Number("30.00"), "discount_paid": json.Number("4.50"), "amt_net": json.Number("2890.57")})
+		"amt_purch": json.Number("3000.10"), "amt_return": json.Number("30.00"), "discount_paid": json.Number("4.50"), "amt_net": json.Number("2890.57")})
 
 	body := []byte(`{"webhook_id":77,"event":"batch_settled","merchant_id":` + qpMID + `,"timestamp":"` + time.Now().UTC().Format(time.RFC3339) + `","data":{"merchant_id":` + qpMID + `}}`)
 	sig := webhooks.SignQualpay(body, qpSecret)
@@ -359,7 +359,7 @@ func TestQualpayPullAgainstQualpayfake(t *testing.T) {
 			SettleDate: today, TranDate: yesterday, AmtTran: amt(tx[0]), AmtFunded: amt(tx[1]), TranCurrency: "840", FundedCurrency: "840",
 			PgID: fmt.Sprintf("%032d", i+1)})
 	}
-	fake.SeedSettlements(qualpay.SettlementRecord{MerchantID: mid, BatchDate: yesterday + "T00:00:00Z", ReferenceNumber: 12345678901,
+	fake.SeedSettlements(qualpay.SettlementRecord{MerchantID: mid, BatchDate: yesterday + "T00:00:00Z",
 		AmtPurch: num("2005.00"), DiscountPaid: num("1.00"), AmtNet: num("1945.55")})
 
 	wk := workerfn.Worker(w.env.Env)
