@@ -29,10 +29,7 @@ func TestQualpayScheduledPullWithoutWebhooks(t *testing.T) {
 	fake := qualpayfake.Start(t, qualpayfake.Config{SecurityKey: qpKey})
 	w := newWorld(t, func(c *app.Config) { c.QualpayBaseURL = fake.URL })
 	ctx := context.Background()
-	if res := testenv.Do(t, "PUT", w.env.Server("credentials").URL+"/v1/integrations/qualpay", w.key,
-		map[string]any{"security_key": qpKey, "integrator_id": 301, "webhook_secret": qpSecret, "environment": "sandbox"}); res.Status != 200 {
-		t.Fatalf("configure qualpay: %d %s", res.Status, res.Body)
-	}
+	configureQualpay(t, w)
 	mid := qualpayfake.GenMerchantBase
 	merchant := strconv.FormatInt(mid, 10)
 	fake.AddMerchant(qualpayfake.Merchant{ID: mid, DBAName: "Bakery"})
@@ -172,10 +169,7 @@ func amt(t testing.TB, s string) qualpay.Amount {
 func TestQualpayMerchantInPayload(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	if res := testenv.Do(t, "PUT", w.env.Server("credentials").URL+"/v1/integrations/qualpay", w.key,
-		map[string]any{"security_key": qpKey, "integrator_id": 301, "webhook_secret": qpSecret, "environment": "sandbox"}); res.Status != 200 {
-		t.Fatalf("configure qualpay: %d %s", res.Status, res.Body)
-	}
+	configureQualpay(t, w)
 	if _, _, err := w.env.Companies.Connect(ctx, companiesConn(w)); err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +192,15 @@ func TestQualpayMerchantInPayload(t *testing.T) {
 				t.Fatalf("jobs %+v", rec.jobs)
 			}
 		})
+	}
+}
+
+// configureQualpay stores the partner's Qualpay credentials through the API.
+func configureQualpay(t testing.TB, w *world) {
+	t.Helper()
+	if res := testenv.Do(t, "PUT", w.env.Server("credentials").URL+"/v1/integrations/qualpay", w.key,
+		map[string]any{"security_key": qpKey, "integrator_id": 301, "webhook_secret": qpSecret, "environment": "sandbox"}); res.Status != 200 {
+		t.Fatalf("configure qualpay: %d %s", res.Status, res.Body)
 	}
 }
 

@@ -327,10 +327,7 @@ func TestQualpayPullAgainstQualpayfake(t *testing.T) {
 	fake := qualpayfake.Start(t, qualpayfake.Config{SecurityKey: qpKey})
 	w := newWorld(t, func(c *app.Config) { c.QualpayBaseURL = fake.URL })
 	ctx := context.Background()
-	if res := testenv.Do(t, "PUT", w.env.Server("credentials").URL+"/v1/integrations/qualpay", w.key,
-		map[string]any{"security_key": qpKey, "integrator_id": 301, "webhook_secret": qpSecret, "environment": "sandbox"}); res.Status != 200 {
-		t.Fatalf("configure qualpay: %d %s", res.Status, res.Body)
-	}
+	configureQualpay(t, w)
 	if _, _, err := w.env.Companies.Connect(ctx, companies.Connection{PartnerID: w.pid, CompanyID: w.cid, Provider: "qualpay",
 		AccountID: qpMID, Method: "linked", ConnectedAt: w.env.Now()}); err != nil {
 		t.Fatal(err)
