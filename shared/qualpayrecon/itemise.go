@@ -45,7 +45,7 @@ const (
 // exception (ambiguous for IssueAmbiguous, itemisation_incomplete otherwise).
 const (
 	IssueDifference = "difference"        // items found, but their nets differ from amt_ach
-	IssueAmbiguous  = "ambiguous"         // two or more sets of batches fit exactly
+	IssueAmbiguous  = "ambiguous"         // two or more sets of batches fit exactly (= recon.ReasonAmbiguous)
 	IssueCurrency   = "currency_mismatch" // items in more than one funded currency
 	IssueNoCurrency = "currency_unknown"  // no item names a currency, and the merchant's is unknown
 	IssueNoItems    = "no_items"          // nothing links to the deposit and no exact set exists
@@ -629,14 +629,10 @@ func Payout(res Result, partnerID, companyID, merchant string) (payouts.Payout, 
 	if res.Currency == "" || err != nil {
 		return payouts.Payout{}, false
 	}
-	issue := res.Issue
-	if issue == IssueAmbiguous {
-		issue = "ambiguous" // recon.ReasonAmbiguous: the exception is reported as such
-	}
 	return payouts.Payout{
 		PartnerID: partnerID, CompanyID: companyID, ID: PayoutID(merchant, res.Deposit.RecID), Provider: payouts.Qualpay, AccountID: merchant,
 		Amount: res.Amount, Currency: res.Currency, Status: payouts.StatusPaid, Automatic: true, ArrivalDate: post.Format(time.DateOnly),
 		Descriptor: strings.TrimSpace(res.Deposit.ACHDescription), Reference: strings.TrimSpace(res.Deposit.ReferenceNumber),
-		ProviderUpdated: post.Unix(), CreatedAt: post, ItemisationIssue: issue, ItemisationNote: res.Note,
+		ProviderUpdated: post.Unix(), CreatedAt: post, ItemisationIssue: res.Issue, ItemisationNote: res.Note,
 	}, true
 }

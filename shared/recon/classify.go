@@ -119,15 +119,9 @@ func (m *matcher) classify() {
 		p := &m.pays[pi]
 		if p.flags&fDone == 0 && p.items == itIncomplete {
 			po := &m.in.Payouts[p.i]
-			reason, msg := ReasonItemisationIncomplete, fmt.Sprintf("payout %s of %s: its items do not add up to its amount; refetch its balance transactions",
-				po.ID, amountText(po.Amount, po.Currency))
-			if po.ItemisationNote != "" { // the provider side said why (e.g. two sets of Qualpay batches fit)
-				msg = fmt.Sprintf("payout %s of %s: %s", po.ID, amountText(po.Amount, po.Currency), po.ItemisationNote)
-			}
-			if po.ItemisationIssue == ReasonAmbiguous {
-				reason = ReasonAmbiguous
-			}
-			m.except(reason, nil, []string{po.ID}, po.Amount, po.Currency, m.arrival(p), msg)
+			m.except(ReasonItemisationIncomplete, nil, []string{po.ID}, po.Amount, po.Currency, m.arrival(p),
+				fmt.Sprintf("payout %s of %s: its items do not add up to its amount; refetch its balance transactions",
+					po.ID, amountText(po.Amount, po.Currency)))
 		}
 	}
 
@@ -312,6 +306,7 @@ func (m *matcher) classify() {
 			m.res.Stats.FailedPayouts++
 		}
 	}
+	m.itemisationIssues()
 }
 
 // ambiguous reports one cluster of lines and payouts that cannot be told apart.
