@@ -43,7 +43,8 @@ type Generated struct {
 	Fees         []qualpay.StatementFee
 	Batches      []qualpay.Batch
 	// Bank is one bank credit (or debit) per deposit, in the deposit's
-	// currency and minor units, posted on post_date_actual.
+	// currency and minor units, posted on post_date_actual (every fourth a
+	// business day later).
 	Bank []BankCredit
 }
 
@@ -219,8 +220,12 @@ func (g *Generated) addDeposit(id, mid int64, ref string, amount int64, cur stri
 	}
 	g.Deposits = append(g.Deposits, qualpay.Deposit{RecID: id, MerchantID: mid, DBAName: "MERCHANT " + strconv.FormatInt(mid%1000, 10),
 		ReferenceNumber: ref, AmtACH: mustAmt(money.Format(amount, cur)), ACHDescription: desc, PostDateActual: post.Format(time.DateOnly)})
+	bankDay := post
+	if id%4 == 0 { // post_date_actual is when the ACH reached the Federal Reserve; some banks show it a day later
+		bankDay = nextBusinessDay(post, 1)
+	}
 	g.Bank = append(g.Bank, BankCredit{ID: "bank_" + strconv.FormatInt(id, 10), MerchantID: mid, DepositID: id, Amount: amount,
-		Currency: cur, Date: post, Name: desc + " " + strings.TrimSpace(ref)})
+		Currency: cur, Date: bankDay, Name: desc + " " + strings.TrimSpace(ref)})
 }
 
 // Seed loads g into the fake's reporting calls.
