@@ -53,6 +53,10 @@ type QualpayPuller struct {
 // late postings), so rows are read from that far before the job's Since.
 const qualpayRowsBefore = QualpayLookbackBusinessDays + 5
 
+// qualpayContextDays: deposits posted this many business days before a
+// job's range are itemised as context (the fallback window plus two).
+const qualpayContextDays = 7
+
 // PullDeposits reads the merchant's deposits posted in the job's range,
 // itemises each (qualpayrecon.Itemise) and writes only what changed, so a
 // rerun writes nothing. A job without a range (queued by an older build)
@@ -93,13 +97,16 @@ func (p *QualpayPuller) PullDeposits(ctx context.Context, j queue.Job) error {
 	if err != nil {
 		return fmt.Errorf("qualpay pull: %w", err)
 	}
-	rep, err := p.fetch(ctx, cl, mid, from, to)
+	rep, err := p.fetch(ctx, cl, mid, from, to, func(deps []qualpay.Deposit) bool { return p.anyOpen(ctx, j, deps) })
 	if err != nil {
 		return err
 	}
 	rep.Currency = st.Currency
 	learned := ""
 	for _, res := range qualpayrecon.Itemise(rep, p.Itemise) {
+		if post, err := qualpay.ParseDate(res.Deposit.PostDateActual); err == nil && post.Before(from) {
+			continue // context only: another job's range
+		}
 		if err := p.store(ctx, j, res); err != nil {
 			return err
 		}
@@ -111,6 +118,24 @@ func (p *QualpayPuller) PullDeposits(ctx context.Context, j queue.Job) error {
 		return p.Pulls.advance(ctx, st, to.Format(time.DateOnly), learned)
 	}
 	return nil
+}
+
+// anyOpen reports whether a deposit is not yet recorded as a complete payout
+// with the same amount, post date and reference (a read error counts as open).
+func (p *QualpayPuller) anyOpen(ctx context.Context, j queue.Job, deps []qualpay.Deposit) bool {
+	for _, d := range deps {
+		po, err := p.Payouts.Get(ctx, j.PartnerID, j.CompanyID, DepositPayoutID(j.AccountID, d.RecID))
+		if err != nil || po.ItemisationStatus != payouts.ItemisationComplete {
+			return true
+		}
+		amt, err := d.AmtACH.Minor(po.Currency)
+		post, perr := qualpay.ParseDate(d.PostDateActual)
+		if err != nil || perr != nil || amt != po.Amount || post.Format(time.DateOnly) != po.ArrivalDate ||
+			strings.TrimSpace(d.ReferenceNumber) != po.Reference {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *QualpayPuller) jobRange(j queue.Job) (from, to time.Time, err error) {
@@ -136,22 +161,38 @@ func (p *QualpayPuller) jobRange(j queue.Job) (from, to time.Time, err error) {
 
 // fetch reads the deposits of the range and, when there are any, the rows
 // that may explain them. A quiet range costs one request.
-func (p *QualpayPuller) fetch(ctx context.Context, cl *qualpay.Client, mid int64, from, to time.Time) (qualpayrecon.Reports, error) {
+//
+// need reports whether any deposit still needs its rows: an hourly tick
+// rereads the lookback window, and deposits already recorded complete with
+// the same amount, date and reference cost no further Qualpay request. When
+// one needs work, every deposit of the window is itemised again (rows a
+// recorded deposit claimed must not look free to the others) and store
+// writes only what changed.
+func (p *QualpayPuller) fetch(ctx context.Context, cl *qualpay.Client, mid int64, from, to time.Time, need func([]qualpay.Deposit) bool) (qualpayrecon.Reports, error) {
 	rep := qualpayrecon.Reports{MerchantID: mid}
 	q := func(field, a, b string) qualpay.ReportQuery {
 		return qualpay.ReportQuery{PageSize: p.PageSize, MerchantID: mid, Filters: []qualpay.Filter{qualpay.Between(field, a, b)}}
 	}
 	day := func(t time.Time) string { return t.Format(time.DateOnly) }
-	deps, err := cl.DepositsAll(ctx, q("post_date_actual", day(from), day(to)))
+	// Deposits from a week before the range are read too: they claim their
+	// own batches, so a deposit in the range found by the batch fallback
+	// cannot take them (only deposits in the range are written).
+	deps, err := cl.DepositsAll(ctx, q("post_date_actual", day(qualpayrecon.AddBusinessDays(from, -qualpayContextDays)), day(to)))
 	if err != nil {
 		return rep, fmt.Errorf("qualpay pull deposits: %w", err)
 	}
+	var inRange []qualpay.Deposit
 	for _, d := range deps {
-		if d.MerchantID == 0 || d.MerchantID == mid { // never file another merchant's deposit here
-			rep.Deposits = append(rep.Deposits, d)
+		if d.MerchantID != 0 && d.MerchantID != mid { // never file another merchant's deposit here
+			continue
+		}
+		rep.Deposits = append(rep.Deposits, d)
+		if post, err := qualpay.ParseDate(d.PostDateActual); err != nil || !post.Before(from) {
+			inRange = append(inRange, d)
 		}
 	}
-	if len(rep.Deposits) == 0 {
+	if len(inRange) == 0 || !need(inRange) {
+		rep.Deposits = nil
 		return rep, nil
 	}
 	rowsFrom := day(qualpayrecon.AddBusinessDays(from, -qualpayRowsBefore))

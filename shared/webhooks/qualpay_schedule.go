@@ -66,7 +66,7 @@ func (q *QualpayPulls) today() time.Time {
 }
 
 // Linked registers a newly linked merchant and queues its backfill
-// (QualpayBackfillDays up to today). Linking again re-queues the backfill:
+// (QualpayBackfillDays up to today, in jobs of a month). Linking again re-queues the backfill:
 // pulls are idempotent, so that only costs reads.
 func (q *QualpayPulls) Linked(ctx context.Context, pid, cid, mid string) error {
 	pk, sk := pullKey(pid, cid, mid)
@@ -75,9 +75,24 @@ func (q *QualpayPulls) Linked(ctx context.Context, pid, cid, mid string) error {
 	if err := q.Store.PutNew(ctx, st); err != nil && !errors.Is(err, store.ErrConditionFailed) {
 		return fmt.Errorf("qualpay pull cursor: %w", err)
 	}
+	// In chunks, so one job's reads and writes stay within a worker's
+	// timeout for a busy merchant; chunks may run in any order (the cursor
+	// only moves forward).
 	to := q.today()
-	return q.Queue.Enqueue(ctx, q.job(pid, cid, mid, to.AddDate(0, 0, -QualpayBackfillDays), to))
+	for from := to.AddDate(0, 0, -QualpayBackfillDays); !from.After(to); from = from.AddDate(0, 0, qualpayBackfillChunkDays) {
+		end := from.AddDate(0, 0, qualpayBackfillChunkDays-1)
+		if end.After(to) {
+			end = to
+		}
+		if err := q.Queue.Enqueue(ctx, q.job(pid, cid, mid, from, end)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
+
+// qualpayBackfillChunkDays is the range of one backfill job.
+const qualpayBackfillChunkDays = 31
 
 // Soon queues a pull of the lookback window now (a webhook arrived).
 func (q *QualpayPulls) Soon(pid, cid, mid string) queue.Job {

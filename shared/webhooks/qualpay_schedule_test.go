@@ -16,6 +16,7 @@ import (
 	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/qualpay"
+	"github.com/payrecon/payrecon/shared/qualpayrecon"
 	"github.com/payrecon/payrecon/shared/queue"
 	"github.com/payrecon/payrecon/shared/webhooks"
 )
@@ -98,9 +99,12 @@ func TestQualpayScheduledPullWithoutWebhooks(t *testing.T) {
 			t.Fatalf("payouts %d (complete %d), want %d posted deposits", n, complete, posted)
 		}
 		var ranged bool
+		// The first backfill job starts 90 days back; its deposits are read from
+		// a week earlier as context for the batch fallback.
+		backfillFrom := qualpayrecon.AddBusinessDays(today.AddDate(0, 0, -webhooks.QualpayBackfillDays), -7).Format(time.DateOnly)
 		for _, r := range fake.Requests() {
 			for _, f := range r.Query["filter"] {
-				if strings.HasPrefix(f, "post_date_actual,BETWEEN,"+today.AddDate(0, 0, -webhooks.QualpayBackfillDays).Format(time.DateOnly)) {
+				if strings.HasPrefix(f, "post_date_actual,BETWEEN,"+backfillFrom) {
 					ranged = true
 				}
 			}
@@ -119,8 +123,9 @@ func TestQualpayScheduledPullWithoutWebhooks(t *testing.T) {
 			t.Fatalf("partial payment made the invoice paid: %+v %v", got, err)
 		}
 	})
-	t.Run("a quiet tick writes nothing", func(t *testing.T) {
+	t.Run("a quiet tick writes nothing and reads only the deposits", func(t *testing.T) {
 		before := w.writes.n.Load()
+		fake.ResetRequests()
 		queued, failed, err := workerfn.QualpayPulls(w.env.Env).Schedule(ctx)
 		workerfn.LocalQueue(w.env.Env).Wait()
 		if err != nil || queued != 1 || failed != 0 {
@@ -128,6 +133,9 @@ func TestQualpayScheduledPullWithoutWebhooks(t *testing.T) {
 		}
 		if n := w.writes.n.Load() - before; n != 0 {
 			t.Fatalf("a rerun with nothing new wrote %d times", n)
+		}
+		if d, tx := fake.Calls("browseDeposits"), fake.Calls("browseTrans"); d != 1 || tx != 0 {
+			t.Fatalf("a quiet tick made %d deposit and %d transaction requests, want 1 and 0", d, tx)
 		}
 	})
 	t.Run("a late posting inside the lookback is pulled by the next tick", func(t *testing.T) {
