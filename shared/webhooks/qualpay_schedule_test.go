@@ -138,7 +138,7 @@ func TestQualpayScheduledPullWithoutWebhooks(t *testing.T) {
 			t.Fatalf("a quiet tick made %d deposit and %d transaction requests, want 1 and 0", d, tx)
 		}
 	})
-	t.Run("a late posting inside the lookback is pulled by the next tick", func(t *testing.T) {
+	t.Run("a late posting inside the lookback is pulled by the next tick, through 429 and 503", func(t *testing.T) {
 		post := today.AddDate(0, 0, -7)
 		ref := "99000001"
 		fake.SeedTransactions(qualpay.SettledTransaction{RecID: 990001, MerchantID: mid, BatchDate: post.AddDate(0, 0, -3).Format(time.DateOnly),
@@ -146,10 +146,23 @@ func TestQualpayScheduledPullWithoutWebhooks(t *testing.T) {
 			PgID: "late00000000000000000000000000001", ReferenceNumber: ref})
 		fake.SeedDeposits(qualpay.Deposit{RecID: 990001, MerchantID: mid, ReferenceNumber: "0" + ref, AmtACH: amt(t, "120.00"),
 			ACHDescription: "QUALPAY DEP", PostDateActual: post.Format(time.DateOnly)})
+		// Qualpay answers 429 and then 503 once each: the client's retries absorb them.
+		fake.InjectFault(qualpayfake.Fault{PathPrefix: "/platform/reporting/deposits", Status: 429, RetryAfter: "0", Times: 1})
+		fake.InjectFault(qualpayfake.Fault{PathPrefix: "/platform/reporting/transactions", Status: 503, Times: 1})
+		defer fake.ClearFaults()
 		if _, _, err := workerfn.QualpayPulls(w.env.Env).Schedule(ctx); err != nil {
 			t.Fatal(err)
 		}
 		workerfn.LocalQueue(w.env.Env).Wait()
+		faults := 0
+		for _, r := range fake.Requests() {
+			if r.Fault {
+				faults++
+			}
+		}
+		if faults != 2 {
+			t.Fatalf("%d faults answered, want 2", faults)
+		}
 		p, err := w.svc.Payouts.Get(ctx, w.pid, w.cid, webhooks.DepositPayoutID(merchant, 990001))
 		if err != nil || p.Amount != 12000 || p.Currency != "USD" || p.ItemisationStatus != payouts.ItemisationComplete {
 			t.Fatalf("late deposit: %+v %v", p, err)
