@@ -88,6 +88,14 @@ func (p *QualpayPuller) PullDeposits(ctx context.Context, j queue.Job) error {
 		if st, registered, err = p.Pulls.state(ctx, j.PartnerID, j.CompanyID, j.AccountID); err != nil {
 			return err
 		}
+		if !registered && p.Routes != nil {
+			// A merchant linked before scheduled pulls existed joins them on
+			// its first pull (a webhook's); the link was checked just above.
+			if st, err = p.Pulls.register(ctx, j.PartnerID, j.CompanyID, j.AccountID); err != nil {
+				return err
+			}
+			registered = true
+		}
 	}
 	keys, err := p.Keys.QualpayKeys(ctx, j.PartnerID)
 	if err != nil {

@@ -69,11 +69,8 @@ func (q *QualpayPulls) today() time.Time {
 // (QualpayBackfillDays up to today, in jobs of a month). Linking again re-queues the backfill:
 // pulls are idempotent, so that only costs reads.
 func (q *QualpayPulls) Linked(ctx context.Context, pid, cid, mid string) error {
-	pk, sk := pullKey(pid, cid, mid)
-	st := pullState{PartnerID: pid, CompanyID: cid, MerchantID: mid}
-	st.PK, st.SK = pk, sk
-	if err := q.Store.PutNew(ctx, st); err != nil && !errors.Is(err, store.ErrConditionFailed) {
-		return fmt.Errorf("qualpay pull cursor: %w", err)
+	if _, err := q.register(ctx, pid, cid, mid); err != nil {
+		return err
 	}
 	// In chunks, so one job's reads and writes stay within a worker's
 	// timeout for a busy merchant; chunks may run in any order (the cursor
@@ -93,6 +90,16 @@ func (q *QualpayPulls) Linked(ctx context.Context, pid, cid, mid string) error {
 
 // qualpayBackfillChunkDays is the range of one backfill job.
 const qualpayBackfillChunkDays = 31
+
+// register creates the merchant's cursor item when it has none.
+func (q *QualpayPulls) register(ctx context.Context, pid, cid, mid string) (pullState, error) {
+	st := pullState{PartnerID: pid, CompanyID: cid, MerchantID: mid}
+	st.PK, st.SK = pullKey(pid, cid, mid)
+	if err := q.Store.PutNew(ctx, st); err != nil && !errors.Is(err, store.ErrConditionFailed) {
+		return st, fmt.Errorf("qualpay pull cursor: %w", err)
+	}
+	return st, nil
+}
 
 // Soon queues a pull of the lookback window now (a webhook arrived).
 func (q *QualpayPulls) Soon(pid, cid, mid string) queue.Job {
