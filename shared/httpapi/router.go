@@ -92,7 +92,8 @@ func (rt *Router) wrap(h HandlerFunc, ro route) http.Handler {
 func (rt *Router) authenticate(r *http.Request) (string, error) {
 	h := r.Header.Get("Authorization")
 	scheme, key, ok := strings.Cut(h, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || key == "" {
+	// "ApiKey" is the scheme of Qualy's API, whose documented requests partners send as they are.
+	if !ok || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "ApiKey")) || key == "" {
 		return "", apperr.New(apperr.Unauthorized, "missing or malformed Authorization: Bearer <api key> header")
 	}
 	if rt.auth == nil {
@@ -111,10 +112,17 @@ func (rt *Router) Handler() http.Handler {
 		}
 		sort.Strings(allow)
 		allowHdr := strings.Join(allow, ", ")
-		rt.mux.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		notAllowed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allowHdr)
 			WriteError(w, r, rt.log, apperr.New(apperr.MethodNotAllowed, "method %s is not allowed here; allowed: %s", r.Method, allowHdr))
-		}))
+		})
+		// One pattern per method, not a method-less one: a method-less "/a/create"
+		// would conflict with "GET /a/{id}" in the mux (neither is more specific).
+		for _, m := range standardMethods {
+			if !contains(allow, m) {
+				rt.mux.Handle(m+" "+path, notAllowed)
+			}
+		}
 	}
 	if _, ok := rt.methods["/"]; !ok {
 		rt.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -122,6 +130,12 @@ func (rt *Router) Handler() http.Handler {
 		}))
 	}
 	return Recover(rt.log, rt.mux)
+}
+
+// standardMethods are the methods of RFC 9110 and PATCH; others get the JSON 404.
+var standardMethods = []string{
+	http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace,
 }
 
 func contains(s []string, v string) bool {

@@ -418,9 +418,6 @@ func DecodeSplitPatch(body []byte, cur Split) (SplitDraft, error) {
 		if _, ok := present["keep"]; !ok && t != KeepPercentage {
 			b.Keep = nil
 		}
-		if _, ok := present["split"]; !ok && t != PercentageOnSplits {
-			b.Split = nil
-		}
 		if _, ok := present["amount"]; !ok {
 			b.Amount = nil
 		}
@@ -504,12 +501,10 @@ func (b splitBody) validate() (SplitDraft, error) {
 	case !isNull(b.Keep) && t.creatable():
 		errs.add("keep", "applies only to keep-percentage")
 	}
-	switch {
-	case t == PercentageOnSplits:
-		s.Split = ref(b.Split, "split", true, errs)
-	case b.Split != nil && *b.Split != "" && t.creatable():
-		errs.add("split", "applies only to percentage-on-splits")
-	}
+	// On percentage-on-splits, split is the base of the computation. On the other
+	// types it is a reference kept for reporting (Qualy's guide sends one with a
+	// percentage-on-amount split); it never changes what anyone receives.
+	s.Split = ref(b.Split, "split", t == PercentageOnSplits, errs)
 	switch {
 	case t == Fixed && isNull(b.Amount):
 		errs.add("amount", "is required for fixed: minor units, 52500 is 525.00 EUR")

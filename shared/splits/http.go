@@ -27,6 +27,7 @@ func Routes(r *httpapi.Router, s *Service) {
 	r.Handle(http.MethodPost, "/v1/payment-intents/{id}/payouts/retry", s.handleRetryPayouts)
 
 	r.Handle(http.MethodPost, "/v1/payment-splits", s.handleCreateSplit)
+	r.Handle(http.MethodPost, "/v1/payment-splits/create", s.handleCreateSplitQualy) // Qualy's format (qualy.go)
 	r.Handle(http.MethodGet, "/v1/payment-splits", s.handleListSplits)
 	r.Handle(http.MethodGet, "/v1/payment-splits/{id}", s.handleGetSplit)
 	r.Handle(http.MethodPatch, "/v1/payment-splits/{id}", s.handlePatchSplit)

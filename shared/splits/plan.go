@@ -88,7 +88,8 @@ func Plan(in Intent, others []Split, d SplitDraft, cur *Split, taxes map[string]
 	}
 	b.Fill(&s)
 	if d.SentAmount != nil && *d.SentAmount != s.Amount {
-		return Split{}, Breakdown{}, unprocessable("amount", "amount is computed for %s (here %d, %s %s); omit it or send the computed value", s.Type, s.Amount, money.Format(s.Amount, s.Currency), s.Currency)
+		return Split{}, Breakdown{}, unprocessable("amount", "amount %d does not match the computed %s amount %d (%s %s): omit it or send the computed value",
+			*d.SentAmount, s.Type, s.Amount, money.Format(s.Amount, s.Currency), s.Currency)
 	}
 	return s, b, nil
 }

@@ -243,7 +243,8 @@ func stored(planned, def Split) Split {
 	return st
 }
 
-// checkRefs gives 404 for unknown references and 422 for a split on another intent.
+// checkRefs gives 404 for unknown references and 422 for a percentage-on-splits
+// base on another intent (a split kept only as a reference may name any of the partner's splits).
 func (s *Service) checkRefs(ctx context.Context, pid string, sp Split) error {
 	if _, _, err := s.Store.Intent(ctx, pid, sp.PaymentIntent); err != nil {
 		return err
@@ -258,7 +259,7 @@ func (s *Service) checkRefs(ctx context.Context, pid string, sp Split) error {
 		if err != nil {
 			return err
 		}
-		if owner != sp.PaymentIntent {
+		if owner != sp.PaymentIntent && sp.Type == PercentageOnSplits {
 			return apperr.FieldErrors(map[string]string{"split": "split " + sp.Split + " belongs to another payment intent: percentage-on-splits must reference a split of the same intent"})
 		}
 	}
