@@ -39,16 +39,17 @@ type Payee struct {
 
 // Breakdown is the computed division of a payment intent.
 type Breakdown struct {
-	PaymentIntent  string          `json:"payment_intent"`
-	Currency       string          `json:"currency"`
-	Amount         int64           `json:"amount"`
-	Items          []ItemBreakdown `json:"items"`
-	Self           int64           `json:"self"` // the tenant's remainder over all items
-	SelfTaxTotal   int64           `json:"self_tax_total"`
-	Supplier       string          `json:"supplier,omitempty"`
-	SupplierAmount int64           `json:"supplier_amount"` // the supplier's parts, including keep-percentage splits it receives
-	TaxTotal       int64           `json:"tax_total"`       // every split's and the tenant's tax
-	Payees         []Payee         `json:"payees"`
+	PaymentIntent string          `json:"payment_intent"`
+	Currency      string          `json:"currency"`
+	Amount        int64           `json:"amount"`
+	Items         []ItemBreakdown `json:"items"`
+	Self          int64           `json:"self"`           // the tenant's remainder over all items
+	SelfTaxTotal  int64           `json:"self_tax_total"` // the intent's tax on Self, computed once on the total
+
+	Supplier       string  `json:"supplier,omitempty"`
+	SupplierAmount int64   `json:"supplier_amount"` // the supplier's parts, including keep-percentage splits it receives
+	TaxTotal       int64   `json:"tax_total"`       // every split's and the tenant's tax
+	Payees         []Payee `json:"payees"`
 }
 
 // Part returns the computed part of a stored split.
@@ -148,6 +149,12 @@ func newComputation(in Intent, splits []Split, taxes map[string]Tax) (*computati
 			return nil, err
 		}
 	}
+	for _, s := range c.sorted {
+		// Paid from that item's kept share, so it must belong to the same item.
+		if k := c.keepRoot(s); k != nil && k.Item != s.Item {
+			return nil, unprocessable("item", "split %q is on item %q but takes its share from the kept part of keep-percentage split %q on item %q: use the same item", s.ID, s.Item, k.ID, k.Item)
+		}
+	}
 	return c, nil
 }
 
@@ -192,13 +199,8 @@ func (c *computation) check(s *Split) error {
 		}
 	}
 	if s.Type == PercentageOnSplits {
-		ref, ok := c.byID[s.Split]
-		if !ok {
+		if _, ok := c.byID[s.Split]; !ok {
 			return unprocessable("split", "split %q references %q, which is not a split of payment intent %q", s.ID, s.Split, c.in.ID)
-		}
-		if ref.Type == KeepPercentage && ref.Item != s.Item {
-			// It is paid from that item's kept share, so it must belong to the same item.
-			return unprocessable("item", "split %q is on item %q but takes its share from the kept part of keep-percentage split %q on item %q: use the same item", s.ID, s.Item, ref.ID, ref.Item)
 		}
 	}
 	return nil
@@ -246,51 +248,96 @@ func (c *computation) exact(s *Split, path []string) (*big.Rat, error) {
 	return b, nil
 }
 
-// onKeep reports whether s is funded from a keep-percentage split's kept share.
+// onKeep reports whether s is funded from a keep-percentage split's kept share:
+// a percentage-on-splits naming the keep split, or naming a split that is itself
+// funded from it, at any depth (a sub-agent's sub-agent is paid by the tenant
+// too, not by the school). Chains are acyclic and at most MaxChainDepth deep
+// once newComputation succeeded.
 func (c *computation) onKeep(s *Split) bool {
-	return s.Type == PercentageOnSplits && c.byID[s.Split].Type == KeepPercentage
+	return c.keepRoot(s) != nil
+}
+
+// keepRoot is the keep-percentage split at the end of s's percentage-on-splits
+// chain, or nil.
+func (c *computation) keepRoot(s *Split) *Split {
+	for range MaxChainDepth + 1 {
+		if s.Type != PercentageOnSplits {
+			return nil
+		}
+		ref := c.byID[s.Split]
+		if ref.Type == KeepPercentage {
+			return ref
+		}
+		s = ref
+	}
+	return nil
 }
 
 func (c *computation) run() (Breakdown, error) {
 	in := c.in
 	b := Breakdown{PaymentIntent: in.ID, Currency: in.Currency, Supplier: in.Supplier}
 	payees := map[string]*Payee{}
-	addPayee := func(p Part) {
-		if p.Partnership == "" {
-			return
-		}
-		pe := payees[p.Partnership]
-		if pe == nil {
-			pe = &Payee{Partnership: p.Partnership}
-			payees[p.Partnership] = pe
-		}
-		pe.Amount += p.Amount
-		pe.TaxTotal += p.TaxTotal
-	}
+	// taxed sums each beneficiary's base per tax over all items: Qualy "calculates
+	// the payment split tax based on the total amount", so each total is taxed
+	// once and then rounded, never a sum of per-item roundings (3 × 10.05 at 10 %
+	// is 3.02, not 3.03). The beneficiary "" is the tenant.
+	type taxedKey struct{ beneficiary, tax string }
+	taxed := map[taxedKey]int64{}
+	var order []taxedKey
 	for _, it := range in.Items {
 		ib, err := c.item(it)
 		if err != nil {
 			return Breakdown{}, err
 		}
 		for _, p := range ib.Parts {
-			b.TaxTotal += p.TaxTotal
-			addPayee(p)
+			if p.Partnership != "" {
+				pe := payees[p.Partnership]
+				if pe == nil {
+					pe = &Payee{Partnership: p.Partnership}
+					payees[p.Partnership] = pe
+				}
+				pe.Amount += p.Amount
+			}
 			switch {
 			case p.Type == Self:
 				b.Self += p.Amount
-				b.SelfTaxTotal += p.TaxTotal
 			case in.Supplier != "" && p.Partnership == in.Supplier:
 				b.SupplierAmount += p.Amount
+			}
+			if p.Tax != "" {
+				k := taxedKey{p.Partnership, p.Tax}
+				if _, seen := taxed[k]; !seen {
+					order = append(order, k)
+				}
+				taxed[k] += p.taxBase()
 			}
 		}
 		b.Amount += it.Amount
 		b.Items = append(b.Items, ib)
+	}
+	for _, k := range order {
+		t := TaxOn(taxed[k], c.taxes[k.tax])
+		b.TaxTotal += t
+		if k.beneficiary == "" {
+			b.SelfTaxTotal += t
+		} else {
+			payees[k.beneficiary].TaxTotal += t
+		}
 	}
 	for _, pe := range payees {
 		b.Payees = append(b.Payees, *pe)
 	}
 	sort.Slice(b.Payees, func(i, j int) bool { return b.Payees[i].Partnership < b.Payees[j].Partnership })
 	return b, nil
+}
+
+// taxBase is what the part's tax applies to: the kept share of a keep-percentage
+// split, the amount otherwise.
+func (p Part) taxBase() int64 {
+	if p.Kept != nil {
+		return *p.Kept
+	}
+	return p.Amount
 }
 
 // item rounds one item: level one divides the item amount among its splits, the

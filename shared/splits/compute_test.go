@@ -54,6 +54,9 @@ func TestComputeWorkedExamples(t *testing.T) {
 		kept     map[string]int64
 		taxTotal map[string]int64 // per split
 		payees   map[string]int64
+		// tax totals on the total: the tenant's, per payee, the intent's (0: not checked)
+		selfTaxTotal, intentTaxSum int64
+		payeeTax                   map[string]int64
 	}{
 		{
 			name: "0.3 of a 10000 item is 3000",
@@ -166,6 +169,40 @@ func TestComputeWorkedExamples(t *testing.T) {
 			payees:   map[string]int64{"ps_school": 105000, "ps_subagent": 4500},
 		},
 		{
+			name: "three-level chain on a keep split: every level is funded from the tenant's kept share",
+			in:   intent("USD", "", 150000),
+			splits: []Split{
+				{ID: "sp_1", Type: KeepPercentage, Currency: "USD", Keep: frac(t, "0.3"), Partnership: "ps_school", Item: "itm_a"},
+				{ID: "sp_2", Type: PercentageOnSplits, Currency: "USD", Percentage: frac(t, "0.1"), Split: "sp_1", Partnership: "ps_subagent", Item: "itm_a"},
+				{ID: "sp_3", Type: PercentageOnSplits, Currency: "USD", Percentage: frac(t, "0.5"), Split: "sp_2", Partnership: "ps_subsub", Item: "itm_a"},
+				{ID: "sp_4", Type: PercentageOnSplits, Currency: "USD", Percentage: frac(t, "0.2"), Split: "sp_3", Partnership: "ps_subsubsub", Item: "itm_a"},
+			},
+			// kept 450.00 = 45.00 + 22.50 + 4.50 + self 378.00; the school keeps its 1050.00
+			items:  []want{{"sp_1": 105000, "sp_2": 4500, "sp_3": 2250, "sp_4": 450, "self": 37800}},
+			kept:   map[string]int64{"sp_1": 45000},
+			payees: map[string]int64{"ps_school": 105000, "ps_subagent": 4500, "ps_subsub": 2250, "ps_subsubsub": 450},
+		},
+		{
+			name:         "tax on the total: 3 × 10.05 at 10 % exclusive is 3.02, not 3 × 1.01",
+			in:           func() Intent { in := intent("AUD", "", 1005, 1005, 1005); in.Tax = "tax_gst"; return in }(),
+			items:        []want{{"self": 1005}, {"self": 1005}, {"self": 1005}},
+			selfTaxTotal: 302,
+		},
+		{
+			name: "tax on the total per payee: three 10.05 commissions to one agent at 10 % give 3.02",
+			in:   intent("AUD", "", 1005, 1005, 1005),
+			splits: []Split{
+				{ID: "sp_1", Type: Fixed, Currency: "AUD", Amount: 1005, Partnership: "ps_agent", Item: "itm_a", Tax: "tax_gst"},
+				{ID: "sp_2", Type: Fixed, Currency: "AUD", Amount: 1005, Partnership: "ps_agent", Item: "itm_b", Tax: "tax_gst"},
+				{ID: "sp_3", Type: Fixed, Currency: "AUD", Amount: 1005, Partnership: "ps_agent", Item: "itm_c", Tax: "tax_gst"},
+			},
+			items:        []want{{"sp_1": 1005}, {"sp_2": 1005}, {"sp_3": 1005}},
+			taxTotal:     map[string]int64{"sp_1": 101, "sp_2": 101, "sp_3": 101}, // each split on its own total
+			payeeTax:     map[string]int64{"ps_agent": 302},
+			payees:       map[string]int64{"ps_agent": 3015},
+			intentTaxSum: 302,
+		},
+		{
 			name: "percentage-on-splits of a regular split comes out of the remainder",
 			in:   intent("EUR", "", 150000),
 			splits: []Split{
@@ -229,6 +266,17 @@ func TestComputeWorkedExamples(t *testing.T) {
 				p, _ := b.Part(id)
 				if p.TaxTotal != tt {
 					t.Errorf("tax_total of %s = %d, want %d", id, p.TaxTotal, tt)
+				}
+			}
+			if tc.selfTaxTotal != 0 && (b.SelfTaxTotal != tc.selfTaxTotal || b.TaxTotal != tc.selfTaxTotal) {
+				t.Errorf("self_tax_total %d, tax_total %d, want %d", b.SelfTaxTotal, b.TaxTotal, tc.selfTaxTotal)
+			}
+			if tc.intentTaxSum != 0 && b.TaxTotal != tc.intentTaxSum {
+				t.Errorf("tax_total %d, want %d", b.TaxTotal, tc.intentTaxSum)
+			}
+			for _, p := range b.Payees {
+				if want, ok := tc.payeeTax[p.Partnership]; ok && p.TaxTotal != want {
+					t.Errorf("payee %s tax_total %d, want %d", p.Partnership, p.TaxTotal, want)
 				}
 			}
 			if tc.payees != nil {

@@ -65,7 +65,13 @@ func TestDecodeSplit(t *testing.T) {
 			code: apperr.Unprocessable, field: "keep"},
 		{name: "percentage on keep-percentage", body: `{"type":"keep-percentage","keep":0.3,"percentage":0.3,"item":"itm_1","payment_intent":"pi_1"}`,
 			code: apperr.Unprocessable, field: "percentage"},
-		{name: "split reference on fixed", body: `{"type":"fixed","amount":1,"split":"sp_1","partnership":"ps_1","item":"itm_1","payment_intent":"pi_1"}`,
+		{name: "split reference on fixed is kept for reporting", body: `{"type":"fixed","amount":1,"split":"sp_1","partnership":"ps_1","item":"itm_1","payment_intent":"pi_1"}`,
+			check: func(t *testing.T, d SplitDraft) {
+				if d.Split.Split != "sp_1" {
+					t.Errorf("split = %q, want the reference kept", d.Split.Split)
+				}
+			}},
+		{name: "bad split reference on fixed", body: `{"type":"fixed","amount":1,"split":"sp 1","partnership":"ps_1","item":"itm_1","payment_intent":"pi_1"}`,
 			code: apperr.Unprocessable, field: "split"},
 		{name: "fractional minor units", body: `{"type":"fixed","amount":525.5,"partnership":"ps_1","item":"itm_1","payment_intent":"pi_1"}`,
 			code: apperr.Unprocessable, field: "amount"},

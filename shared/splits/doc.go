@@ -31,12 +31,17 @@
 //	  + kept                         (only when the item has a keep-percentage split)
 //	  + residual                     (what nobody claimed)
 //
-//	kept = Σ percentage-on-splits that reference the keep split + self
+//	kept = Σ percentage-on-splits funded from the keep split + self
+//
+// A percentage-on-splits is funded from the kept share when it references the
+// keep split, or references a split that is itself funded from it, at every
+// depth of the chain: a sub-agent's sub-agent is paid by the tenant, not the
+// school.
 //
 // The residual goes to the keep-percentage split's partnership when the item has
 // one; otherwise to the intent's supplier when it has one ("the whole item goes to
 // the supplier and the other partnerships"); otherwise to the tenant (self).
-// So a percentage-on-splits that references a keep-percentage split reduces what
+// So a percentage-on-splits funded from a keep-percentage split reduces what
 // the tenant keeps, and every other split reduces the residual.
 //
 // # Rounding
@@ -62,4 +67,11 @@
 // receives what. The tenant's remainder (self) on an item without a
 // keep-percentage split is taxed with the intent's tax, if any (with a keep split,
 // the kept share is already taxed through that split).
+//
+// Tax totals (tax_total of the breakdown, of each payee and self_tax_total) are
+// computed once per beneficiary and tax on the total that tax applies to over all
+// items, then rounded: never a sum of per-item roundings (3 items of 10.05 at
+// 10 % exclusive give 3.02, where per-item rounding gives 3 × 1.01 = 3.03). A
+// split has one item, so its own tax_total is already on its total; the per-item
+// self parts show each item's own tax for information only.
 package splits

@@ -53,10 +53,10 @@ func entitlements(b Breakdown) []entitlement {
 				sup.Amount += p.Amount
 			case p.Type == Self:
 				self.Amount += p.Amount
-				self.TaxTotal += p.TaxTotal
 			}
 		}
 	}
+	self.TaxTotal = b.SelfTaxTotal // on the total, not per item
 	sort.Slice(splits, func(i, j int) bool { return splits[i].Split < splits[j].Split })
 	out := make([]entitlement, 0, len(splits)+2)
 	for _, e := range splits {

@@ -198,7 +198,26 @@ func checkBreakdown(t *testing.T, n int, c randCase, b Breakdown) {
 	for _, s := range c.splits {
 		byID[s.ID] = s
 	}
-	var total, taxTotal, self int64
+	// onKeepShare is the fraction of the kept share a split funded from it takes
+	// (the product of the percentages down its chain), nil when it is not.
+	onKeepShare := func(s Split) *big.Rat {
+		f := big.NewRat(1, 1)
+		for range MaxChainDepth + 1 {
+			if s.Type != PercentageOnSplits {
+				return nil
+			}
+			f.Mul(f, s.Percentage.Rat())
+			if byID[s.Split].Type == KeepPercentage {
+				return f
+			}
+			s = byID[s.Split]
+		}
+		return nil
+	}
+	// Tax totals are on each beneficiary's total per tax, rounded once.
+	type taxedKey struct{ who, tax string }
+	taxed := map[taxedKey]int64{}
+	var total, self int64
 	for i, ib := range b.Items {
 		it := c.in.Items[i]
 		if ib.Amount != it.Amount {
@@ -212,7 +231,9 @@ func checkBreakdown(t *testing.T, n int, c randCase, b Breakdown) {
 				fail("negative part %+v", p)
 			}
 			sum += p.Amount
-			taxTotal += p.TaxTotal
+			if p.Tax != "" {
+				taxed[taxedKey{p.Partnership, p.Tax}] += p.taxBase()
+			}
 			switch p.Type {
 			case Self:
 				selfAmt = p.Amount
@@ -237,7 +258,7 @@ func checkBreakdown(t *testing.T, n int, c randCase, b Breakdown) {
 					fail("kept of %s = %v, exact %s", s.ID, kept, exactOf(c, s.ID).FloatString(4))
 				}
 				base = *kept
-			case s.Type == PercentageOnSplits && byID[s.Split].Type == KeepPercentage:
+			case onKeepShare(s) != nil:
 				onKeep += p.Amount // checked against the rounded kept share below
 			case s.Type == Fixed:
 				if p.Amount != s.Amount {
@@ -267,9 +288,9 @@ func checkBreakdown(t *testing.T, n int, c randCase, b Breakdown) {
 				fail("item %s: kept %d != splits on it %d + self %d", it.ID, *kept, onKeep, selfAmt)
 			}
 			for _, p := range ib.Parts {
-				if s := byID[p.Split]; p.Split != "" && s.Type == PercentageOnSplits && byID[s.Split].Type == KeepPercentage {
-					if !within1(p.Amount, new(big.Rat).Mul(s.Percentage.Rat(), new(big.Rat).SetInt64(*kept))) {
-						fail("split %s on the keep: %d is not %s × %d", s.ID, p.Amount, s.Percentage, *kept)
+				if f := onKeepShare(byID[p.Split]); p.Split != "" && f != nil {
+					if !within1(p.Amount, new(big.Rat).Mul(f, new(big.Rat).SetInt64(*kept))) {
+						fail("split %s on the keep: %d is not %s × %d", p.Split, p.Amount, f.FloatString(6), *kept)
 					}
 				}
 			}
@@ -277,6 +298,10 @@ func checkBreakdown(t *testing.T, n int, c randCase, b Breakdown) {
 			fail("item %s: supplier intent without keep leaves the tenant %d", it.ID, selfAmt)
 		}
 		total += it.Amount
+	}
+	var taxTotal int64
+	for k, base := range taxed {
+		taxTotal += taxRef(base, c.taxes[k.tax])
 	}
 	if b.Amount != total || b.TaxTotal != taxTotal || b.Self != self {
 		fail("totals: amount %d/%d tax %d/%d self %d/%d", b.Amount, total, b.TaxTotal, taxTotal, b.Self, self)
