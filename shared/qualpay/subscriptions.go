@@ -15,16 +15,18 @@ const (
 	SubSuspended = "S"
 )
 
-// Subscription is a recurring-billing subscription, read so the vault can warn
-// before a delete that Qualpay would cascade to it.
+// Subscription is a recurring-billing subscription of a vault customer.
 type Subscription struct {
 	SubscriptionID int64  `json:"subscription_id,omitempty"`
 	MerchantID     int64  `json:"merchant_id,omitempty"`
 	CustomerID     string `json:"customer_id,omitempty"`
 	CardID         string `json:"card_id,omitempty"`
 	Status         string `json:"status,omitempty"`
+	PlanID         int64  `json:"plan_id,omitempty"`
 	PlanCode       string `json:"plan_code,omitempty"`
 	PlanName       string `json:"plan_name,omitempty"`
+	PlanDesc       string `json:"plan_desc,omitempty"`
+	OnPlan         bool   `json:"subscription_on_plan,omitempty"`
 	DateStart      string `json:"date_start,omitempty"`
 	DateNext       string `json:"date_next,omitempty"`
 	DateEnd        string `json:"date_end,omitempty"`

@@ -20,6 +20,9 @@ import (
 const (
 	KindStripeItemisePayout = "stripe.itemise_payout"
 	KindQualpayPullDeposits = "qualpay.pull_deposits"
+	// KindQualpayAccountUpdater applies a merchant's Account Updater results
+	// to the company's vault customers.
+	KindQualpayAccountUpdater = "qualpay.account_updater"
 )
 
 // Job is one unit of asynchronous work. Jobs are idempotent: the worker may see

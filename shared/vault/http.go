@@ -76,6 +76,7 @@ func Routes(r *httpapi.Router, s *Service) {
 		}
 		return s.SetPrimaryAddress(r.Context(), q.sc, q.customerID, id)
 	}))
+	recurringRoutes(r, s) // http_recurring.go
 }
 
 // serve answers a vault route: it checks the path and the company (begin),

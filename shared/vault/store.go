@@ -53,6 +53,9 @@ type CardSummary struct {
 	CardType     string `dynamodbav:"card_type" json:"card_type,omitempty"`
 	ExpDate      string `dynamodbav:"exp_date" json:"exp_date,omitempty"`
 	Primary      bool   `dynamodbav:"primary" json:"primary"`
+	// AccountUpdater is the last Account Updater reason code applied to the
+	// card (201 new expiry, 202 new number, 203 closed, 204 contact cardholder).
+	AccountUpdater string `dynamodbav:"au_reason,omitempty" json:"account_updater,omitempty"`
 }
 
 func linkKey(pid, cid, customerID string) (string, string) {
@@ -64,9 +67,14 @@ func (l *link) summarize(c qualpay.Customer, now time.Time) {
 	l.FirstName, l.LastName, l.FirmName, l.Email = c.FirstName, c.LastName, c.FirmName, c.Email
 	l.NameLC = strings.ToLower(strings.Join(strings.Fields(c.FirstName+" "+c.LastName+" "+c.FirmName), " "))
 	l.EmailLC = strings.ToLower(c.Email)
-	l.Cards = l.Cards[:0]
+	reasons := map[string]string{}
+	for _, cs := range l.Cards {
+		reasons[cs.CardID] = cs.AccountUpdater
+	}
+	l.Cards = make([]CardSummary, 0, len(c.BillingCards))
 	for _, b := range c.BillingCards {
-		l.Cards = append(l.Cards, CardSummary{CardID: b.CardID, MaskedNumber: b.CardNumber, CardType: b.CardType, ExpDate: b.ExpDate, Primary: b.Primary})
+		l.Cards = append(l.Cards, CardSummary{CardID: b.CardID, MaskedNumber: b.CardNumber, CardType: b.CardType, ExpDate: b.ExpDate,
+			Primary: b.Primary, AccountUpdater: reasons[b.CardID]})
 	}
 	l.Addresses = len(c.ShippingAddresses)
 	l.UpdatedAt = now
@@ -96,10 +104,59 @@ func notFound() error { return apperr.New(apperr.NotFound, "customer not found")
 // the vault call succeeded and Qualpay holds the truth, so a failed refresh
 // is logged, not returned.
 func (s *Service) refresh(ctx context.Context, l link, c qualpay.Customer) link {
+	known := make(map[string]bool, len(l.Cards))
+	for _, cs := range l.Cards {
+		known[cs.CardID] = true
+	}
 	l.summarize(c, s.Now().UTC())
+	for _, cs := range l.Cards {
+		if !known[cs.CardID] {
+			s.indexCard(ctx, l, cs.CardID)
+		}
+	}
 	if err := s.Store.PutIf(ctx, l, "attribute_exists(pk) AND vault_status = :active",
 		map[string]any{":active": statusActive}); err != nil && !errors.Is(err, store.ErrConditionFailed) {
 		s.Log.WarnContext(ctx, "vault summary refresh failed", "customer_id", l.CustomerID, "err", err)
 	}
 	return l
+}
+
+const cardPrefix = "VAULTCARD#"
+
+// cardIndex finds a card's customer: Qualpay's Account Updater reports name
+// only the card_id. One small item per card the company stored through us.
+type cardIndex struct {
+	store.Keys
+	PartnerID  string `dynamodbav:"partner_id"`
+	CompanyID  string `dynamodbav:"company_id"`
+	CustomerID string `dynamodbav:"customer_id"`
+	CardID     string `dynamodbav:"card_id"`
+}
+
+func cardKey(pid, cid, cardID string) (string, string) {
+	return store.CompanyPK(pid, cid), cardPrefix + cardID
+}
+
+// indexCard records which customer holds a card (best effort, like refresh:
+// a missing entry only means an Account Updater change to that card is
+// reported as unknown until the card is indexed on a later change).
+func (s *Service) indexCard(ctx context.Context, l link, cardID string) {
+	it := cardIndex{PartnerID: l.PartnerID, CompanyID: l.CompanyID, CustomerID: l.CustomerID, CardID: cardID}
+	it.PK, it.SK = cardKey(l.PartnerID, l.CompanyID, cardID)
+	if err := s.Store.Put(ctx, it); err != nil {
+		s.Log.WarnContext(ctx, "vault card index not written", "customer_id", l.CustomerID, "err", err)
+	}
+}
+
+// cardCustomer is the customer holding a card of this company, "" if unknown.
+func (s *Service) cardCustomer(ctx context.Context, sc scope, cardID string) (string, error) {
+	var it cardIndex
+	pk, sk := cardKey(sc.pid, sc.cid, cardID)
+	if err := s.Store.Get(ctx, pk, sk, &it); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return "", nil
+		}
+		return "", fmt.Errorf("read vault card index: %w", err)
+	}
+	return it.CustomerID, nil
 }

@@ -38,6 +38,17 @@ type Qualpay interface {
 	UpdateShippingAddress(ctx context.Context, merchantID int64, customerID string, shippingID int64, in qualpay.ShippingAddressInput) (qualpay.Customer, error)
 	DeleteShippingAddress(ctx context.Context, merchantID int64, customerID string, shippingID int64) (qualpay.Customer, error)
 	SetPrimaryShippingAddress(ctx context.Context, merchantID int64, customerID string, shippingID int64) (qualpay.Customer, error)
+	// Recurring billing (subscriptions.go).
+	AddPlan(ctx context.Context, merchantID int64, in qualpay.PlanInput) (qualpay.Plan, error)
+	Plans(ctx context.Context, merchantID int64) ([]qualpay.Plan, error)
+	AddSubscription(ctx context.Context, merchantID int64, in qualpay.SubscriptionInput) (qualpay.Subscription, error)
+	GetSubscription(ctx context.Context, merchantID, subscriptionID int64) (qualpay.Subscription, error)
+	ChangeSubscription(ctx context.Context, merchantID, subscriptionID int64, customerID, action string) (qualpay.Subscription, error)
+	SubscriptionTransactions(ctx context.Context, merchantID, subscriptionID int64) ([]qualpay.Transaction, error)
+	// Account Updater (updater.go).
+	AusDetailsAll(ctx context.Context, q qualpay.ReportQuery) ([]qualpay.AusDetail, error)
+	AusSummaryPage(ctx context.Context, merchantID int64, page, count int) ([]qualpay.AusSummary, int, error)
+	AusDetailPage(ctx context.Context, merchantID int64, page, count int) ([]qualpay.AusDetail, int, error)
 }
 
 // Companies resolves a partner's company and its Qualpay merchant.

@@ -104,6 +104,11 @@ func (e *qualpayEvent) merchant() string {
 
 func (e *qualpayEvent) name() string { return firstNonEmpty(e.Event, e.EventType) }
 
+// QualpayAccountUpdaterCompleted is the event Qualpay sends when an Account
+// Updater request has its answers (spec: createAusRequest). It says only that
+// a harvest is complete: the worker reads the results and applies them.
+const QualpayAccountUpdaterCompleted = "account_updater_request_completed"
+
 // QualpayTriggersPull reports whether an event is about money moving (payments,
 // settlement, deposits), so the merchant's deposits should be pulled.
 func QualpayTriggersPull(name string) bool {
@@ -173,10 +178,19 @@ func (s *Service) HandleQualpay(ctx context.Context, pathPartner string, body []
 	}
 	m := marker{PartnerID: partnerID, CompanyID: companyID, Provider: "qualpay", EventID: id, Type: name, Account: merchant}
 	return s.commit(ctx, m, func(ctx context.Context, _ int) (plan, error) {
-		if companyID == "" || !QualpayTriggersPull(name) {
+		kind := queue.KindQualpayPullDeposits
+		switch {
+		case companyID == "":
+			return plan{outcome: OutcomeIgnored}, nil
+		case name == QualpayAccountUpdaterCompleted:
+			kind = queue.KindQualpayAccountUpdater
+		case !QualpayTriggersPull(name):
 			return plan{outcome: OutcomeIgnored}, nil
 		}
 		job := s.qualpayPullJob(partnerID, companyID, merchant)
+		if kind == queue.KindQualpayAccountUpdater {
+			job = queue.Job{Kind: kind, PartnerID: partnerID, CompanyID: companyID, AccountID: merchant}
+		}
 		return plan{outcome: OutcomeApplied, after: []func(context.Context) error{func(ctx context.Context) error {
 			return s.Queue.Enqueue(ctx, job)
 		}}}, nil

@@ -35,7 +35,15 @@ type Worker struct {
 	Payouts  *payouts.Store
 	Payments *payments.Store
 	Qualpay  DepositPuller // optional
-	Log      *slog.Logger
+	// AccountUpdater applies Qualpay Account Updater results (optional).
+	AccountUpdater AccountUpdater
+	Log            *slog.Logger
+}
+
+// AccountUpdater applies a company's Qualpay Account Updater results to its
+// vault customers (the vault service). It must be idempotent.
+type AccountUpdater interface {
+	AccountUpdaterCompleted(ctx context.Context, partnerID, companyID string) error
 }
 
 // Handle runs one job.
@@ -52,6 +60,11 @@ func (w *Worker) Handle(ctx context.Context, j queue.Job) error {
 			return fmt.Errorf("no Qualpay puller configured")
 		}
 		return w.Qualpay.PullDeposits(ctx, j)
+	case queue.KindQualpayAccountUpdater:
+		if w.AccountUpdater == nil {
+			return fmt.Errorf("no Account Updater configured")
+		}
+		return w.AccountUpdater.AccountUpdaterCompleted(ctx, j.PartnerID, j.CompanyID)
 	}
 	return fmt.Errorf("unknown job kind %q", j.Kind)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/queue"
+	"github.com/payrecon/payrecon/shared/vault"
 	"github.com/payrecon/payrecon/shared/webhooks"
 )
 
@@ -24,6 +25,9 @@ func Worker(e *app.Env) *webhooks.Worker {
 			// No queue here: the puller only reads and moves cursors (and
 			// Queue builds this worker).
 			Pulls: &webhooks.QualpayPulls{Store: e.Store, Now: e.Now}, Routes: e.Companies, Invoices: stores.Invoices(e)},
+		// Qualpay Account Updater results are applied to the vault's customers.
+		AccountUpdater: vault.New(e.Store, e.Companies, e.Credentials, vault.Config{HTTP: e.HTTP,
+			QualpayBaseURL: e.Cfg.QualpayBaseURL, Now: e.Now, Log: e.Log}),
 	}
 }
 

@@ -70,7 +70,9 @@ type Fake struct {
 	merchants  map[int64]*merchant
 	tokens     map[string]card // card_id minted by Tokenize, not yet in a vault
 	subs       map[int64]*subscription
-	reports    map[string][]row // route -> seeded rows
+	plans      map[int64]map[string]*plan // merchant -> plan_code -> plan (recurring.go)
+	subTrans   map[int64][]row            // subscription -> its transactions (recurring.go)
+	reports    map[string][]row           // route -> seeded rows
 	faults     []*Fault
 	requests   []Request
 	violations []string
