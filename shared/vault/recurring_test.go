@@ -1,6 +1,7 @@
 package vault_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strconv"
@@ -224,15 +225,36 @@ func TestAccountUpdaterWalkthrough(t *testing.T) {
 		t.Errorf("second run %+v", again)
 	}
 
+	// The daily schedule: a harvest whose webhook never came is applied by
+	// the next pass (the company is due from tomorrow, when it got a customer).
+	if _, err := w.fk.RunAccountUpdater(mid, qualpayfake.AccountUpdaterResult{CustomerID: c.CustomerID, CardID: visa.CardID, NewExp: "0133"}); err != nil {
+		t.Fatal(err)
+	}
+	q := workerfn.LocalQueue(w.env.Env)
+	if res, err := workerfn.ScheduleAccountUpdater(context.Background(), w.env.Env, q, time.Now()); err != nil || res.Due != 0 {
+		t.Fatalf("today's pass: %+v %v (the webhook's run scheduled tomorrow)", res, err)
+	}
+	res2, err := workerfn.ScheduleAccountUpdater(context.Background(), w.env.Env, q, time.Now().AddDate(0, 0, 1))
+	if err != nil || res2.Due != 1 || res2.Sent != 1 {
+		t.Fatalf("tomorrow's pass: %+v %v", res2, err)
+	}
+	q.Wait()
+	w.at(t, "GET", "/qualpay/customers?limit=1", nil).JSON(t, &page)
+	for _, cs := range page.Data[0].Cards {
+		if cs.CardID == visa.CardID && cs.ExpDate != "0133" {
+			t.Errorf("after the scheduled pass: %+v", cs)
+		}
+	}
+
 	var summary vault.UpdaterPage[vault.UpdaterSummary]
 	want(t, w.at(t, "GET", "/qualpay/account-updater/summary", nil), 200, "")
 	w.at(t, "GET", "/qualpay/account-updater/summary", nil).JSON(t, &summary)
-	if len(summary.Data) != 1 || summary.Data[0].RequestID != reqID || summary.Data[0].Updated != 2 || summary.Data[0].Status != "COMPLETED" {
+	if len(summary.Data) != 2 || summary.Data[1].RequestID != reqID || summary.Data[1].Updated != 2 || summary.Data[1].Status != "COMPLETED" {
 		t.Errorf("summary %+v", summary)
 	}
 	var detail vault.UpdaterPage[vault.UpdaterDetail]
 	w.at(t, "GET", "/qualpay/account-updater/detail?count=10", nil).JSON(t, &detail)
-	if len(detail.Data) != 2 || detail.Data[0].CustomerID != c.CustomerID {
+	if len(detail.Data) != 3 || detail.Data[0].CustomerID != c.CustomerID || detail.Data[0].NewExpDate != "0133" {
 		t.Errorf("detail %+v", detail)
 	}
 	want(t, w.at(t, "GET", "/qualpay/account-updater/detail?count=1000", nil), 400, "invalid_request")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strconv"
 	"time"
@@ -126,15 +127,77 @@ func (s *Service) applyAccountUpdates(ctx context.Context, sc scope) (UpdaterRes
 			next = id
 		}
 	}
-	if next != cur.RequestID {
-		cur.RequestID, cur.UpdatedAt = next, s.Now().UTC()
-		if err := s.Store.Put(ctx, cur); err != nil {
-			return res, fmt.Errorf("store account updater cursor: %w", err)
-		}
+	// One write per run: the cursor, and the next scheduled run (tomorrow).
+	cur.RequestID, cur.UpdatedAt = next, s.Now().UTC()
+	cur.schedule(s.Now().AddDate(0, 0, 1))
+	if err := s.Store.Put(ctx, cur); err != nil {
+		return res, fmt.Errorf("store account updater cursor: %w", err)
 	}
 	s.Log.InfoContext(ctx, "account updater applied", "company_id", sc.cid, "requests", res.Requests,
 		"cards_changed", res.CardsChanged, "customers_updated", res.CustomersUpdated, "unknown_cards", res.UnknownCards, "pending", res.Pending)
 	return res, nil
+}
+
+// The schedule. Qualpay's webhook is the prompt way in; the schedule is the
+// safety net for a lost or unconfigured webhook. Every company with a vault
+// customer has a cursor item; its gsi1 key (a few shards, by date) lists it as
+// due, so the daily pass reads only due companies, never the whole table.
+const ausDueShards = 8
+
+func ausDuePK(pid, cid string) string {
+	h := fnv.New32a()
+	h.Write([]byte(pid + "#" + cid))
+	return "VAULTAUSDUE#" + strconv.Itoa(int(h.Sum32()%ausDueShards))
+}
+
+// schedule lists the cursor's company as due on day.
+func (c *ausCursor) schedule(day time.Time) {
+	c.GSI1PK = ausDuePK(c.PartnerID, c.CompanyID)
+	c.GSI1SK = day.UTC().Format(time.DateOnly) + "#" + c.PartnerID + "#" + c.CompanyID
+}
+
+// scheduleUpdater makes sure the company is on the schedule once it has a
+// vault customer (the first create writes the cursor; later ones find it).
+func (s *Service) scheduleUpdater(ctx context.Context, sc scope) {
+	cur := ausCursor{PartnerID: sc.pid, CompanyID: sc.cid, MerchantID: sc.merchant, UpdatedAt: s.Now().UTC()}
+	cur.PK, cur.SK = store.CompanyPK(sc.pid, sc.cid), ausCursorSK
+	cur.schedule(s.Now().AddDate(0, 0, 1))
+	if err := s.Store.PutNew(ctx, cur); err != nil && !errors.Is(err, store.ErrConditionFailed) {
+		s.Log.WarnContext(ctx, "account updater schedule not written", "company_id", sc.cid, "err", err)
+	}
+}
+
+// DueCompany is a company whose Account Updater results are due to be read.
+type DueCompany struct {
+	PartnerID, CompanyID string
+	MerchantID           int64
+}
+
+// maxDue bounds one scheduled pass; the rest stay due for the next one.
+const maxDue = 10000
+
+// DueForAccountUpdater lists the companies due on or before now's date.
+func (s *Service) DueForAccountUpdater(ctx context.Context, now time.Time) ([]DueCompany, error) {
+	today := now.UTC().Format(time.DateOnly)
+	var out []DueCompany
+	for shard := range ausDueShards {
+		q := store.Query{PK: "VAULTAUSDUE#" + strconv.Itoa(shard), Index: store.GSI1, SKFrom: "0", SKTo: today + "#~", Limit: 500}
+		for len(out) < maxDue {
+			var page []ausCursor
+			next, err := s.Store.QueryPage(ctx, q, &page)
+			if err != nil {
+				return nil, fmt.Errorf("read account updater schedule: %w", err)
+			}
+			for _, c := range page {
+				out = append(out, DueCompany{PartnerID: c.PartnerID, CompanyID: c.CompanyID, MerchantID: c.MerchantID})
+			}
+			if next == "" {
+				break
+			}
+			q.Cursor = next
+		}
+	}
+	return out, nil
 }
 
 func minKey(m map[int64]bool) int64 {

@@ -174,6 +174,7 @@ func (s *Service) CreateCustomer(ctx context.Context, sc scope, in CustomerInput
 	if err := s.Store.Put(ctx, l); err != nil {
 		return Customer{}, fmt.Errorf("store vault customer: %w", err)
 	}
+	s.scheduleUpdater(ctx, sc) // its cards will get Account Updater results
 	return view(c, l), nil
 }
 

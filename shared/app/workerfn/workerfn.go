@@ -4,8 +4,11 @@ package workerfn
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -26,8 +29,7 @@ func Worker(e *app.Env) *webhooks.Worker {
 			// Queue builds this worker).
 			Pulls: &webhooks.QualpayPulls{Store: e.Store, Now: e.Now}, Routes: e.Companies, Invoices: stores.Invoices(e)},
 		// Qualpay Account Updater results are applied to the vault's customers.
-		AccountUpdater: vault.New(e.Store, e.Companies, e.Credentials, vault.Config{HTTP: e.HTTP,
-			QualpayBaseURL: e.Cfg.QualpayBaseURL, Now: e.Now, Log: e.Log}),
+		AccountUpdater: accountUpdater(e),
 	}
 }
 
@@ -35,6 +37,40 @@ func Worker(e *app.Env) *webhooks.Worker {
 // queue (the reconcile schedule and Qualpay links use it).
 func QualpayPulls(e *app.Env) *webhooks.QualpayPulls {
 	return &webhooks.QualpayPulls{Store: e.Store, Queue: Queue(e), Now: e.Now}
+}
+
+func accountUpdater(e *app.Env) *vault.Service {
+	return vault.New(e.Store, e.Companies, e.Credentials, vault.Config{HTTP: e.HTTP,
+		QualpayBaseURL: e.Cfg.QualpayBaseURL, Now: e.Now, Log: e.Log})
+}
+
+// ScheduleResult is what one scheduled pass queued.
+type ScheduleResult struct {
+	Due    int `json:"due"`
+	Sent   int `json:"sent"`
+	Failed int `json:"failed"`
+}
+
+// ScheduleAccountUpdater is the daily pass: one Account Updater job per
+// company due on now's date, on the work queue (so companies run apart and a
+// failure is retried alone). A job not sent leaves the company due.
+func ScheduleAccountUpdater(ctx context.Context, e *app.Env, q queue.Enqueuer, now time.Time) (ScheduleResult, error) {
+	due, err := accountUpdater(e).DueForAccountUpdater(ctx, now)
+	if err != nil {
+		return ScheduleResult{}, err
+	}
+	res := ScheduleResult{Due: len(due)}
+	for _, d := range due {
+		j := queue.Job{Kind: queue.KindQualpayAccountUpdater, PartnerID: d.PartnerID, CompanyID: d.CompanyID,
+			AccountID: strconv.FormatInt(d.MerchantID, 10)}
+		if err := q.Enqueue(ctx, j); err != nil {
+			res.Failed++
+			e.Log.ErrorContext(ctx, "account updater job not queued", "partner_id", d.PartnerID, "company_id", d.CompanyID, "err", err)
+			continue
+		}
+		res.Sent++
+	}
+	return res, nil
 }
 
 var (
@@ -83,5 +119,20 @@ func Entry(e *app.Env) (any, error) {
 	if e.Cfg.WorkQueueURL == "" {
 		return nil, errors.New("WORK_QUEUE_URL is not set")
 	}
-	return SQSHandler(e, Worker(e)), nil
+	sqsH := SQSHandler(e, Worker(e))
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var probe struct {
+			Records []json.RawMessage `json:"Records"`
+		}
+		_ = json.Unmarshal(raw, &probe)
+		if len(probe.Records) > 0 {
+			var ev events.SQSEvent
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, err
+			}
+			return sqsH(ctx, ev)
+		}
+		// The daily schedule (template.yaml WorkerFunction, AccountUpdater).
+		return ScheduleAccountUpdater(ctx, e, Queue(e), e.Now())
+	}, nil
 }
