@@ -8,7 +8,9 @@
 // most 32 letters and digits and immutable, the first card and address become
 // primary, PUT replaces array fields, a card used by a live subscription
 // cannot be deleted, deleting a customer deletes its subscriptions), the
-// merchant settings call, subscription browsing, and the reporting calls
+// merchant settings call, Recurring Billing (plans, subscriptions with pause,
+// resume, cancel and transactions) and the Account Updater reports
+// (recurring.go), and the reporting calls
 // (deposits, batches, statement settlement and fees, settled transactions)
 // from seeded rows with filters and paging. Tests can inject faults (5xx,
 // 429, slow responses) and mint card tokens the way Embedded Fields does.
