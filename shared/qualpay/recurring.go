@@ -95,13 +95,18 @@ func checkSubscriptionID(id int64) error {
 	return nil
 }
 
-func (cl *Client) subscriptionCall(ctx context.Context, c call) (Subscription, error) {
+// callData runs a call whose response data is one T.
+func callData[T any](ctx context.Context, cl *Client, c call) (T, error) {
 	var env envelope
+	var out T
 	if err := cl.do(ctx, c, &env); err != nil {
-		return Subscription{}, err
+		return out, err
 	}
-	var s Subscription
-	return s, decodeData(c.method+" /platform"+c.route, &env, &s)
+	return out, decodeData(c.method+" /platform"+c.route, &env, &out)
+}
+
+func (cl *Client) subscriptionCall(ctx context.Context, c call) (Subscription, error) {
+	return callData[Subscription](ctx, cl, c)
 }
 
 // AddPlan creates a recurring plan in the merchant's account.
@@ -113,13 +118,7 @@ func (cl *Client) AddPlan(ctx context.Context, merchantID int64, in PlanInput) (
 		PlanInput
 		MerchantID int64 `json:"merchant_id"`
 	}{in, merchantID}
-	var env envelope
-	c := call{method: http.MethodPost, route: "/plan", path: "/plan", body: body}
-	if err := cl.do(ctx, c, &env); err != nil {
-		return Plan{}, err
-	}
-	var p Plan
-	return p, decodeData("POST /platform/plan", &env, &p)
+	return callData[Plan](ctx, cl, call{method: http.MethodPost, route: "/plan", path: "/plan", body: body})
 }
 
 // Plans reads the merchant's plans (every status).

@@ -166,12 +166,7 @@ func vaultPath(customerID string, rest string) string {
 // customerCall runs a vault call whose response data is a customer.
 func (cl *Client) customerCall(ctx context.Context, c call) (Customer, error) {
 	c.vault = true
-	var env envelope
-	if err := cl.do(ctx, c, &env); err != nil {
-		return Customer{}, err
-	}
-	var cu Customer
-	return cu, decodeData(c.method+" /platform"+c.route, &env, &cu)
+	return callData[Customer](ctx, cl, c)
 }
 
 // CreateCustomer adds a customer to the merchant's vault.

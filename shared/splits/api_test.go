@@ -101,9 +101,17 @@ func (w *world) pay(stripePI, intentID string, amount int64, currency string) te
 		}},
 	}
 	body, _ := json.Marshal(ev)
-	req, _ := http.NewRequest("POST", w.srv.URL+"/stripe", strings.NewReader(string(body)))
-	req.Header.Set("Stripe-Signature", demo.SignStripe(body, demo.StripeWebhookSecret, time.Now()))
+	return w.post("/stripe", string(body), map[string]string{"Stripe-Signature": demo.SignStripe(body, demo.StripeWebhookSecret, time.Now())})
+}
+
+// post sends a raw JSON body with the given headers (no API key unless given).
+func (w *world) post(path, body string, headers map[string]string) testenv.Response {
+	w.t.Helper()
+	req, _ := http.NewRequest("POST", w.srv.URL+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		w.t.Fatal(err)

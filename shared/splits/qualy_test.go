@@ -1,7 +1,6 @@
 package splits_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -28,19 +27,11 @@ const guideRequest = `{
 // qualy sends a request the way the guide does: ApiKey scheme and X-TENANT-ID.
 func (w *world) qualy(tenant, body string) testenv.Response {
 	w.t.Helper()
-	req, _ := http.NewRequest("POST", w.srv.URL+"/v1/payment-splits/create", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "ApiKey "+w.d.APIKey)
+	h := map[string]string{"Authorization": "ApiKey " + w.d.APIKey}
 	if tenant != "" {
-		req.Header.Set("X-TENANT-ID", tenant)
+		h["X-TENANT-ID"] = tenant
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	return testenv.Response{Status: res.StatusCode, Header: res.Header, Body: raw}
+	return w.post("/v1/payment-splits/create", body, h)
 }
 
 // TestGuideExample sends the guide's example request byte for byte, its IDs

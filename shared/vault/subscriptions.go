@@ -159,9 +159,14 @@ func (s *Service) ListPlans(ctx context.Context, sc scope) ([]Plan, error) {
 	if len(ps) > maxListed {
 		return nil, apperr.New(apperr.Unprocessable, "the merchant has more than %d plans; archive unused ones", maxListed)
 	}
-	out := make([]Plan, 0, len(ps))
-	for _, p := range ps {
-		v, err := planView(p)
+	return views(ps, planView)
+}
+
+// views converts Qualpay records, failing on the first that cannot be.
+func views[Q, V any](qs []Q, view func(Q) (V, error)) ([]V, error) {
+	out := make([]V, 0, len(qs))
+	for _, q := range qs {
+		v, err := view(q)
 		if err != nil {
 			return nil, err
 		}
@@ -268,15 +273,7 @@ func (s *Service) ListSubscriptions(ctx context.Context, sc scope, customerID st
 	if len(qs) > maxListed {
 		return nil, fmt.Errorf("customer %s has %d subscriptions, more than %d", customerID, len(qs), maxListed)
 	}
-	out := make([]Subscription, 0, len(qs))
-	for _, q := range qs {
-		v, err := subscriptionView(q)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
+	return views(qs, subscriptionView)
 }
 
 // subscription reads one of the customer's subscriptions (404 for another
@@ -368,14 +365,9 @@ func (s *Service) SubscriptionTransactions(ctx context.Context, sc scope, custom
 	if len(ts) > maxListed {
 		ts = ts[len(ts)-maxListed:] // the most recent ones
 	}
-	out := make([]Transaction, 0, len(ts))
-	for _, t := range ts {
+	return views(ts, func(t qualpay.Transaction) (Transaction, error) {
 		cur, amt, err := minorOf(t.AmtTran, t.TranCurrency)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Transaction{PgID: t.PgID, Date: t.TranDate, Status: t.TranStatus, Amount: amt, Currency: cur,
-			CardNumber: t.CardNumber, CardType: t.CardType})
-	}
-	return out, nil
+		return Transaction{PgID: t.PgID, Date: t.TranDate, Status: t.TranStatus, Amount: amt, Currency: cur,
+			CardNumber: t.CardNumber, CardType: t.CardType}, err
+	})
 }

@@ -255,10 +255,7 @@ func (f *Fake) getSubscriptionTransactions(p map[string]string, q url.Values, _ 
 	if s == nil {
 		return bad("%s", msg)
 	}
-	var rows []row
-	for _, t := range f.subTrans[s.SubscriptionID] {
-		rows = append(rows, t)
-	}
+	rows := append([]row(nil), f.subTrans[s.SubscriptionID]...)
 	return f.browse("/subscription/transactions/{subscription_id}", rows, q, "tran_time", "asc")
 }
 
