@@ -33,6 +33,8 @@ var expected = map[string]int{
 	"vault-create-customer":      201,
 	"vault-list-customers":       200,
 	"vault-get-customer":         404, // a fresh table: no customer yet
+	"vault-create-plan":          201,
+	"splits-create-split-qualy":  404, // the guide's IDs as printed: no such payment intent here
 }
 
 // TestEventsThroughLambda feeds every events/*.json through the real Lambda entry
