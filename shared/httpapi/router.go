@@ -94,7 +94,7 @@ func (rt *Router) authenticate(r *http.Request) (string, error) {
 	scheme, key, ok := strings.Cut(h, " ")
 	// "ApiKey" is the scheme of Qualy's API, whose documented requests partners send as they are.
 	if !ok || !(strings.EqualFold(scheme, "Bearer") || strings.EqualFold(scheme, "ApiKey")) || key == "" {
-		return "", apperr.New(apperr.Unauthorized, "missing or malformed Authorization: Bearer <api key> header")
+		return "", apperr.New(apperr.Unauthorized, "missing or malformed Authorization: Bearer <api key> (or ApiKey <api key>) header")
 	}
 	if rt.auth == nil {
 		return "", apperr.New(apperr.Unauthorized, "authentication is not configured")
