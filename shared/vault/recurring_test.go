@@ -12,6 +12,7 @@ import (
 	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/local/qualpayfake"
 	"github.com/payrecon/payrecon/shared/local/testenv"
+	"github.com/payrecon/payrecon/shared/store"
 	"github.com/payrecon/payrecon/shared/vault"
 	"github.com/payrecon/payrecon/shared/webhooks"
 )
@@ -260,5 +261,41 @@ func TestAccountUpdaterWalkthrough(t *testing.T) {
 	want(t, w.at(t, "GET", "/qualpay/account-updater/detail?count=1000", nil), 400, "invalid_request")
 	if v := w.fk.Violations(); len(v) > 0 {
 		t.Fatalf("contract violations: %v", v)
+	}
+}
+
+// TestAccountUpdaterIndexBackfill: a customer stored before the card index
+// existed gets its cards indexed on its next read, so later Account Updater
+// results reach it.
+func TestAccountUpdaterIndexBackfill(t *testing.T) {
+	w := localWorld(t)
+	ctx := context.Background()
+	var c vault.Customer
+	w.at(t, "POST", "/qualpay/customers", `{"customer_id":"OLD1","first_name":"Jane","last_name":"Baker"}`).JSON(t, &c)
+	var card vault.Card
+	w.at(t, "POST", "/qualpay/customers/OLD1/cards", cardBody(w.token(t, "4111111111111111", "1226"))).JSON(t, &card)
+
+	// As written before the index: no VAULTCARD# item, no cards_indexed flag.
+	pk := store.CompanyPK(w.pid, w.co)
+	if err := w.env.Store.Delete(ctx, pk, "VAULTCARD#"+card.CardID); err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := w.env.Store.Get(ctx, pk, "VAULTCUST#OLD1", &raw); err != nil {
+		t.Fatal(err)
+	}
+	delete(raw, "cards_indexed")
+	if err := w.env.Store.Put(ctx, raw); err != nil {
+		t.Fatal(err)
+	}
+
+	want(t, w.at(t, "GET", "/qualpay/customers/OLD1", nil), 200, "") // the read that backfills
+	if _, err := w.fk.RunAccountUpdater(mid, qualpayfake.AccountUpdaterResult{CustomerID: "OLD1", CardID: card.CardID, NewExp: "1231"}); err != nil {
+		t.Fatal(err)
+	}
+	var res vault.UpdaterResult
+	w.at(t, "POST", "/qualpay/account-updater/apply", nil).JSON(t, &res)
+	if res.CustomersUpdated != 1 || res.UnknownCards != 0 {
+		t.Fatalf("apply %+v", res)
 	}
 }

@@ -42,8 +42,11 @@ type link struct {
 	EmailLC    string        `dynamodbav:"email_lc"` // lower-cased email, for ?email=
 	Cards      []CardSummary `dynamodbav:"cards"`
 	Addresses  int           `dynamodbav:"shipping_address_count"`
-	CreatedAt  time.Time     `dynamodbav:"created_at"`
-	UpdatedAt  time.Time     `dynamodbav:"updated_at"`
+	// CardsIndexed: every card has its VAULTCARD# index item (links written
+	// before the index existed get theirs on their next refresh).
+	CardsIndexed bool      `dynamodbav:"cards_indexed"`
+	CreatedAt    time.Time `dynamodbav:"created_at"`
+	UpdatedAt    time.Time `dynamodbav:"updated_at"`
 }
 
 // CardSummary is what a customer list shows of a card (no full number ever exists here).
@@ -109,11 +112,13 @@ func (s *Service) refresh(ctx context.Context, l link, c qualpay.Customer) link 
 		known[cs.CardID] = true
 	}
 	l.summarize(c, s.Now().UTC())
+	indexed := true
 	for _, cs := range l.Cards {
-		if !known[cs.CardID] {
-			s.indexCard(ctx, l, cs.CardID)
+		if !known[cs.CardID] || !l.CardsIndexed {
+			indexed = s.indexCard(ctx, l, cs.CardID) && indexed
 		}
 	}
+	l.CardsIndexed = indexed // a failed index write is retried on the next refresh
 	if err := s.Store.PutIf(ctx, l, "attribute_exists(pk) AND vault_status = :active",
 		map[string]any{":active": statusActive}); err != nil && !errors.Is(err, store.ErrConditionFailed) {
 		s.Log.WarnContext(ctx, "vault summary refresh failed", "customer_id", l.CustomerID, "err", err)
@@ -139,13 +144,15 @@ func cardKey(pid, cid, cardID string) (string, string) {
 
 // indexCard records which customer holds a card (best effort, like refresh:
 // a missing entry only means an Account Updater change to that card is
-// reported as unknown until the card is indexed on a later change).
-func (s *Service) indexCard(ctx context.Context, l link, cardID string) {
+// reported as unknown until a later refresh indexes it).
+func (s *Service) indexCard(ctx context.Context, l link, cardID string) bool {
 	it := cardIndex{PartnerID: l.PartnerID, CompanyID: l.CompanyID, CustomerID: l.CustomerID, CardID: cardID}
 	it.PK, it.SK = cardKey(l.PartnerID, l.CompanyID, cardID)
 	if err := s.Store.Put(ctx, it); err != nil {
 		s.Log.WarnContext(ctx, "vault card index not written", "customer_id", l.CustomerID, "err", err)
+		return false
 	}
+	return true
 }
 
 // cardCustomer is the customer holding a card of this company, "" if unknown.

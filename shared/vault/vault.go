@@ -171,6 +171,10 @@ func (s *Service) CreateCustomer(ctx context.Context, sc scope, in CustomerInput
 	}
 	l.Status = statusActive
 	l.summarize(c, s.Now().UTC())
+	l.CardsIndexed = true
+	for _, cs := range l.Cards {
+		l.CardsIndexed = s.indexCard(ctx, l, cs.CardID) && l.CardsIndexed
+	}
 	if err := s.Store.Put(ctx, l); err != nil {
 		return Customer{}, fmt.Errorf("store vault customer: %w", err)
 	}
