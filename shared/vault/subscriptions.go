@@ -271,7 +271,7 @@ func (s *Service) ListSubscriptions(ctx context.Context, sc scope, customerID st
 		return nil, err
 	}
 	if len(qs) > maxListed {
-		return nil, fmt.Errorf("customer %s has %d subscriptions, more than %d", customerID, len(qs), maxListed)
+		return nil, apperr.New(apperr.Unprocessable, "the customer has more than %d subscriptions; cancelled ones stay listed at Qualpay", maxListed)
 	}
 	return views(qs, subscriptionView)
 }
