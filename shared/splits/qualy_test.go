@@ -1,6 +1,7 @@
 package splits_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -89,13 +90,18 @@ func TestGuideExample(t *testing.T) {
 		t.Errorf("payees %v, want agent 3000, school 1000, self 11000", got2)
 	}
 
+	otherTenant, _, err := w.env.Companies.Create(context.Background(), w.d.PartnerID, "other-tenant", "Other tenant")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, tenant, body string
 		status             int
 		want               string
 	}{
 		{"no tenant header", "", body, 400, "X-TENANT-ID"},
-		{"another tenant", "co_unknown", body, 404, ""},
+		{"unknown tenant", "co_unknown", body, 404, ""},
+		{"another tenant's payment intent", otherTenant.ID, body, 404, "payment intent"},
 		{"amount disagrees with percentage × item", w.d.CompanyID, strings.Replace(body, `"amount": 3000`, `"amount": 2999`, 1), 422, "amount 2999 does not match the computed percentage-on-amount amount 3000"},
 		{"snake_case name on the camelCase route", w.d.CompanyID, strings.Replace(body, `"dueAt"`, `"due_at"`, 1), 400, `unknown field \"due_at\"`},
 		{"camel field errors keep camel names", w.d.CompanyID, strings.Replace(body, `"2024-08-20T17:39:31.219Z"`, `"tomorrow"`, 1), 422, `"dueAt"`},
