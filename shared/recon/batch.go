@@ -257,7 +257,7 @@ func (m *matcher) returned() {
 		return
 	}
 	slices.SortFunc(m.fails, func(a, b prec) int {
-		return strings.Compare(m.in.Payouts[a.i].ID, m.in.Payouts[b.i].ID)
+		return strings.Compare(m.t.payoutID(a.i), m.t.payoutID(b.i))
 	})
 	type ret struct {
 		f        int

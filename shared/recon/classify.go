@@ -118,7 +118,7 @@ func (m *matcher) classify() {
 	for pi := range m.pays {
 		p := &m.pays[pi]
 		if p.flags&fDone == 0 && p.items == itIncomplete {
-			po := &m.in.Payouts[p.i]
+			po := m.payHead(p.i)
 			m.except(ReasonItemisationIncomplete, nil, []string{po.ID}, po.Amount, po.Currency, m.arrival(p),
 				fmt.Sprintf("payout %s of %s: its items do not add up to its amount; refetch its balance transactions",
 					po.ID, amountText(po.Amount, po.Currency)))
@@ -203,7 +203,7 @@ func (m *matcher) classify() {
 			}
 		}
 		p.flags |= fExplained
-		po := &m.in.Payouts[p.i]
+		po := m.payHead(p.i)
 		m.except(ReasonCurrencyMismatch, ls, []string{po.ID}, po.Amount, po.Currency, m.arrival(p),
 			fmt.Sprintf("payout %s of %s: no bank account in %s; %d deposit(s) from the provider in other currencies around its arrival date (converted by the bank?)",
 				po.ID, amountText(po.Amount, po.Currency), po.Currency, len(ls)))
@@ -215,7 +215,7 @@ func (m *matcher) classify() {
 		if l.flags&(fExplained|fWaiting) != 0 {
 			continue
 		}
-		bl := &m.in.Lines[l.i]
+		bl := m.lineHead(l.i)
 		if !m.linePassed(l) {
 			if l.hint&^notProcessor != 0 {
 				l.flags |= fWaiting
@@ -275,7 +275,7 @@ func (m *matcher) classify() {
 		if p.flags&(fExplained|fWaiting) != 0 {
 			continue
 		}
-		po := &m.in.Payouts[p.i]
+		po := m.payHead(p.i)
 		if p.status == stOpen || !m.payPassed(p) {
 			p.flags |= fWaiting
 			m.res.Waiting.PayoutIDs = append(m.res.Waiting.PayoutIDs, po.ID)
@@ -299,7 +299,7 @@ func (m *matcher) classify() {
 		}
 		m.except(ReasonUnmatchedPayout, nil, []string{po.ID}, po.Amount, po.Currency, m.arrival(p),
 			fmt.Sprintf("payout %s of %s expected on %s has no bank line of that amount within %d business days",
-				po.ID, amountText(po.Amount, po.Currency), po.ArrivalDate, m.cfg.After))
+				po.ID, amountText(po.Amount, po.Currency), po.Date, m.cfg.After))
 	}
 	for fi := range m.fails {
 		if m.fails[fi].flags&fDone == 0 {
@@ -323,7 +323,7 @@ func (m *matcher) ambiguous(ls, ps []int32) {
 	}
 	slices.Sort(lids)
 	first := slices.IndexFunc(ls, func(li int32) bool { return m.lineID(li) == lids[0] })
-	bl := &m.in.Lines[m.lines[ls[first]].i]
+	bl := m.lineHead(m.lines[ls[first]].i)
 	msg := fmt.Sprintf("%d bank line(s) and %d payout(s) match on amount and date and the evidence cannot tell them apart (%s on %s could be %s); match them by hand",
 		len(lids), len(pids), amountText(bl.Amount, bl.Currency), bl.Date, strings.Join(sortedCopy(pids), ", "))
 	m.except(ReasonAmbiguous, lids, pids, bl.Amount, bl.Currency, bl.Date, msg)
@@ -347,7 +347,7 @@ func (m *matcher) failedTwin(l *lrec) (string, bool) {
 			l.ord < f.ord-int32(m.cfg.Before) || l.ord > f.ord+int32(m.cfg.After) || m.ev(l, f) < 0 {
 			continue
 		}
-		return m.in.Payouts[f.i].ID, m.today <= l.ord+int32(m.cfg.ReturnWindow)
+		return m.t.payoutID(f.i), m.today <= l.ord+int32(m.cfg.ReturnWindow)
 	}
 	return "", false
 }
@@ -359,7 +359,7 @@ func (m *matcher) tolerance(amt int64) int64 {
 func (m *matcher) amounts(ps []int32) string {
 	s := make([]string, len(ps))
 	for i, pi := range ps {
-		po := &m.in.Payouts[m.pays[pi].i]
+		po := m.payHead(m.pays[pi].i)
 		s[i] = amountText(po.Amount, po.Currency)
 	}
 	return strings.Join(s, ", ")
@@ -376,8 +376,7 @@ func (m *matcher) hintNames(h uint32) string {
 }
 
 func (m *matcher) arrival(p *prec) Date {
-	d, _ := ParseDate(m.in.Payouts[p.i].ArrivalDate)
-	return d
+	return m.t.pays[p.i].date
 }
 
 func abs(a int64) int64 {
@@ -392,16 +391,16 @@ func (m *matcher) finish() {
 	r := &m.res
 	// Matches by date, amount, then line ID (integer compares first keep the
 	// sort cheap); all their IDs share one backing array.
-	lines := m.in.Lines
+	t := m.t
 	slices.SortFunc(m.mrecs, func(a, b mrec) int {
-		la, lb := &lines[a.line], &lines[b.line]
-		if c := cmp.Compare(la.Date, lb.Date); c != 0 {
+		la, lb := &t.lines[a.line], &t.lines[b.line]
+		if c := cmp.Compare(la.date, lb.date); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(la.Amount, lb.Amount); c != 0 {
+		if c := cmp.Compare(la.amt, lb.amt); c != 0 {
 			return c
 		}
-		return strings.Compare(la.ID, lb.ID)
+		return strings.Compare(t.lineID(a.line), t.lineID(b.line))
 	})
 	n := len(m.marena)
 	for _, mr := range m.mrecs {
@@ -410,20 +409,20 @@ func (m *matcher) finish() {
 	ids := make([]string, 0, n)
 	r.Matches = make([]Match, len(m.mrecs))
 	for i, mr := range m.mrecs {
-		bl := &lines[mr.line]
+		bl := &t.lines[mr.line]
 		a := len(ids)
-		ids = append(ids, bl.ID)
+		ids = append(ids, t.lineID(mr.line))
 		if mr.line2 >= 0 {
-			ids = append(ids, lines[mr.line2].ID)
+			ids = append(ids, t.lineID(mr.line2))
 		}
 		b := len(ids)
 		for _, pi := range m.marena[mr.pOff : mr.pOff+mr.pLen] {
-			ids = append(ids, m.in.Payouts[pi].ID)
+			ids = append(ids, t.payoutID(pi))
 		}
 		c := len(ids)
 		slices.Sort(ids[b:c])
-		r.Matches[i] = Match{Kind: kinds[mr.kind], LineIDs: ids[a:b:b], PayoutIDs: ids[b:c:c], Amount: bl.Amount,
-			Currency: bl.Currency, Date: bl.Date, Rule: rules[mr.rule], Evidence: int(mr.ev)}
+		r.Matches[i] = Match{Kind: kinds[mr.kind], LineIDs: ids[a:b:b], PayoutIDs: ids[b:c:c], Amount: bl.amt,
+			Currency: t.strs[bl.cur], Date: bl.date, Rule: rules[mr.rule], Evidence: int(mr.ev)}
 		r.Stats.MatchedPayouts += int(mr.pLen)
 	}
 	m.mrecs, m.marena = nil, nil

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -219,8 +220,9 @@ type lrec struct {
 	cur    int32
 	ord    int32
 	hint   uint32 // providers whose keywords are on the line
-	hitOff int32  // accounts whose descriptors are on the line: desc.hits[hitOff:hitOff+hitLen]
-	hitLen uint8
+	hitOff int32  // accounts whose descriptors are on the line: pat.hits[hitOff:hitOff+hitLen],
+	hitLen uint8  // then the payout references on it: the next refLen hits
+	refLen uint8
 	bev    int8 // best evidence of a batch solution using this line, -1 if none
 	flags  uint8
 }
@@ -232,6 +234,7 @@ type prec struct {
 	ord    int32
 	prov   int32 // provider index, -1 if unknown
 	acct   int32
+	ref    int32 // reference pattern, -1 if none
 	status uint8
 	items  uint8
 	bev    int8 // best evidence of a batch solution using this payout, -1 if none
@@ -262,7 +265,7 @@ type summ struct {
 
 type matcher struct {
 	cfg   Config
-	in    *Input
+	t     *Table
 	today int32
 	provs []string // provider index -> name
 
@@ -277,7 +280,6 @@ type matcher struct {
 	lsum, psum   []summ
 
 	pat        patIndex
-	curs       []string
 	bankCurs   map[int32]bool
 	groupAmbig map[int32][]int32
 	acc        []pair  // reused by every pairing round
@@ -293,15 +295,46 @@ type matcher struct {
 }
 
 // Run matches in.Lines against in.Payouts under cfg. It never mutates in.
+// It copies the candidates into a Table (see RunTable).
 func Run(in Input, cfg Config) (Result, error) {
 	if err := cfg.validate(); err != nil {
 		return Result{}, err
 	}
-	m := &matcher{cfg: cfg, in: &in}
-	m.today = cfg.Calendar.Ord(cfg.Today)
-	if err := m.load(); err != nil {
+	t := NewTable(len(in.Lines), len(in.Payouts))
+	for _, c := range in.Currencies {
+		t.AddCurrency(c)
+	}
+	for i := range in.Payouts {
+		p := &in.Payouts[i]
+		if in.MatchedPayouts[p.ID] {
+			continue
+		}
+		if err := t.AddPayout(p); err != nil {
+			return Result{}, fmt.Errorf("recon: payout %d (%q): %w", i, p.ID, err)
+		}
+	}
+	for i := range in.Lines {
+		l := &in.Lines[i]
+		if in.MatchedLines[l.ID] {
+			t.AddCurrency(l.Currency) // matched, the account still holds this currency
+			continue
+		}
+		if err := t.AddLine(l); err != nil {
+			return Result{}, fmt.Errorf("recon: bank line %d (%q): %w", i, l.ID, err)
+		}
+	}
+	return RunTable(t, cfg)
+}
+
+// RunTable matches the table's lines against its payouts under cfg. It never
+// mutates t, so one table can be run under several configs.
+func RunTable(t *Table, cfg Config) (Result, error) {
+	if err := cfg.validate(); err != nil {
 		return Result{}, err
 	}
+	m := &matcher{cfg: cfg, t: t}
+	m.today = cfg.Calendar.Ord(cfg.Today)
+	m.load()
 	m.index()
 	// Batches first: their search also marks every line and payout that some
 	// batch solution uses (bev), and no one-to-one pairing with no more
@@ -322,18 +355,10 @@ func Run(in Input, cfg Config) (Result, error) {
 	return m.res, nil
 }
 
-// load interns currencies, providers and accounts and keeps the candidates.
-func (m *matcher) load() error {
-	curIdx := map[string]int32{}
-	intern := func(c string) int32 {
-		if i, ok := curIdx[c]; ok {
-			return i
-		}
-		i := int32(len(m.curs))
-		curIdx[c] = i
-		m.curs = append(m.curs, c)
-		return i
-	}
+// load indexes providers, accounts, descriptors and references, and turns the
+// table's rows into the matcher's records.
+func (m *matcher) load() {
+	t := m.t
 	provIdx := map[string]int32{}
 	names := make([]string, 0, len(m.cfg.Keywords))
 	for p := range m.cfg.Keywords {
@@ -347,7 +372,7 @@ func (m *matcher) load() error {
 		provIdx[p] = int32(len(m.provs))
 		m.provs = append(m.provs, p)
 	}
-	m.pat = patIndex{byKey: map[string][]int32{}, ids: map[string]int32{}}
+	m.pat = patIndex{byKey: map[string]int32{}, ids: map[string]int32{}}
 	for _, p := range m.provs {
 		for _, k := range m.cfg.Keywords[p] {
 			m.pat.add(k, 1<<provIdx[p], -1)
@@ -357,61 +382,45 @@ func (m *matcher) load() error {
 		m.pat.add(k, notProcessor, -1)
 	}
 	m.bankCurs = map[int32]bool{}
-	for _, c := range m.in.Currencies {
-		if c, err := money.NormalizeCurrency(c); err == nil {
-			m.bankCurs[intern(c)] = true
-		}
+	for _, c := range t.curs {
+		m.bankCurs[int32(c)] = true
 	}
 
-	// Payouts first: their descriptors are what lines are searched for.
-	m.pays = make([]prec, 0, len(m.in.Payouts))
-	type acctKey struct{ prov, id string }
-	acctIdx := map[acctKey]int32{}
-	var lastDesc []string // per account: the descriptor last indexed
-	for i := range m.in.Payouts {
-		p := &m.in.Payouts[i]
-		if p.Amount == 0 || m.in.MatchedPayouts[p.ID] {
-			continue
+	// Payouts first: their descriptors and references are what lines are searched for.
+	provOf := map[uint32]int32{} // table string -> provider index
+	for s, i := range provIdx {
+		if x, ok := t.sidx[s]; ok {
+			provOf[x] = i
 		}
-		arr, err := ParseDate(p.ArrivalDate)
-		if err != nil || p.ID == "" || len(p.Currency) != 3 {
-			return fmt.Errorf("recon: payout %d (%q): id, currency and arrival_date YYYY-MM-DD are required", i, p.ID)
-		}
-		r := prec{i: int32(i), cur: intern(p.Currency), ord: m.cfg.Calendar.Ord(arr), amt: p.Amount, prov: -1, bev: -1}
-		if pi, ok := provIdx[p.Provider]; ok {
+	}
+	m.pays = make([]prec, 0, len(t.pays))
+	acctIdx := map[uint64]int32{} // provider and account ID (table strings) -> account
+	var lastDesc []uint32         // per account: the descriptor last indexed
+	for i := range t.pays {
+		tp := &t.pays[i]
+		r := prec{i: int32(i), cur: int32(tp.cur), ord: m.cfg.Calendar.Ord(tp.date), amt: tp.amt, prov: -1, ref: -1,
+			bev: -1, status: tp.status, items: tp.items}
+		if pi, ok := provOf[tp.prov]; ok {
 			r.prov = pi
 		}
-		ak := acctKey{p.Provider, p.AccountID}
+		ak := uint64(tp.prov)<<32 | uint64(tp.acct)
 		a, ok := acctIdx[ak]
 		if !ok {
 			a = int32(len(acctIdx))
 			acctIdx[ak] = a
-			lastDesc = append(lastDesc, "\x00")
+			lastDesc = append(lastDesc, math.MaxUint32)
 		}
 		r.acct = a
 		var mask uint32
 		if r.prov >= 0 {
 			mask = 1 << r.prov
 		}
-		if p.Descriptor != lastDesc[a] { // most payouts repeat their account's descriptor
-			m.pat.add(p.Descriptor, mask, a)
-			lastDesc[a] = p.Descriptor
+		if tp.desc != lastDesc[a] { // most payouts repeat their account's descriptor
+			m.pat.add(t.strs[tp.desc], mask, a)
+			lastDesc[a] = tp.desc
 		}
-		switch p.Status {
-		case payouts.StatusPaid:
-			r.status = stPaid
-		case payouts.StatusFailed, payouts.StatusCanceled:
-			r.status = stFailed
-		default:
-			r.status = stOpen
-		}
-		switch p.ItemisationStatus {
-		case payouts.ItemisationComplete:
-			r.items = itComplete
-		case payouts.ItemisationIncomplete:
-			r.items = itIncomplete
-		default:
-			r.items = itPending
+		if tp.nRef >= 4 {
+			r.ref = m.pat.addRef(t.reference(int32(i)))
 		}
 		if r.status == stFailed {
 			m.fails = append(m.fails, r)
@@ -420,51 +429,46 @@ func (m *matcher) load() error {
 		m.pays = append(m.pays, r)
 	}
 
-	m.lines = make([]lrec, 0, len(m.in.Lines))
-	m.mrecs = make([]mrec, 0, min(len(m.in.Lines), len(m.pays)))
+	m.lines = make([]lrec, len(t.lines))
+	m.mrecs = make([]mrec, 0, min(len(t.lines), len(m.pays)))
 	m.marena = make([]int32, 0, len(m.pays))
-	for i := range m.in.Lines {
-		l := &m.in.Lines[i]
-		if c, err := money.NormalizeCurrency(l.Currency); err == nil {
-			m.bankCurs[intern(c)] = true // pending or matched, the account still holds this currency
-		}
-		if l.Pending || l.Amount == 0 || m.in.MatchedLines[l.ID] {
-			continue
-		}
-		if l.ID == "" || l.Date.IsZero() || len(l.Currency) != 3 {
-			return fmt.Errorf("recon: bank line %d (%q): id, date and currency are required", i, l.ID)
-		}
-		r := lrec{i: int32(i), cur: intern(l.Currency), ord: m.cfg.Calendar.Ord(l.Date), amt: l.Amount, bev: -1}
-		r.hint, r.hitOff, r.hitLen = m.pat.scan(l)
-		m.lines = append(m.lines, r)
+	for i := range t.lines {
+		tl := &t.lines[i]
+		r := lrec{i: int32(i), cur: int32(tl.cur), ord: m.cfg.Calendar.Ord(tl.date), amt: tl.amt, bev: -1}
+		r.hint, r.hitOff, r.hitLen, r.refLen = m.pat.scan(t.lineText(int32(i)))
+		m.lines[i] = r
 	}
 	m.res.Stats.Lines, m.res.Stats.Payouts = len(m.lines), len(m.pays)+len(m.fails)
-	return nil
 }
 
 // notProcessor marks a line that names someone other than a provider.
 const notProcessor uint32 = 1 << 31
 
-// patIndex finds provider keywords and known payout descriptors in line text.
-// A pattern is indexed by its first word, or by its first two words when it has
-// two or more ("QP STORE12" under "QP STORE12", not under the common "QP"), so
-// a line costs two map lookups per word of its text however many patterns exist.
+// patIndex finds provider keywords, known payout descriptors and payout
+// references in line text. A pattern is indexed by its first word, or by its
+// first two words when it has two or more ("QP STORE12" under "QP STORE12", not
+// under the common "QP"), so a line costs two map lookups per word of its text
+// however many patterns exist, and each line is read once: the evidence of a
+// (line, payout) pair is then a look-up in the line's hits, not a text search.
 type patIndex struct {
-	text  []string           // upper-case patterns
-	prov  []uint32           // providers each pattern points to
-	accts [][]int32          // accounts whose payouts carry each pattern as descriptor
-	ids   map[string]int32   // pattern -> ID
-	byKey map[string][]int32 // "WORD" or "WORD WORD" -> pattern IDs
-	hits  []int32            // arena of per-line account hits
+	text  []string         // upper-case patterns
+	prov  []uint32         // providers each pattern points to
+	accts [][]int32        // accounts whose payouts carry each pattern as descriptor
+	ref   []bool           // some payout carries the pattern as its reference
+	next  []int32          // the next pattern under the same key, -1 at the end
+	ids   map[string]int32 // pattern -> ID
+	byKey map[string]int32 // "WORD" or "WORD WORD" -> first pattern ID
+	hits  []int32          // arena of per-line hits: accounts, then reference patterns
+	refs  []int32          // scratch: reference patterns of the line being scanned
 }
 
 // add registers a pattern (3+ characters) for providers mask and, if acct >= 0,
-// as that account's descriptor.
-func (x *patIndex) add(s string, mask uint32, acct int32) {
+// as that account's descriptor. It returns the pattern's ID, -1 if too short.
+func (x *patIndex) add(s string, mask uint32, acct int32) int32 {
 	s = strings.ToUpper(strings.TrimSpace(s))
 	k := patKey(s)
 	if len(s) < 3 || k == "" {
-		return
+		return -1
 	}
 	id, ok := x.ids[s]
 	if !ok {
@@ -473,21 +477,39 @@ func (x *patIndex) add(s string, mask uint32, acct int32) {
 		x.text = append(x.text, s)
 		x.prov = append(x.prov, 0)
 		x.accts = append(x.accts, nil)
-		x.byKey[k] = append(x.byKey[k], id)
+		x.ref = append(x.ref, false)
+		first, ok := x.byKey[k]
+		if !ok {
+			first = -1
+		}
+		x.next = append(x.next, first)
+		x.byKey[k] = id
 	}
 	x.prov[id] |= mask
 	if acct >= 0 && !slices.Contains(x.accts[id], acct) {
 		x.accts[id] = append(x.accts[id], acct)
 	}
+	return id
+}
+
+// addRef registers a payout reference and returns its pattern ID (-1 if unusable).
+func (x *patIndex) addRef(s string) int32 {
+	id := x.add(s, 0, -1)
+	if id >= 0 {
+		x.ref[id] = true
+	}
+	return id
 }
 
 func isAlnum(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
 }
 
-// words calls fn with the start and end of each alphanumeric run of s.
-func words(s string, fn func(i, j int)) {
-	for i := 0; i < len(s); {
+// patKey is a pattern's first word, or its first two words joined by a space.
+func patKey(s string) string {
+	var w [2]string
+	n := 0
+	for i := 0; i < len(s) && n < 2; {
 		for i < len(s) && !isAlnum(s[i]) {
 			i++
 		}
@@ -496,40 +518,32 @@ func words(s string, fn func(i, j int)) {
 			j++
 		}
 		if j > i {
-			fn(i, j)
+			w[n] = s[i:j]
+			n++
 		}
 		i = j
 	}
+	if n < 2 {
+		return w[0]
+	}
+	return w[0] + " " + w[1]
 }
 
-// patKey is a pattern's first word, or its first two words joined by a space.
-func patKey(s string) string {
-	var w []string
-	words(s, func(i, j int) {
-		if len(w) < 2 {
-			w = append(w, s[i:j])
-		}
-	})
-	return strings.Join(w, " ")
-}
-
-// scan returns the providers named on the line and the accounts whose
-// descriptors appear on it (x.hits[off:off+n]).
-func (x *patIndex) scan(l *BankLine) (hint uint32, off int32, n uint8) {
+// scan reads a line's texts once and returns the providers named on it, and
+// where its hits start in x.hits: n accounts whose descriptors appear on it,
+// then nRef reference patterns.
+func (x *patIndex) scan(name, desc, merch, cps string) (hint uint32, off int32, n, nRef uint8) {
 	off = int32(len(x.hits))
 	if len(x.text) == 0 {
-		return 0, off, 0
+		return 0, off, 0, 0
 	}
-	hint = x.field(l.Name, off) | x.field(l.OriginalDescription, off)
+	x.refs = x.refs[:0]
+	hint = x.field(name, off) | x.field(desc, off)
 	// Plaid's merchant name and counterparties say who the money is from: one
 	// that is not a provider makes the line someone else's.
-	for k := -1; k < len(l.Counterparties); k++ {
-		c := l.MerchantName
-		if k >= 0 {
-			c = l.Counterparties[k]
-		}
+	party := func(c string) {
 		if strings.TrimSpace(c) == "" {
-			continue
+			return
 		}
 		h := x.field(c, off)
 		if h&^notProcessor == 0 {
@@ -537,10 +551,22 @@ func (x *patIndex) scan(l *BankLine) (hint uint32, off int32, n uint8) {
 		}
 		hint |= h
 	}
+	party(merch)
+	for cps != "" {
+		c := cps
+		if i := strings.IndexByte(cps, 0); i >= 0 {
+			c, cps = cps[:i], cps[i+1:]
+		} else {
+			cps = ""
+		}
+		party(c)
+	}
 	if hint&^notProcessor != 0 {
 		hint &^= notProcessor // a provider named anywhere wins
 	}
-	return hint, off, uint8(len(x.hits) - int(off))
+	n = uint8(len(x.hits) - int(off))
+	x.hits = append(x.hits, x.refs...)
+	return hint, off, n, uint8(len(x.refs))
 }
 
 // field looks every word and every pair of adjacent words of s up, and
@@ -588,8 +614,12 @@ func (x *patIndex) field(s string, off int32) uint32 {
 }
 
 func (x *patIndex) lookup(s string, key []byte, off int32) uint32 {
+	id, ok := x.byKey[string(key)] // the conversion does not allocate
+	if !ok {
+		return 0
+	}
 	var h uint32
-	for _, id := range x.byKey[string(key)] { // the conversion does not allocate
+	for ; id >= 0; id = x.next[id] {
 		if !containsFold(s, x.text[id]) {
 			continue
 		}
@@ -599,20 +629,11 @@ func (x *patIndex) lookup(s string, key []byte, off int32) uint32 {
 				x.hits = append(x.hits, a)
 			}
 		}
-	}
-	return h
-}
-
-func lineHas(l *BankLine, s string) bool {
-	if containsFold(l.Name, s) || containsFold(l.MerchantName, s) || containsFold(l.OriginalDescription, s) {
-		return true
-	}
-	for _, c := range l.Counterparties {
-		if containsFold(c, s) {
-			return true
+		if x.ref[id] && !slices.Contains(x.refs, id) && len(x.refs) < 255 {
+			x.refs = append(x.refs, id)
 		}
 	}
-	return false
+	return h
 }
 
 // containsFold is an ASCII case-insensitive strings.Contains that does not allocate.
@@ -654,9 +675,11 @@ func (m *matcher) ev(l *lrec, p *prec) int8 {
 	if l.hint != 0 && (p.prov < 0 || l.hint&(1<<p.prov) == 0) {
 		return -1
 	}
-	po := &m.in.Payouts[p.i]
-	if len(po.Reference) >= 4 && lineHas(&m.in.Lines[l.i], po.Reference) {
-		return EvidenceReference
+	if l.refLen > 0 && p.ref >= 0 {
+		at := l.hitOff + int32(l.hitLen)
+		if slices.Contains(m.pat.hits[at:at+int32(l.refLen)], p.ref) {
+			return EvidenceReference
+		}
 	}
 	if l.hitLen > 0 {
 		if slices.Contains(m.pat.hits[l.hitOff:l.hitOff+int32(l.hitLen)], p.acct) {
@@ -670,8 +693,27 @@ func (m *matcher) ev(l *lrec, p *prec) int8 {
 	return EvidenceNone
 }
 
-func (m *matcher) lineID(li int32) string   { return m.in.Lines[m.lines[li].i].ID }
-func (m *matcher) payoutID(pi int32) string { return m.in.Payouts[m.pays[pi].i].ID }
+func (m *matcher) lineID(li int32) string   { return m.t.lineID(m.lines[li].i) }
+func (m *matcher) payoutID(pi int32) string { return m.t.payoutID(m.pays[pi].i) }
+
+// head is what matches and messages show of a line or payout.
+type head struct {
+	ID       string
+	Amount   int64
+	Currency string
+	Date     Date // posting date of a line, arrival date of a payout
+}
+
+// lineHead and payHead take table indexes (lrec.i, prec.i).
+func (m *matcher) lineHead(i int32) head {
+	l := &m.t.lines[i]
+	return head{ID: m.t.lineID(i), Amount: l.amt, Currency: m.t.strs[l.cur], Date: l.date}
+}
+
+func (m *matcher) payHead(i int32) head {
+	p := &m.t.pays[i]
+	return head{ID: m.t.payoutID(i), Amount: p.amt, Currency: m.t.strs[p.cur], Date: p.date}
+}
 
 func cmpKey(a, b key) int {
 	if c := cmp.Compare(a.cur, b.cur); c != 0 {
@@ -1020,7 +1062,6 @@ func (m *matcher) claim(li int32, ps []int32, kind, rule string, ev int8) {
 			}
 		}
 	}
-	bl := &m.in.Lines[l.i]
 	if !incomplete && !waiting {
 		// The common case allocates nothing: matches are kept as indices and
 		// turned into IDs once, in finish.
@@ -1036,6 +1077,7 @@ func (m *matcher) claim(li int32, ps []int32, kind, rule string, ev int8) {
 		pids[i] = m.payoutID(pi)
 	}
 	slices.Sort(pids)
+	bl := m.lineHead(l.i)
 	switch {
 	case incomplete:
 		m.except(ReasonItemisationIncomplete, []string{bl.ID}, pids, bl.Amount, bl.Currency, bl.Date,
