@@ -22,32 +22,43 @@ func (m *matcher) groups() int {
 		return 0
 	}
 	if m.gorder == nil {
-		m.gorder = make([]int32, len(m.pays))
-		for i := range m.gorder {
-			m.gorder[i] = int32(i)
+		// Sorted once per run, on copied keys: the payouts themselves are in
+		// input order, and a comparator reaching into them would miss the cache.
+		type gkey struct {
+			amt                  int64
+			cur, ord, prov, acct int32
+			i                    int32
 		}
-		slices.SortFunc(m.gorder, func(a, b int32) int {
-			pa, pb := &m.pays[a], &m.pays[b]
-			if c := cmp.Compare(pa.cur, pb.cur); c != 0 {
+		ks := make([]gkey, len(m.pays))
+		for i := range m.pays {
+			p := &m.pays[i]
+			ks[i] = gkey{amt: p.amt, cur: p.cur, ord: p.ord, prov: p.prov, acct: p.acct, i: int32(i)}
+		}
+		slices.SortFunc(ks, func(a, b gkey) int {
+			if a.cur != b.cur {
+				return cmp.Compare(a.cur, b.cur)
+			}
+			if a.ord != b.ord {
+				return cmp.Compare(a.ord, b.ord)
+			}
+			if a.prov != b.prov {
+				return cmp.Compare(a.prov, b.prov)
+			}
+			if a.acct != b.acct {
+				return cmp.Compare(a.acct, b.acct)
+			}
+			if c := cmp.Compare(sign(a.amt), sign(b.amt)); c != 0 {
 				return c
 			}
-			if c := cmp.Compare(pa.ord, pb.ord); c != 0 {
-				return c
+			if a.amt != b.amt {
+				return cmp.Compare(a.amt, b.amt)
 			}
-			if c := cmp.Compare(pa.prov, pb.prov); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(pa.acct, pb.acct); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(sign(pa.amt), sign(pb.amt)); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(pa.amt, pb.amt); c != 0 {
-				return c
-			}
-			return strings.Compare(m.payoutID(a), m.payoutID(b))
+			return strings.Compare(m.payoutID(a.i), m.payoutID(b.i))
 		})
+		m.gorder = make([]int32, len(ks))
+		for i, k := range ks {
+			m.gorder[i] = k.i
+		}
 	}
 	g := m.gorder
 
@@ -296,7 +307,7 @@ func (m *matcher) returned() {
 		dl.flags |= fDone
 		rl.flags |= fDone
 		m.marena = append(m.marena, f.i)
-		m.mrecs = append(m.mrecs, mrec{line: dl.i, line2: rl.i, pOff: int32(len(m.marena) - 1), pLen: 1,
+		m.mrecs = append(m.mrecs, mrec{amt: m.t.lines[dl.i].amt, date: m.t.lines[dl.i].date, line: dl.i, line2: rl.i, pOff: int32(len(m.marena) - 1), pLen: 1,
 			kind: code(kinds, KindReturned), rule: code(rules, "returned"), ev: c.ev})
 	}
 }

@@ -228,7 +228,13 @@ func (m *matcher) classify() {
 		a := abs(l.amt)
 		r := max(m.cfg.NearMinor, a*m.cfg.NearBasisPoints/(10000-m.cfg.NearBasisPoints)+1)
 		var near []int32
-		for d := l.ord - after; d <= l.ord+before; d++ {
+		// A line that names no provider is near only a payout whose descriptor or
+		// reference it shows (the test below): most bank activity skips the search.
+		lo, hi := l.ord-after, l.ord+before
+		if l.hint == notProcessor || (l.hint == 0 && l.hitLen == 0 && l.refLen == 0) {
+			lo, hi = 1, 0
+		}
+		for d := lo; d <= hi; d++ {
 			for _, pi := range inRange(leftP, pc, po, pa, l.cur, d, l.amt-r, l.amt+r) {
 				p := &m.pays[pi]
 				diff := abs(p.amt - l.amt)
@@ -393,12 +399,11 @@ func (m *matcher) finish() {
 	// sort cheap); all their IDs share one backing array.
 	t := m.t
 	slices.SortFunc(m.mrecs, func(a, b mrec) int {
-		la, lb := &t.lines[a.line], &t.lines[b.line]
-		if c := cmp.Compare(la.date, lb.date); c != 0 {
-			return c
+		if a.date != b.date {
+			return cmp.Compare(a.date, b.date)
 		}
-		if c := cmp.Compare(la.amt, lb.amt); c != 0 {
-			return c
+		if a.amt != b.amt {
+			return cmp.Compare(a.amt, b.amt)
 		}
 		return strings.Compare(t.lineID(a.line), t.lineID(b.line))
 	})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -294,6 +295,10 @@ type matcher struct {
 	res Result
 }
 
+// bigRun is the size (lines and payouts) from which RunTable collects garbage
+// between its phases.
+const bigRun = 200_000
+
 // Run matches in.Lines against in.Payouts under cfg. It never mutates in.
 // It copies the candidates into a Table (see RunTable).
 func Run(in Input, cfg Config) (Result, error) {
@@ -351,6 +356,14 @@ func RunTable(t *Table, cfg Config) (Result, error) {
 		}
 	}
 	m.classify()
+	m.release()
+	if len(t.lines)+len(t.pays) >= bigRun {
+		// The working arrays are garbage now and the result is about to be
+		// allocated: without a collection here it would take fresh pages and
+		// the resident set would hold both. The heap is nearly free of pointers
+		// (the table and the arrays are flat), so this costs a few milliseconds.
+		runtime.GC()
+	}
 	m.finish()
 	return m.res, nil
 }
@@ -372,7 +385,13 @@ func (m *matcher) load() {
 		provIdx[p] = int32(len(m.provs))
 		m.provs = append(m.provs, p)
 	}
-	m.pat = patIndex{byKey: map[string]int32{}, ids: map[string]int32{}}
+	nRefs := 0
+	for i := range t.pays {
+		if t.pays[i].nRef >= 4 {
+			nRefs++
+		}
+	}
+	m.pat = newPatIndex(nRefs + min(len(t.pays), 1024) + 64)
 	for _, p := range m.provs {
 		for _, k := range m.cfg.Keywords[p] {
 			m.pat.add(k, 1<<provIdx[p], -1)
@@ -438,6 +457,7 @@ func (m *matcher) load() {
 		r.hint, r.hitOff, r.hitLen, r.refLen = m.pat.scan(t.lineText(int32(i)))
 		m.lines[i] = r
 	}
+	m.pat.release()
 	m.res.Stats.Lines, m.res.Stats.Payouts = len(m.lines), len(m.pays)+len(m.fails)
 }
 
@@ -447,43 +467,89 @@ const notProcessor uint32 = 1 << 31
 // patIndex finds provider keywords, known payout descriptors and payout
 // references in line text. A pattern is indexed by its first word, or by its
 // first two words when it has two or more ("QP STORE12" under "QP STORE12", not
-// under the common "QP"), so a line costs two map lookups per word of its text
+// under the common "QP"), so a line costs two look-ups per word of its text
 // however many patterns exist, and each line is read once: the evidence of a
 // (line, payout) pair is then a look-up in the line's hits, not a text search.
+// Keys are 64-bit FNV-1a hashes of the upper-case words, computed as the line is
+// read, and a bit set of them turns most words away before the map; a pattern
+// whose key matches is still verified against the text, so a hash collision
+// costs a check, never a false hit.
 type patIndex struct {
 	text  []string         // upper-case patterns
 	prov  []uint32         // providers each pattern points to
 	accts [][]int32        // accounts whose payouts carry each pattern as descriptor
 	ref   []bool           // some payout carries the pattern as its reference
 	next  []int32          // the next pattern under the same key, -1 at the end
-	ids   map[string]int32 // pattern -> ID
-	byKey map[string]int32 // "WORD" or "WORD WORD" -> first pattern ID
+	byKey map[uint64]int32 // key hash -> first pattern ID
+	bits  []uint64         // key hashes present, one bit each
+	mask  uint64           // len(bits)*64 - 1
 	hits  []int32          // arena of per-line hits: accounts, then reference patterns
 	refs  []int32          // scratch: reference patterns of the line being scanned
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+// newPatIndex sizes the index for about n patterns: 16 bits of the set per
+// pattern keep false positives to a few percent (more patterns only make it
+// slower, never wrong).
+func newPatIndex(n int) patIndex {
+	bits := uint64(1024)
+	for bits < uint64(n)*16 && bits < 1<<26 {
+		bits <<= 1
+	}
+	return patIndex{byKey: make(map[uint64]int32, n), bits: make([]uint64, bits/64), mask: bits - 1}
+}
+
+// fnvUpper continues FNV-1a hash h over s, upper-casing ASCII letters.
+func fnvUpper(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		h = (h ^ uint64(c)) * fnvPrime
+	}
+	return h
+}
+
+func (x *patIndex) maybe(h uint64) bool {
+	b := h & x.mask
+	return x.bits[b>>6]&(1<<(b&63)) != 0
 }
 
 // add registers a pattern (3+ characters) for providers mask and, if acct >= 0,
 // as that account's descriptor. It returns the pattern's ID, -1 if too short.
 func (x *patIndex) add(s string, mask uint32, acct int32) int32 {
 	s = strings.ToUpper(strings.TrimSpace(s))
-	k := patKey(s)
-	if len(s) < 3 || k == "" {
+	w1, w2, ok := patKey(s)
+	if len(s) < 3 || !ok {
 		return -1
 	}
-	id, ok := x.ids[s]
+	k := fnvUpper(fnvOffset, w1)
+	if w2 != "" {
+		k = fnvUpper(fnvUpper(k, " "), w2)
+	}
+	first, ok := x.byKey[k]
 	if !ok {
+		first = -1
+	}
+	id := first
+	for id >= 0 && x.text[id] != s {
+		id = x.next[id]
+	}
+	if id < 0 {
 		id = int32(len(x.text))
-		x.ids[s] = id
 		x.text = append(x.text, s)
 		x.prov = append(x.prov, 0)
 		x.accts = append(x.accts, nil)
 		x.ref = append(x.ref, false)
-		first, ok := x.byKey[k]
-		if !ok {
-			first = -1
-		}
 		x.next = append(x.next, first)
 		x.byKey[k] = id
+		b := k & x.mask
+		x.bits[b>>6] |= 1 << (b & 63)
 	}
 	x.prov[id] |= mask
 	if acct >= 0 && !slices.Contains(x.accts[id], acct) {
@@ -505,8 +571,8 @@ func isAlnum(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
 }
 
-// patKey is a pattern's first word, or its first two words joined by a space.
-func patKey(s string) string {
+// patKey returns a pattern's first two words (w2 empty if it has one).
+func patKey(s string) (w1, w2 string, ok bool) {
 	var w [2]string
 	n := 0
 	for i := 0; i < len(s) && n < 2; {
@@ -523,10 +589,7 @@ func patKey(s string) string {
 		}
 		i = j
 	}
-	if n < 2 {
-		return w[0]
-	}
-	return w[0] + " " + w[1]
+	return w[0], w[1], n > 0
 }
 
 // scan reads a line's texts once and returns the providers named on it, and
@@ -573,8 +636,7 @@ func (x *patIndex) scan(name, desc, merch, cps string) (hint uint32, off int32, 
 // verifies each candidate pattern against s.
 func (x *patIndex) field(s string, off int32) uint32 {
 	var h uint32
-	var buf [97]byte // "PREVIOUS CURRENT", upper-case
-	prev := -1       // length of the previous word at buf[0:], -1 if none
+	prev := uint64(0) // hash of the previous word, 0 if none
 	for i := 0; i < len(s); {
 		for i < len(s) && !isAlnum(s[i]) {
 			i++
@@ -586,35 +648,27 @@ func (x *patIndex) field(s string, off int32) uint32 {
 		if j == i {
 			break
 		}
-		if j-i > 48 {
-			prev, i = -1, j
+		if j-i > 48 { // no key word is this long, and it breaks the pair
+			prev, i = 0, j
 			continue
 		}
-		start := 0
-		if prev >= 0 {
-			buf[prev] = ' '
-			start = prev + 1
+		w := s[i:j]
+		k := fnvUpper(fnvOffset, w)
+		if x.maybe(k) {
+			h |= x.lookup(s, k, off)
 		}
-		for k := i; k < j; k++ {
-			c := s[k]
-			if c >= 'a' && c <= 'z' {
-				c -= 'a' - 'A'
+		if prev != 0 {
+			if k2 := fnvUpper(fnvUpper(prev, " "), w); x.maybe(k2) {
+				h |= x.lookup(s, k2, off)
 			}
-			buf[start+k-i] = c
 		}
-		end := start + j - i
-		h |= x.lookup(s, buf[start:end], off)
-		if prev >= 0 {
-			h |= x.lookup(s, buf[:end], off)
-		}
-		copy(buf[:], buf[start:end])
-		prev, i = end-start, j
+		prev, i = k, j
 	}
 	return h
 }
 
-func (x *patIndex) lookup(s string, key []byte, off int32) uint32 {
-	id, ok := x.byKey[string(key)] // the conversion does not allocate
+func (x *patIndex) lookup(s string, k uint64, off int32) uint32 {
+	id, ok := x.byKey[k]
 	if !ok {
 		return 0
 	}
@@ -634,6 +688,12 @@ func (x *patIndex) lookup(s string, key []byte, off int32) uint32 {
 		}
 	}
 	return h
+}
+
+// release drops everything but the hits once every line is scanned.
+func (x *patIndex) release() {
+	hits := x.hits
+	*x = patIndex{hits: hits}
 }
 
 // containsFold is an ASCII case-insensitive strings.Contains that does not allocate.
@@ -814,6 +874,17 @@ func (m *matcher) joinGroups(emit func(from int32, side int, to int32, diff int1
 			j2++
 		}
 		L, P := lk[i:i2], pk[j:j2]
+		if len(L) == 1 && len(P) == 1 { // most amounts are unique: one pair, one evidence
+			x, y := L[0], P[0]
+			if x.ord-y.ord <= after && y.ord-x.ord <= before {
+				if e := m.ev(&m.lines[x.i], &m.pays[y.i]); e >= 0 {
+					emit(x.i, 0, y.i, int16(x.ord-y.ord), e)
+					emit(y.i, 1, x.i, int16(x.ord-y.ord), e)
+				}
+			}
+			i, j = i2, j2
+			continue
+		}
 		for _, x := range L {
 			l := &m.lines[x.i]
 			n := 0
@@ -880,6 +951,14 @@ func lowerBound(keys []key, k key) int {
 		}
 	}
 	return lo
+}
+
+// release drops the working arrays before finish allocates the result, so
+// the collector can reuse their memory for it.
+func (m *matcher) release() {
+	m.lines, m.pays, m.fails, m.pat = nil, nil, nil, patIndex{}
+	m.lkeys, m.pkeys, m.lOff, m.pOff, m.lEdges, m.pEdges, m.lsum, m.psum = nil, nil, nil, nil, nil, nil, nil, nil
+	m.groupAmbig, m.acc, m.claims, m.garena, m.gsols, m.gtent, m.gorder = nil, nil, nil, nil, nil, nil, nil
 }
 
 func (m *matcher) lineEdges(li int32) []edge  { return m.lEdges[m.lOff[li]:m.lOff[li+1]] }
@@ -1069,7 +1148,8 @@ func (m *matcher) claim(li int32, ps []int32, kind, rule string, ev int8) {
 		for _, pi := range ps {
 			m.marena = append(m.marena, m.pays[pi].i)
 		}
-		m.mrecs = append(m.mrecs, mrec{line: l.i, line2: -1, pOff: off, pLen: int32(len(ps)), kind: code(kinds, kind), rule: code(rules, rule), ev: ev})
+		tl := &m.t.lines[l.i]
+		m.mrecs = append(m.mrecs, mrec{amt: tl.amt, date: tl.date, line: l.i, line2: -1, pOff: off, pLen: int32(len(ps)), kind: code(kinds, kind), rule: code(rules, rule), ev: ev})
 		return
 	}
 	pids := make([]string, len(ps))
@@ -1100,6 +1180,8 @@ func (m *matcher) claim(li int32, ps []int32, kind, rule string, ev int8) {
 // mrec is a match as indices into the input: line, line2 (returned only, else
 // -1), and payouts marena[pOff:pOff+pLen].
 type mrec struct {
+	amt         int64 // the line's amount and date, for the final sort
+	date        Date
 	line, line2 int32
 	pOff, pLen  int32
 	kind, rule  uint8 // indexes into kinds and rules
