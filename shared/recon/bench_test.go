@@ -21,16 +21,15 @@ import (
 
 // BenchmarkMatch runs the matcher (RunTable, on the compact Table input) on 10k,
 // 100k and 1M bank lines with proportional payouts (one deposit in five batched,
-// about one in twenty ambiguous or unmatched), and in the same benchmark:
-//
-//   - a plain sort of the same records (the table's lines and payouts by
-//     currency, amount, date, ID): sort-s/op and the ratio match/sort;
-//   - the real resident set of a separate process (this test binary re-run as
-//     TestMatchRSSChild) that generates the scenario, builds the table, frees the
-//     generator's memory, resets its peak RSS (/proc/self/clear_refs) and runs
-//     the matcher once: rss-table-MiB is its RSS holding the table before the
-//     run, rss-peak-MiB its VmHWM after it, child-cpu-s the run's CPU time;
-//   - the accuracy on the generated truth.
+// about one in twenty ambiguous or unmatched). In the same benchmark it runs a
+// plain sort of the same records (the table's lines and payouts by currency,
+// amount, date, ID: sort-s/op, and the ratio match/sort), scores the accuracy on
+// the generated truth, and measures the real resident set of a separate process:
+// this test binary re-run as TestMatchRSSChild, which generates the scenario,
+// builds the table, frees the generator's memory, resets its peak RSS
+// (/proc/self/clear_refs) and runs the matcher once. rss-table-MiB is that
+// process's RSS holding the table before the run, rss-peak-MiB its VmHWM after
+// it, child-cpu-s the run's CPU time. Run it on one core:
 //
 //	GOMAXPROCS=1 go test ./shared/recon -run '^$' -bench Match -benchtime 1x -cpu 1
 //

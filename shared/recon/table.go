@@ -31,23 +31,23 @@ type Table struct {
 // tline is one posted bank line: the arena holds, from off, its ID, Name,
 // OriginalDescription, MerchantName and counterparties (joined by NUL).
 type tline struct {
-	amt                        int64
-	off                        uint32
-	date                       Date
-	cur                        uint32
+	amt                       int64
+	off                       uint32
+	date                      Date
+	cur                       uint32
 	nID, nName, nDesc, nMerch uint16
 	nCps                      uint16
 }
 
 // tpay is one payout's header: the arena holds its ID, then its reference.
 type tpay struct {
-	amt            int64
-	off            uint32
-	date           Date
-	cur, prov      uint32
-	acct, desc     uint32
-	nID, nRef      uint16
-	status, items  uint8
+	amt           int64
+	off           uint32
+	date          Date
+	cur, prov     uint32
+	acct, desc    uint32
+	nID, nRef     uint16
+	status, items uint8
 }
 
 // NewTable returns an empty table sized for about lines lines and pays payouts.
