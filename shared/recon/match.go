@@ -776,11 +776,11 @@ func (m *matcher) payHead(i int32) head {
 }
 
 func cmpKey(a, b key) int {
-	if c := cmp.Compare(a.cur, b.cur); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.amt, b.amt); c != 0 {
-		return c
+	switch {
+	case a.cur != b.cur:
+		return cmp.Compare(a.cur, b.cur)
+	case a.amt != b.amt:
+		return cmp.Compare(a.amt, b.amt)
 	}
 	return cmp.Compare(a.ord, b.ord)
 }
@@ -795,8 +795,8 @@ func (m *matcher) index() {
 		m.lkeys[i] = key{cur: l.cur, ord: l.ord, amt: l.amt, i: int32(i)}
 	}
 	slices.SortFunc(m.lkeys, func(a, b key) int {
-		if c := cmpKey(a, b); c != 0 {
-			return c
+		if a.cur != b.cur || a.amt != b.amt || a.ord != b.ord {
+			return cmpKey(a, b)
 		}
 		return strings.Compare(m.lineID(a.i), m.lineID(b.i))
 	})
@@ -805,8 +805,8 @@ func (m *matcher) index() {
 		m.pkeys[i] = key{cur: p.cur, ord: p.ord, amt: p.amt, i: int32(i)}
 	}
 	slices.SortFunc(m.pkeys, func(a, b key) int {
-		if c := cmpKey(a, b); c != 0 {
-			return c
+		if a.cur != b.cur || a.amt != b.amt || a.ord != b.ord {
+			return cmpKey(a, b)
 		}
 		return strings.Compare(m.payoutID(a.i), m.payoutID(b.i))
 	})
