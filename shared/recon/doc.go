@@ -14,7 +14,8 @@
 //     payout's arrival date (default -1..+5; weekends and Config.Calendar's
 //     holidays do not count; a Saturday posting counts as the next business day).
 //  3. Descriptor evidence ranks the candidates that pass 1 and 2, never more:
-//     3 = the payout's reference/trace number is on the line, 2 = its account's
+//     3 = the payout's reference/trace number is on the line (as whole words:
+//     "TR1001" is on "ACH TR1001" but not on "TR10012"), 2 = its account's
 //     statement descriptor (Stripe) or ach_description (Qualpay), 1 = the
 //     provider's keyword (Config.Keywords: "STRIPE", "QUALPAY", plus any company
 //     descriptors), 0 = nothing. A line that names someone else is no candidate
@@ -69,8 +70,17 @@
 // Everything is deterministic and independent of input order (no map iteration
 // reaches the output; ties break by ID): matches come sorted by (date, amount,
 // line ID), exceptions by key. The work is O(n log n): lines and payouts are
-// sorted by (currency, amount, business day) and joined in one pass, text is
-// matched through a word index (not pattern by pattern), each node keeps at most
-// MaxCandidates candidates (more makes it ambiguous), and batch search is bounded
-// per block. Memory is a few flat arrays of 8-32 bytes per line and payout.
+// sorted by (currency, amount, business day) and joined in one pass; each line's
+// text is read once, through a word index of every keyword, descriptor and
+// payout reference (not pattern by pattern, nor pair by pair), so the evidence
+// of a pair is a look-up; each node keeps at most MaxCandidates candidates (more
+// makes it ambiguous), and batch search is bounded per block.
+//
+// # Memory
+//
+// The input is a Table (Run builds one from an Input): IDs and texts in one
+// string arena, repeated values interned, one 32- or 40-byte value struct per
+// line or payout. The working state is a few flat arrays of 8-40 bytes per line
+// and payout, dropped before the result is built. At a million lines the process
+// peaks under 600 MiB resident (BenchmarkMatch measures it in a child process).
 package recon

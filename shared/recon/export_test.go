@@ -21,7 +21,7 @@ func SortRows(t *Table) {
 		if c := cmp.Compare(a.date, b.date); c != 0 {
 			return c
 		}
-		return strings.Compare(t.text(int(a.off), int(a.nID)), t.text(int(b.off), int(b.nID)))
+		return strings.Compare(t.arena.str(a.off, int(a.nID)), t.arena.str(b.off, int(b.nID)))
 	})
 	ps := slices.Clone(t.pays)
 	slices.SortFunc(ps, func(a, b tpay) int {
@@ -34,8 +34,6 @@ func SortRows(t *Table) {
 		if c := cmp.Compare(a.date, b.date); c != 0 {
 			return c
 		}
-		return strings.Compare(t.text(int(a.off), int(a.nID)), t.text(int(b.off), int(b.nID)))
+		return strings.Compare(t.arena.str(a.off, int(a.nID)), t.arena.str(b.off, int(b.nID)))
 	})
 }
-
-func ArenaSize(t *Table) (int, int) { return t.arena.Len(), t.arena.Cap() }
