@@ -130,6 +130,12 @@ func (m *matcher) classify() {
 	for li := range m.lines {
 		l := &m.lines[li]
 		if l.flags&(fDone|fExplained|fWaiting) == 0 {
+			if l.hint == notProcessor {
+				// Someone else's line: no evidence for any payout, so never near
+				// one nor unmatched; most bank activity ends here.
+				m.res.Stats.Unrelated++
+				continue
+			}
 			leftL = append(leftL, int32(li))
 			if l.hint&^notProcessor != 0 {
 				procL = append(procL, int32(li))
@@ -229,9 +235,9 @@ func (m *matcher) classify() {
 		r := max(m.cfg.NearMinor, a*m.cfg.NearBasisPoints/(10000-m.cfg.NearBasisPoints)+1)
 		var near []int32
 		// A line that names no provider is near only a payout whose descriptor or
-		// reference it shows (the test below): most bank activity skips the search.
+		// reference it shows (the test below).
 		lo, hi := l.ord-after, l.ord+before
-		if l.hint == notProcessor || (l.hint == 0 && l.hitLen == 0 && l.refLen == 0) {
+		if l.hint == 0 && l.hitLen == 0 && l.refLen == 0 {
 			lo, hi = 1, 0
 		}
 		for d := lo; d <= hi; d++ {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"runtime"
 	"slices"
 	"strings"
@@ -470,8 +471,8 @@ const notProcessor uint32 = 1 << 31
 // under the common "QP"), so a line costs two look-ups per word of its text
 // however many patterns exist, and each line is read once: the evidence of a
 // (line, payout) pair is then a look-up in the line's hits, not a text search.
-// Keys are 64-bit FNV-1a hashes of the upper-case words, computed as the line is
-// read, and a bit set of them turns most words away before the map; a pattern
+// Keys are 64-bit hashes of the case-folded words and word pairs, computed as the
+// line is read, and a bit set of them turns most words away before the map; a pattern
 // whose key matches is still verified against the text, so a hash collision
 // costs a check, never a false hit.
 type patIndex struct {
@@ -487,10 +488,34 @@ type patIndex struct {
 	refs  []int32          // scratch: reference patterns of the line being scanned
 }
 
-const (
-	fnvOffset = 14695981039346656037
-	fnvPrime  = 1099511628211
-)
+// wordHash hashes an alphanumeric word regardless of ASCII case, 8 bytes at a
+// time: c&0xDF maps a letter to its upper case and each digit to a value of its
+// own, so "Stripe" and "STRIPE" hash alike and no two words differ only there.
+func wordHash(s string) uint64 {
+	const fold = 0xDFDFDFDFDFDFDFDF
+	h := uint64(len(s))
+	for ; len(s) >= 8; s = s[8:] {
+		v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+		h = bits.RotateLeft64((h^(v&fold))*0x9E3779B97F4A7C15, 27)
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		v |= uint64(s[i]) << (8 * i)
+	}
+	return mix64(h ^ (v & fold))
+}
+
+// pairHash is the key of two adjacent words.
+func pairHash(a, b uint64) uint64 { return mix64(a*0x9E3779B97F4A7C15 ^ b) }
+
+// mix64 is the splitmix64 finalizer: every input bit reaches the low bits the
+// bit set uses.
+func mix64(z uint64) uint64 {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
 
 // newPatIndex sizes the index for about n patterns: 16 bits of the set per
 // pattern keep false positives to a few percent (more patterns only make it
@@ -501,18 +526,6 @@ func newPatIndex(n int) patIndex {
 		bits <<= 1
 	}
 	return patIndex{byKey: make(map[uint64]int32, n), bits: make([]uint64, bits/64), mask: bits - 1}
-}
-
-// fnvUpper continues FNV-1a hash h over s, upper-casing ASCII letters.
-func fnvUpper(h uint64, s string) uint64 {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 'a' && c <= 'z' {
-			c -= 'a' - 'A'
-		}
-		h = (h ^ uint64(c)) * fnvPrime
-	}
-	return h
 }
 
 func (x *patIndex) maybe(h uint64) bool {
@@ -528,9 +541,9 @@ func (x *patIndex) add(s string, mask uint32, acct int32) int32 {
 	if len(s) < 3 || !ok {
 		return -1
 	}
-	k := fnvUpper(fnvOffset, w1)
+	k := wordHash(w1)
 	if w2 != "" {
-		k = fnvUpper(fnvUpper(k, " "), w2)
+		k = pairHash(k, wordHash(w2))
 	}
 	first, ok := x.byKey[k]
 	if !ok {
@@ -652,13 +665,12 @@ func (x *patIndex) field(s string, off int32) uint32 {
 			prev, i = 0, j
 			continue
 		}
-		w := s[i:j]
-		k := fnvUpper(fnvOffset, w)
+		k := wordHash(s[i:j])
 		if x.maybe(k) {
 			h |= x.lookup(s, k, off)
 		}
 		if prev != 0 {
-			if k2 := fnvUpper(fnvUpper(prev, " "), w); x.maybe(k2) {
+			if k2 := pairHash(prev, k); x.maybe(k2) {
 				h |= x.lookup(s, k2, off)
 			}
 		}
