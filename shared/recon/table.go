@@ -128,6 +128,8 @@ func (t *Table) AddCurrency(c string) {
 
 // AddLine adds a bank line. A pending or zero line only records its currency
 // (the account still holds it); the caller leaves out lines already matched.
+// Each text is cut to 64 KiB and the counterparties to 64 KiB in all (FromPlaid
+// already caps texts at 512 bytes).
 func (t *Table) AddLine(l *BankLine) error {
 	t.AddCurrency(l.Currency)
 	if l.Pending || l.Amount == 0 {
