@@ -571,8 +571,12 @@ func (x *patIndex) add(s string, mask uint32, acct int32) int32 {
 	return id
 }
 
-// addRef registers a payout reference and returns its pattern ID (-1 if unusable).
+// addRef registers a payout reference (4+ characters) and returns its pattern
+// ID (-1 if unusable).
 func (x *patIndex) addRef(s string) int32 {
+	if len(strings.TrimSpace(s)) < 4 {
+		return -1
+	}
 	id := x.add(s, 0, -1)
 	if id >= 0 {
 		x.ref[id] = true
