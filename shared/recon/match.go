@@ -810,22 +810,12 @@ func (m *matcher) index() {
 	for i, l := range m.lines {
 		m.lkeys[i] = key{cur: l.cur, ord: l.ord, amt: l.amt, i: int32(i)}
 	}
-	slices.SortFunc(m.lkeys, func(a, b key) int {
-		if a.cur != b.cur || a.amt != b.amt || a.ord != b.ord {
-			return cmpKey(a, b)
-		}
-		return strings.Compare(m.lineID(a.i), m.lineID(b.i))
-	})
+	scratch := sortKeys(m.lkeys, m.lineID, nil)
 	m.pkeys = make([]key, len(m.pays))
 	for i, p := range m.pays {
 		m.pkeys[i] = key{cur: p.cur, ord: p.ord, amt: p.amt, i: int32(i)}
 	}
-	slices.SortFunc(m.pkeys, func(a, b key) int {
-		if a.cur != b.cur || a.amt != b.amt || a.ord != b.ord {
-			return cmpKey(a, b)
-		}
-		return strings.Compare(m.payoutID(a.i), m.payoutID(b.i))
-	})
+	sortKeys(m.pkeys, m.payoutID, scratch)
 	// Two passes over the (currency, amount) groups: count each node's
 	// candidates, then fill them in place, so no edge is stored twice.
 	m.lOff = make([]int32, len(m.lines)+1)
