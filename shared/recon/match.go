@@ -386,20 +386,28 @@ func (m *matcher) load() {
 		provIdx[p] = int32(len(m.provs))
 		m.provs = append(m.provs, p)
 	}
-	nRefs := 0
+	nRefs, nDescs, seen := 0, 0, make([]bool, len(t.strs))
 	for i := range t.pays {
 		if t.pays[i].nRef >= 4 {
 			nRefs++
 		}
+		if d := t.pays[i].desc; !seen[d] {
+			seen[d] = true
+			nDescs++
+		}
 	}
-	m.pat = newPatIndex(nRefs + min(len(t.pays), 1024) + 64)
+	nKeys := len(m.cfg.NotProcessor)
+	for _, ks := range m.cfg.Keywords {
+		nKeys += len(ks)
+	}
+	m.pat = newPatIndex(nDescs+nKeys, nRefs)
 	for _, p := range m.provs {
 		for _, k := range m.cfg.Keywords[p] {
-			m.pat.add(k, 1<<provIdx[p], -1)
+			m.pat.add(k, 1<<provIdx[p], -1, false)
 		}
 	}
 	for _, k := range m.cfg.NotProcessor {
-		m.pat.add(k, notProcessor, -1)
+		m.pat.add(k, notProcessor, -1, false)
 	}
 	m.bankCurs = map[int32]bool{}
 	for _, c := range t.curs {
@@ -436,7 +444,7 @@ func (m *matcher) load() {
 			mask = 1 << r.prov
 		}
 		if tp.desc != lastDesc[a] { // most payouts repeat their account's descriptor
-			m.pat.add(t.strs[tp.desc], mask, a)
+			m.pat.add(t.strs[tp.desc], mask, a, false)
 			lastDesc[a] = tp.desc
 		}
 		if tp.nRef >= 4 {
@@ -472,20 +480,60 @@ const notProcessor uint32 = 1 << 31
 // however many patterns exist, and each line is read once: the evidence of a
 // (line, payout) pair is then a look-up in the line's hits, not a text search.
 // Keys are 64-bit hashes of the case-folded words and word pairs, computed as the
-// line is read, and a bit set of them turns most words away before the map; a pattern
-// whose key matches is still verified against the text, so a hash collision
-// costs a check, never a false hit.
+// line is read, and a bit set of them turns most words away before the map; a
+// pattern whose key matches is still verified against the text, so a hash
+// collision costs a check, never a false hit. Keywords and descriptors (a few,
+// met on most lines) and references (one per payout, met once) are kept apart,
+// so the frequent look-ups stay in a small, cached map.
 type patIndex struct {
-	text  []string         // upper-case patterns
-	prov  []uint32         // providers each pattern points to
-	accts [][]int32        // accounts whose payouts carry each pattern as descriptor
-	ref   []bool           // some payout carries the pattern as its reference
-	next  []int32          // the next pattern under the same key, -1 at the end
-	byKey map[uint64]int32 // key hash -> first pattern ID
-	bits  []uint64         // key hashes present, one bit each
-	mask  uint64           // len(bits)*64 - 1
-	hits  []int32          // arena of per-line hits: accounts, then reference patterns
-	refs  []int32          // scratch: reference patterns of the line being scanned
+	text  []string  // upper-case patterns
+	prov  []uint32  // providers each pattern points to
+	accts [][]int32 // accounts whose payouts carry each pattern as descriptor
+	ref   []bool    // some payout carries the pattern as its reference
+	next  []int32   // the next pattern under the same key, -1 at the end
+	named keyset    // keywords, not-processor texts and descriptors
+	refd  keyset    // patterns first registered as references
+	hits  []int32   // arena of per-line hits: accounts, then reference patterns
+	refs  []int32   // scratch: reference patterns of the line being scanned
+}
+
+// keyset maps key hashes to the first pattern of their chain, behind a bit set.
+type keyset struct {
+	first map[uint64]int32
+	bits  []uint64 // key hashes present, one bit each
+	mask  uint64   // len(bits)*64 - 1
+}
+
+// newKeyset sizes a keyset for about n keys: 16 bits of the set per key keep
+// false positives to a few percent (more keys only make it slower, never wrong).
+func newKeyset(n int) keyset {
+	bits := uint64(1024)
+	for bits < uint64(n)*16 && bits < 1<<26 {
+		bits <<= 1
+	}
+	return keyset{first: make(map[uint64]int32, n), bits: make([]uint64, bits/64), mask: bits - 1}
+}
+
+func (ks *keyset) maybe(h uint64) bool {
+	b := h & ks.mask
+	return ks.bits[b>>6]&(1<<(b&63)) != 0
+}
+
+// head is the first pattern under key k, -1 if none.
+func (ks *keyset) head(k uint64) int32 {
+	if !ks.maybe(k) {
+		return -1
+	}
+	if id, ok := ks.first[k]; ok {
+		return id
+	}
+	return -1
+}
+
+func (ks *keyset) push(k uint64, id int32) {
+	ks.first[k] = id
+	b := k & ks.mask
+	ks.bits[b>>6] |= 1 << (b & 63)
 }
 
 // wordHash hashes an alphanumeric word regardless of ASCII case, 8 bytes at a
@@ -517,25 +565,16 @@ func mix64(z uint64) uint64 {
 	return z ^ (z >> 31)
 }
 
-// newPatIndex sizes the index for about n patterns: 16 bits of the set per
-// pattern keep false positives to a few percent (more patterns only make it
-// slower, never wrong).
-func newPatIndex(n int) patIndex {
-	bits := uint64(1024)
-	for bits < uint64(n)*16 && bits < 1<<26 {
-		bits <<= 1
-	}
-	return patIndex{byKey: make(map[uint64]int32, n), bits: make([]uint64, bits/64), mask: bits - 1}
-}
-
-func (x *patIndex) maybe(h uint64) bool {
-	b := h & x.mask
-	return x.bits[b>>6]&(1<<(b&63)) != 0
+// newPatIndex sizes the index for about named keywords and descriptors and
+// refs references.
+func newPatIndex(named, refs int) patIndex {
+	return patIndex{named: newKeyset(named), refd: newKeyset(refs)}
 }
 
 // add registers a pattern (3+ characters) for providers mask and, if acct >= 0,
-// as that account's descriptor. It returns the pattern's ID, -1 if too short.
-func (x *patIndex) add(s string, mask uint32, acct int32) int32 {
+// as that account's descriptor (ref: as a payout reference). It returns the
+// pattern's ID, -1 if too short.
+func (x *patIndex) add(s string, mask uint32, acct int32, ref bool) int32 {
 	s = strings.ToUpper(strings.TrimSpace(s))
 	w1, w2, ok := patKey(s)
 	if len(s) < 3 || !ok {
@@ -545,25 +584,30 @@ func (x *patIndex) add(s string, mask uint32, acct int32) int32 {
 	if w2 != "" {
 		k = pairHash(k, wordHash(w2))
 	}
-	first, ok := x.byKey[k]
-	if !ok {
-		first = -1
-	}
-	id := first
+	id := x.named.head(k)
 	for id >= 0 && x.text[id] != s {
 		id = x.next[id]
 	}
 	if id < 0 {
+		id = x.refd.head(k)
+		for id >= 0 && x.text[id] != s {
+			id = x.next[id]
+		}
+	}
+	if id < 0 {
+		ks := &x.named
+		if ref {
+			ks = &x.refd
+		}
 		id = int32(len(x.text))
 		x.text = append(x.text, s)
 		x.prov = append(x.prov, 0)
 		x.accts = append(x.accts, nil)
 		x.ref = append(x.ref, false)
-		x.next = append(x.next, first)
-		x.byKey[k] = id
-		b := k & x.mask
-		x.bits[b>>6] |= 1 << (b & 63)
+		x.next = append(x.next, ks.head(k))
+		ks.push(k, id)
 	}
+	x.ref[id] = x.ref[id] || ref
 	x.prov[id] |= mask
 	if acct >= 0 && !slices.Contains(x.accts[id], acct) {
 		x.accts[id] = append(x.accts[id], acct)
@@ -577,11 +621,7 @@ func (x *patIndex) addRef(s string) int32 {
 	if len(strings.TrimSpace(s)) < 4 {
 		return -1
 	}
-	id := x.add(s, 0, -1)
-	if id >= 0 {
-		x.ref[id] = true
-	}
-	return id
+	return x.add(s, 0, -1, true)
 }
 
 func isAlnum(c byte) bool {
@@ -670,24 +710,18 @@ func (x *patIndex) field(s string, off int32) uint32 {
 			continue
 		}
 		k := wordHash(s[i:j])
-		if x.maybe(k) {
-			h |= x.lookup(s, k, off)
-		}
+		h |= x.lookup(s, x.named.head(k), off) | x.lookup(s, x.refd.head(k), off)
 		if prev != 0 {
-			if k2 := pairHash(prev, k); x.maybe(k2) {
-				h |= x.lookup(s, k2, off)
-			}
+			k2 := pairHash(prev, k)
+			h |= x.lookup(s, x.named.head(k2), off) | x.lookup(s, x.refd.head(k2), off)
 		}
 		prev, i = k, j
 	}
 	return h
 }
 
-func (x *patIndex) lookup(s string, k uint64, off int32) uint32 {
-	id, ok := x.byKey[k]
-	if !ok {
-		return 0
-	}
+// lookup verifies the patterns of the chain starting at id against s.
+func (x *patIndex) lookup(s string, id int32, off int32) uint32 {
 	var h uint32
 	for ; id >= 0; id = x.next[id] {
 		if !containsFold(s, x.text[id]) {
