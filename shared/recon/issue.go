@@ -19,26 +19,24 @@ func (m *matcher) itemisationIssues() {
 			continue
 		}
 		if byID == nil {
-			byID = make(map[string]int, len(m.in.Payouts))
-			for pi := range m.in.Payouts {
-				if m.in.Payouts[pi].ItemisationIssue != "" || m.in.Payouts[pi].ItemisationNote != "" {
-					byID[m.in.Payouts[pi].ID] = pi
-				}
-			}
-			if len(byID) == 0 {
+			if len(m.t.notes) == 0 {
 				return
+			}
+			byID = make(map[string]int, len(m.t.notes))
+			for k, n := range m.t.notes {
+				byID[m.t.payoutID(n.i)] = k
 			}
 		}
 		for _, id := range e.PayoutIDs {
-			pi, ok := byID[id]
+			k, ok := byID[id]
 			if !ok {
 				continue
 			}
-			po := &m.in.Payouts[pi]
-			if po.ItemisationNote != "" {
-				e.Message += " (" + id + ": " + po.ItemisationNote + ")"
+			po := &m.t.notes[k]
+			if po.note != "" {
+				e.Message += " (" + id + ": " + po.note + ")"
 			}
-			if po.ItemisationIssue == ReasonAmbiguous && e.Reason != ReasonAmbiguous {
+			if po.issue == ReasonAmbiguous && e.Reason != ReasonAmbiguous {
 				e.Reason = ReasonAmbiguous
 				e.Key = rekey(e.Key, ReasonItemisationIncomplete, ReasonAmbiguous)
 			}

@@ -26,7 +26,14 @@ type Table struct {
 	sidx  map[string]uint32
 	lines []tline
 	pays  []tpay
-	curs  []uint32 // bank account currencies, normalised (strs indexes)
+	curs  []uint32  // bank account currencies, normalised (strs indexes)
+	notes []payNote // the few payouts with an itemisation issue or note
+}
+
+// payNote is a payout's ItemisationIssue and ItemisationNote (see issue.go).
+type payNote struct {
+	i           int32 // table index
+	issue, note string
 }
 
 // arena holds text in 1 MiB chunks that are never grown past their first
@@ -187,6 +194,9 @@ func (t *Table) AddPayout(p *payouts.Payout) error {
 		acct: t.intern(p.AccountID), desc: t.intern(p.Descriptor), nID: uint16(len(p.ID)), nRef: uint16(len(ref))}
 	t.arena.write(p.ID)
 	t.arena.write(ref)
+	if p.ItemisationIssue != "" || p.ItemisationNote != "" {
+		t.notes = append(t.notes, payNote{i: int32(len(t.pays)), issue: p.ItemisationIssue, note: p.ItemisationNote})
+	}
 	switch p.Status {
 	case payouts.StatusPaid:
 		r.status = stPaid
