@@ -21,20 +21,6 @@ var (
 	ErrRange     = errors.New("amount out of range")
 )
 
-// zeroDecimal and threeDecimal follow ISO 4217 minor units (and Stripe's list).
-var (
-	zeroDecimal  = set("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF")
-	threeDecimal = set("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND")
-)
-
-func set(codes ...string) map[string]bool {
-	m := make(map[string]bool, len(codes))
-	for _, c := range codes {
-		m[c] = true
-	}
-	return m
-}
-
 // NormalizeCurrency upper-cases and checks a currency code ("usd" -> "USD").
 func NormalizeCurrency(code string) (string, error) {
 	c := strings.ToUpper(strings.TrimSpace(code))
@@ -49,27 +35,18 @@ func NormalizeCurrency(code string) (string, error) {
 	return c, nil
 }
 
-// Exponent is the number of minor-unit digits of a currency (USD 2, JPY 0, KWD 3).
-func Exponent(code string) (int32, error) {
-	c, err := NormalizeCurrency(code)
-	if err != nil {
-		return 0, err
-	}
-	switch {
-	case zeroDecimal[c]:
-		return 0, nil
-	case threeDecimal[c]:
-		return 3, nil
-	default:
-		return 2, nil
-	}
-}
+// Exponent is the ISO 4217 number of minor-unit digits of a currency (USD 2,
+// JPY 0, ISK 0, KWD 3). Amounts from Stripe use Stripe.Exponent instead.
+func Exponent(code string) (int32, error) { return ISO.Exponent(code) }
 
-// ParseMinor converts a decimal string ("3890.00", "-0.30", "1e2") to minor units
-// of the currency, exactly. More decimals than the currency allows is an error
-// unless they are zeros ("1.230" is fine for USD, "1.234" is not).
-func ParseMinor(s, currency string) (int64, error) {
-	exp, err := Exponent(currency)
+// ParseMinor converts a decimal string ("3890.00", "-0.30", "1e2") to ISO minor
+// units of the currency, exactly. More decimals than the currency allows is an
+// error unless they are zeros ("1.230" is fine for USD, "1.234" is not).
+func ParseMinor(s, currency string) (int64, error) { return ISO.ParseMinor(s, currency) }
+
+// ParseMinor converts a decimal string to minor units under these rules.
+func (u Units) ParseMinor(s, currency string) (int64, error) {
+	exp, err := u.Exponent(currency)
 	if err != nil {
 		return 0, err
 	}
@@ -97,9 +74,12 @@ func DecimalToMinor(d decimal.Decimal, exp int32) (int64, error) {
 	return bi.Int64(), nil
 }
 
-// Format renders minor units as a plain decimal string ("3890.00", "-0.05", "1500").
-func Format(minor int64, currency string) string {
-	exp, err := Exponent(currency)
+// Format renders ISO minor units as a plain decimal string ("3890.00", "-0.05", "1500").
+func Format(minor int64, currency string) string { return ISO.Format(minor, currency) }
+
+// Format renders minor units under these rules as a plain decimal string.
+func (u Units) Format(minor int64, currency string) string {
+	exp, err := u.Exponent(currency)
 	if err != nil {
 		exp = 2
 	}

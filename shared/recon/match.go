@@ -470,6 +470,20 @@ func (m *matcher) load() {
 	m.res.Stats.Lines, m.res.Stats.Payouts = len(m.lines), len(m.pays)+len(m.fails)
 }
 
+// bankUnits is a payout's amount in the bank feed's (ISO 4217) minor units, so
+// it compares with bank lines: Stripe writes ISK with two decimals, the bank with
+// none. An amount the bank cannot represent stays as it is and so matches nothing.
+func bankUnits(p *payouts.Payout) int64 {
+	if p.Provider != payouts.Stripe {
+		return p.Amount
+	}
+	v, err := money.Rescale(p.Amount, p.Currency, money.Stripe, money.ISO)
+	if err != nil {
+		return p.Amount
+	}
+	return v
+}
+
 // notProcessor marks a line that names someone other than a provider.
 const notProcessor uint32 = 1 << 31
 
@@ -1281,7 +1295,7 @@ func CheckManual(line BankLine, pays []payouts.Payout, matchedLines, matchedPayo
 			return bad("payout_ids", "payout %s is in %s, the bank transaction in %s", p.ID, p.Currency, line.Currency)
 		}
 		seen[p.ID] = true
-		sum += p.Amount
+		sum += bankUnits(&p)
 		ids = append(ids, p.ID)
 	}
 	if sum != line.Amount {

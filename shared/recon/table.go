@@ -190,7 +190,7 @@ func (t *Table) AddPayout(p *payouts.Payout) error {
 	if err != nil {
 		return err
 	}
-	r := tpay{amt: p.Amount, off: off, date: arr, cur: t.intern(p.Currency), prov: t.intern(p.Provider),
+	r := tpay{amt: bankUnits(p), off: off, date: arr, cur: t.intern(p.Currency), prov: t.intern(p.Provider),
 		acct: t.intern(p.AccountID), desc: t.intern(p.Descriptor), nID: uint16(len(p.ID)), nRef: uint16(len(ref))}
 	t.arena.write(p.ID)
 	t.arena.write(ref)
