@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/payrecon/payrecon/shared/apperr"
 )
@@ -19,11 +21,13 @@ const rawPANMessage = "raw card numbers are not accepted; send a card_id token f
 // token may contain a long digit run by chance; it is not a PAN.
 var cardTokenRe = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 
-// LooksLikePAN reports whether s contains a run of 13–19 digits (spaces or
-// dashes allowed between digit groups) that passes the Luhn check. In a longer
-// grouped run ("4111 1111 1111 1111 1225": a PAN and an expiry) every sequence
-// of whole groups is checked; an ungrouped run over 19 digits is a long
-// numeric ID, not a card number.
+// LooksLikePAN reports whether s contains a run of 13–19 digits that passes the
+// Luhn check, whatever separates the digit groups: any short run of Unicode
+// spaces or punctuation ("4111 1111 1111 1111", "4111.1111.1111.1111",
+// "4111 - 1111", "4111/1111", "4111_1111", tabs, no-break spaces) is
+// normalised away before the check. In a longer grouped run ("4111 1111 1111
+// 1111 1225": a PAN and an expiry) every sequence of whole groups is checked;
+// an ungrouped run over 19 digits is a long numeric ID, not a card number.
 func LooksLikePAN(s string) bool {
 	if cardTokenRe.MatchString(s) && strings.ContainsAny(strings.ToLower(s), "abcdef") {
 		return false
@@ -36,12 +40,38 @@ func LooksLikePAN(s string) bool {
 	return found
 }
 
+// maxSeparator is the longest run of separators (in runes) still read as the
+// gap between two digit groups: " - " and ". " are 3 and 2.
+const maxSeparator = 3
+
+// isSeparator: every Unicode space (tab, no-break space, ideographic space…)
+// and punctuation mark (".", "/", "_", dashes of every width…).
+func isSeparator(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// separatorThenDigit reports whether s[j:] starts with 1–maxSeparator
+// separator runes followed by a digit, and where that digit is.
+func separatorThenDigit(s string, j int) (int, bool) {
+	for n := 0; n < maxSeparator && j < len(s); n++ {
+		r, size := utf8.DecodeRuneInString(s[j:])
+		if !isSeparator(r) {
+			return 0, false
+		}
+		j += size
+		if j < len(s) && isDigit(s[j]) {
+			return j, true
+		}
+	}
+	return 0, false
+}
+
 // digitRuns calls fn with the bounds of every maximal run of digits in s
-// that may contain single spaces or dashes between digits and holds at least
-// 13 digits, until fn returns false. A hand-written scan: linear and
-// allocation-free, as it runs over every vault request body.
+// that may contain short separator runes between digits and holds at least
+// 13 digits, until fn returns false. A hand-written scan: linear (each
+// separator run is looked at a bounded number of times) and allocation-free,
+// as it runs over every vault request body.
 func digitRuns(s string, fn func(lo, hi int) bool) {
-	isDigit := func(c byte) bool { return c >= '0' && c <= '9' }
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) {
 			i++
@@ -49,17 +79,17 @@ func digitRuns(s string, fn func(lo, hi int) bool) {
 		}
 		lo, hi, n := i, i+1, 1
 		for j := i + 1; j < len(s); {
-			switch {
-			case isDigit(s[j]):
+			if isDigit(s[j]) {
 				n++
 				j++
 				hi = j
 				continue
-			case (s[j] == ' ' || s[j] == '-') && j+1 < len(s) && isDigit(s[j+1]):
-				j++
-				continue
 			}
-			break
+			next, ok := separatorThenDigit(s, j)
+			if !ok {
+				break
+			}
+			j = next
 		}
 		if n >= 13 && !fn(lo, hi) {
 			return
@@ -69,7 +99,7 @@ func digitRuns(s string, fn func(lo, hi int) bool) {
 }
 
 func panInRun(run string) bool {
-	groups := strings.FieldsFunc(run, func(r rune) bool { return r == ' ' || r == '-' })
+	groups := strings.FieldsFunc(run, func(r rune) bool { return r < '0' || r > '9' })
 	for i := range groups {
 		n := 0
 		for j := i; j < len(groups); j++ {

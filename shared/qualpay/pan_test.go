@@ -32,6 +32,20 @@ func TestLooksLikePAN(t *testing.T) {
 		{"hex token with long digit run", "a4111111111111111b00000000000000", false},
 		{"ungrouped 24 digits is an ID", "411111111111111100000000", false},
 		{"empty", "", false},
+		{"dotted", "4111.1111.1111.1111", true},
+		{"slashed", "4111/1111/1111/1111", true},
+		{"underscored", "4111_1111_1111_1111", true},
+		{"tabbed", "4111\t1111\t1111\t1111", true},
+		{"two spaces", "4111  1111  1111  1111", true},
+		{"spaced dash", "4111 - 1111 - 1111 - 1111", true},
+		{"no-break space", "4111\u00a01111\u00a01111\u00a01111", true},
+		{"narrow no-break space", "4111\u202f1111\u202f1111\u202f1111", true},
+		{"em dash", "4111\u20141111\u20141111\u20141111", true},
+		{"ideographic space", "4111\u30001111\u30001111\u30001111", true},
+		{"mixed", "4111. 1111/1111_1111", true},
+		{"as a first name", "first_name=4111.1111.1111.1111", true},
+		{"long gap is not one number", "4111 1111    1111 1111", false},
+		{"letters break it", "4111 1111 x 1111 1111", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,13 +160,19 @@ func TestPANGuard(t *testing.T) {
 // string check and by the JSON walk, and no input makes either panic.
 func FuzzLooksLikePAN(f *testing.F) {
 	for _, s := range []string{"", "4111111111111111", "x 4111-1111-1111-1111 y", "212000000001", "a4111111111111111b", "1 2 3 4 5 6 7 8 9 0 1 2 3"} {
-		f.Add(s)
+		f.Add(s, uint8(0))
 	}
-	f.Fuzz(func(t *testing.T, s string) {
+	f.Add("9", uint8(3))
+	f.Add("name: ", uint8(7))
+	f.Fuzz(func(t *testing.T, s string, sepIdx uint8) {
 		if len(s) > 512 {
 			return
 		}
-		probe := s + " 4111111111111111 " + s
+		// The Visa test number grouped by any of the separators that once hid it.
+		seps := []string{"", " ", "-", ".", "/", "_", "\t", "  ", " - ", "\u00a0", "\u2009", "\u2013", "\u3000", ". "}
+		sep := seps[int(sepIdx)%len(seps)]
+		pan := strings.Join([]string{"4111", "1111", "1111", "1111"}, sep)
+		probe := s + " " + pan + " " + s
 		if !qualpay.LooksLikePAN(probe) {
 			t.Fatalf("missed the PAN in %q", probe)
 		}

@@ -2,12 +2,12 @@ package reconsvc
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
 	"strconv"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/csvsafe"
 	"github.com/payrecon/payrecon/shared/money"
 	"github.com/payrecon/payrecon/shared/recon"
 	"github.com/payrecon/payrecon/shared/store"
@@ -140,8 +140,10 @@ func (s *Service) JournalEntries(ctx context.Context, pid, cid string, f Filter,
 }
 
 // WriteJournalCSV writes entries one line per posting, amounts as decimals.
+// Every cell is neutralised against formula injection (csvsafe): IDs too are
+// outside text.
 func WriteJournalCSV(w io.Writer, entries []JournalEntry, header bool) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	if header {
 		if err := cw.Write([]string{"entry_id", "match_id", "date", "kind", "reverses", "memo", "currency", "account", "debit", "credit",
 			"payout_id", "bank_transaction_id", "invoice_id", "payment_id", "source_id"}); err != nil {
@@ -156,7 +158,7 @@ func WriteJournalCSV(w io.Writer, entries []JournalEntry, header bool) error {
 	}
 	for _, e := range entries {
 		for _, l := range e.Lines {
-			if err := cw.Write([]string{e.ID, e.MatchID, e.Date.String(), e.Kind, e.Reverses, csvSafe(e.Memo), e.Currency, csvSafe(l.Account),
+			if err := cw.Write([]string{e.ID, e.MatchID, e.Date.String(), e.Kind, e.Reverses, e.Memo, e.Currency, l.Account,
 				dec(l.Debit, e.Currency), dec(l.Credit, e.Currency), l.PayoutID, l.BankTransactionID, l.InvoiceID, l.PaymentID, l.SourceID}); err != nil {
 				return err
 			}
@@ -164,14 +166,6 @@ func WriteJournalCSV(w io.Writer, entries []JournalEntry, header bool) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// csvSafe defuses spreadsheet formulas in free text ("=cmd…" from a bank line).
-func csvSafe(s string) string {
-	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
-		return "'" + s
-	}
-	return s
 }
 
 // Exceptions lists exceptions: open ones by date (the default), or all / resolved.
