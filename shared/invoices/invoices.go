@@ -24,8 +24,10 @@ const (
 	StatusOpen       = "open"
 	StatusProcessing = "processing"
 	StatusPaid       = "paid"
-	StatusReconciled = "reconciled"
-	StatusVoid       = "void"
+	// StatusPartiallyPaid: some money received, less than the amount due.
+	StatusPartiallyPaid = "partially_paid"
+	StatusReconciled    = "reconciled"
+	StatusVoid          = "void"
 )
 
 // rank orders the forward path; void is off it.
@@ -33,7 +35,7 @@ func rank(s string) int {
 	switch s {
 	case StatusOpen:
 		return 1
-	case StatusProcessing:
+	case StatusProcessing, StatusPartiallyPaid:
 		return 2
 	case StatusPaid:
 		return 3
@@ -55,23 +57,25 @@ func CanAdvance(cur, next string) bool {
 // Invoice is one invoice of a company.
 type Invoice struct {
 	store.Keys
-	PartnerID    string     `dynamodbav:"partner_id" json:"-"`
-	CompanyID    string     `dynamodbav:"company_id" json:"company_id"`
-	ID           string     `dynamodbav:"id" json:"id"`
-	ExternalID   string     `dynamodbav:"external_id" json:"external_id"`
-	Number       string     `dynamodbav:"number,omitempty" json:"number,omitempty"`
-	Customer     string     `dynamodbav:"customer,omitempty" json:"customer,omitempty"`
-	Amount       int64      `dynamodbav:"amount" json:"amount"` // minor units
-	Currency     string     `dynamodbav:"currency" json:"currency"`
-	IssuedAt     string     `dynamodbav:"issued_at,omitempty" json:"issued_at,omitempty"` // YYYY-MM-DD
-	DueAt        string     `dynamodbav:"due_at,omitempty" json:"due_at,omitempty"`
-	Status       string     `dynamodbav:"status" json:"status"`
-	PaymentID    string     `dynamodbav:"payment_id,omitempty" json:"payment_id,omitempty"`
-	AmountPaid   int64      `dynamodbav:"amount_paid" json:"amount_paid"`
-	PaidAt       *time.Time `dynamodbav:"paid_at,omitempty" json:"paid_at,omitempty"`
-	ReconciledAt *time.Time `dynamodbav:"reconciled_at,omitempty" json:"reconciled_at,omitempty"`
-	CreatedAt    time.Time  `dynamodbav:"created_at" json:"created_at"`
-	UpdatedAt    time.Time  `dynamodbav:"updated_at" json:"updated_at"`
+	PartnerID  string `dynamodbav:"partner_id" json:"-"`
+	CompanyID  string `dynamodbav:"company_id" json:"company_id"`
+	ID         string `dynamodbav:"id" json:"id"`
+	ExternalID string `dynamodbav:"external_id" json:"external_id"`
+	Number     string `dynamodbav:"number,omitempty" json:"number,omitempty"`
+	Customer   string `dynamodbav:"customer,omitempty" json:"customer,omitempty"`
+	Amount     int64  `dynamodbav:"amount" json:"amount"` // minor units
+	Currency   string `dynamodbav:"currency" json:"currency"`
+	IssuedAt   string `dynamodbav:"issued_at,omitempty" json:"issued_at,omitempty"` // YYYY-MM-DD
+	DueAt      string `dynamodbav:"due_at,omitempty" json:"due_at,omitempty"`
+	Status     string `dynamodbav:"status" json:"status"`
+	PaymentID  string `dynamodbav:"payment_id,omitempty" json:"payment_id,omitempty"`
+	AmountPaid int64  `dynamodbav:"amount_paid" json:"amount_paid"`
+	// AmountProcessing is what payments still in flight (ACH) will bring.
+	AmountProcessing int64      `dynamodbav:"amount_processing" json:"amount_processing"`
+	PaidAt           *time.Time `dynamodbav:"paid_at,omitempty" json:"paid_at,omitempty"`
+	ReconciledAt     *time.Time `dynamodbav:"reconciled_at,omitempty" json:"reconciled_at,omitempty"`
+	CreatedAt        time.Time  `dynamodbav:"created_at" json:"created_at"`
+	UpdatedAt        time.Time  `dynamodbav:"updated_at" json:"updated_at"`
 }
 
 type ref struct {
@@ -264,7 +268,7 @@ func (s *Store) List(ctx context.Context, partnerID, companyID string, f Filter,
 	var conds []string
 	if f.Status != "" {
 		if rank(f.Status) == 0 && f.Status != StatusVoid {
-			return nil, "", apperr.FieldErrors(map[string]string{"status": "must be one of open, processing, paid, reconciled, void"})
+			return nil, "", apperr.FieldErrors(map[string]string{"status": "must be one of open, processing, partially_paid, paid, reconciled, void"})
 		}
 		conds = append(conds, "#st = :st")
 		q.Names, q.Values = map[string]string{"#st": "status"}, map[string]any{":st": f.Status}
@@ -375,15 +379,4 @@ func (s *Store) Transition(ctx context.Context, partnerID, companyID, id, next s
 		}
 	}
 	return Invoice{}, apperr.New(apperr.Conflict, "invoice changed concurrently; retry")
-}
-
-// MarkReconciled moves paid invoices to reconciled (reconciliation calls it).
-// Invoices already reconciled are left as they are; any other status is an error.
-func (s *Store) MarkReconciled(ctx context.Context, partnerID, companyID string, invoiceIDs []string) error {
-	for _, id := range invoiceIDs {
-		if _, err := s.Transition(ctx, partnerID, companyID, id, StatusReconciled); err != nil {
-			return fmt.Errorf("reconcile invoice %s: %w", id, err)
-		}
-	}
-	return nil
 }

@@ -101,26 +101,47 @@ func TestInvoicesAPI(t *testing.T) {
 			}
 		}
 	})
-	t.Run("reconciled only forward", func(t *testing.T) {
+	t.Run("reconciled when its payments are matched, back on unmatch", func(t *testing.T) {
 		st := stores.Invoices(env.Env)
 		var page struct{ Data []invoices.Invoice }
 		testenv.Do(t, "GET", base+"?status=open", key, nil).JSON(t, &page)
-		id := page.Data[0].ID
-		if _, err := st.Transition(ctx, pid, co.ID, id, invoices.StatusPaid); err != nil {
+		inv, err := st.Get(ctx, pid, co.ID, page.Data[0].ID) // the stored invoice (the API hides the partner)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.MarkReconciled(ctx, pid, co.ID, []string{id}); err != nil {
-			t.Fatal(err)
+		pay := func(id string, amt int64) {
+			tx, _, err := st.ApplyPayment(ctx, inv, invoices.Received{PaymentID: id, State: invoices.PaymentSucceeded, Amount: amt, Currency: inv.Currency})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.DB.Transact(ctx, tx); err != nil {
+				t.Fatal(err)
+			}
+			inv, _ = st.Get(ctx, pid, co.ID, inv.ID)
 		}
-		if err := st.MarkReconciled(ctx, pid, co.ID, []string{id}); err != nil {
-			t.Fatalf("reconciling twice: %v", err)
+		pay("pi_a", inv.Amount/2)
+		pay("pi_b", inv.Amount-inv.Amount/2)
+		if inv.Status != invoices.StatusPaid {
+			t.Fatalf("status %s", inv.Status)
 		}
-		if _, err := st.Transition(ctx, pid, co.ID, id, invoices.StatusOpen); err == nil {
-			t.Fatal("moved backwards")
+		matched := func(ids []string, m bool, want string) {
+			t.Helper()
+			var refs []invoices.PaymentRef
+			for _, id := range ids {
+				refs = append(refs, invoices.PaymentRef{InvoiceID: inv.ID, PaymentID: id})
+			}
+			if err := st.PaymentsMatched(ctx, pid, co.ID, refs, m); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := st.Get(ctx, pid, co.ID, inv.ID); got.Status != want {
+				t.Fatalf("after %v matched=%v: %s, want %s", ids, m, got.Status, want)
+			}
 		}
-		if err := st.MarkReconciled(ctx, pid, co.ID, []string{inv.ID}); err == nil {
-			t.Fatal("reconciled a void invoice")
-		}
+		matched([]string{"pi_a"}, true, invoices.StatusPaid) // pi_b's payout not matched yet
+		matched([]string{"pi_b"}, true, invoices.StatusReconciled)
+		matched([]string{"pi_b"}, true, invoices.StatusReconciled) // idempotent
+		matched([]string{"pi_a"}, false, invoices.StatusPaid)
+		matched([]string{"pi_a"}, true, invoices.StatusReconciled)
 	})
 }
 

@@ -108,7 +108,7 @@ func (s *Service) HandleStripe(ctx context.Context, pathPartner string, body []b
 func handled(typ string) bool {
 	switch typ {
 	case "payment_intent.succeeded", "payment_intent.processing", "payment_intent.payment_failed", "payment_intent.canceled",
-		"charge.succeeded", "charge.refunded", "charge.dispute.created", "charge.dispute.closed", "charge.dispute.updated",
+		"charge.succeeded", "charge.failed", "charge.refunded", "charge.dispute.created", "charge.dispute.closed", "charge.dispute.updated",
 		"payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled", "payout.reconciliation_completed",
 		"account.application.deauthorized",
 		"transfer.created", "transfer.updated", "transfer.reversed":
@@ -148,11 +148,11 @@ func (s *Service) planStripe(ctx context.Context, pid, cid string, ev *Event, op
 	}
 	switch ev.Type {
 	case "payment_intent.succeeded", "payment_intent.processing", "payment_intent.payment_failed", "payment_intent.canceled":
-		return s.planPaymentIntent(ctx, pid, cid, ev, obj, optimistic)
-	case "charge.succeeded", "charge.refunded":
-		return s.planCharge(ctx, pid, cid, ev, obj, optimistic)
+		return s.planPaymentIntent(ctx, pid, cid, ev, obj)
+	case "charge.succeeded", "charge.failed", "charge.refunded":
+		return s.planCharge(ctx, pid, cid, ev, obj)
 	case "charge.dispute.created", "charge.dispute.closed", "charge.dispute.updated":
-		return s.planDispute(pid, cid, ev, obj)
+		return s.planDispute(ctx, pid, cid, ev, obj)
 	case "payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled", "payout.reconciliation_completed":
 		return s.planPayout(pid, cid, ev, obj)
 	}
@@ -184,7 +184,7 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
-func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Event, pi *object, optimistic bool) (plan, error) {
+func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Event, pi *object) (plan, error) {
 	status := paymentStatus(pi.Status, ev.Type)
 	gross := pi.Amount
 	if status == payments.StatusSucceeded && pi.AmountReceived > 0 {
@@ -199,15 +199,15 @@ func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Ev
 		c.FailureCode = pi.LastPaymentError.Code
 	}
 	p := plan{outcome: OutcomeApplied}
-	// The invoice moves with the payment: processing (ACH in flight) or paid.
-	var next string
+	// The invoice follows the money: processing (ACH in flight), received, failed.
+	r := invoices.Received{State: invoices.PaymentFailed, Amount: pi.Amount, Currency: pi.Currency}
 	switch status {
 	case payments.StatusSucceeded:
-		next = invoices.StatusPaid
+		r.State, r.Amount = invoices.PaymentSucceeded, gross
 	case payments.StatusProcessing:
-		next = invoices.StatusProcessing
+		r.State = invoices.PaymentProcessing
 	}
-	if err := s.planInvoice(ctx, &p, &c, pi.Metadata, next, gross, optimistic); err != nil {
+	if err := s.planInvoice(ctx, &p, &c, pi.Metadata, r); err != nil {
 		return plan{}, err
 	}
 	e, err := s.paymentEffect(c)
@@ -224,45 +224,49 @@ func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Ev
 	return p, nil
 }
 
-// planInvoice resolves the invoice a payment names and adds its transition.
-//
-// optimistic (first attempt, invoice named by our inv_ ID): no read; the
-// transition is conditional on a status that may advance, so the common case
-// (an open invoice) costs no extra round trip. If the guess fails (already
-// paid, void, unknown) the event is re-planned with a read.
-func (s *Service) planInvoice(ctx context.Context, p *plan, c *payments.Change, md map[string]string, next string, amount int64, optimistic bool) error {
+// planInvoice finds the invoice a payment pays (its metadata, or the invoice
+// already recorded on the payment: refunds and disputes carry no metadata) and
+// adds the writes that record what the payment brought (invoices.ApplyPayment:
+// one rule for every provider). Their conditions are on the invoice as read:
+// a concurrent change fails the transaction and the event is re-planned.
+func (s *Service) planInvoice(ctx context.Context, p *plan, c *payments.Change, md map[string]string, r invoices.Received) error {
+	inv, ok, err := s.invoiceOf(ctx, c, md)
+	if err != nil || !ok {
+		return err
+	}
+	c.InvoiceID = inv.ID
+	r.PaymentID, r.ChargeID = c.ID, c.ChargeID
+	txs, _, err := s.Invoices.ApplyPayment(ctx, inv, r)
+	if err != nil {
+		return err
+	}
+	for _, tx := range txs {
+		p.effects = append(p.effects, effect{name: "invoice", tx: tx})
+	}
+	return nil
+}
+
+func (s *Service) invoiceOf(ctx context.Context, c *payments.Change, md map[string]string) (invoices.Invoice, bool, error) {
 	ref, number := invoiceRef(md)
 	if ref == "" && number == "" {
-		return nil
-	}
-	if optimistic && next != "" && strings.HasPrefix(ref, "inv_") && len(ref) <= 64 {
-		tx, err := s.Invoices.TransitionByIDTx(c.PartnerID, c.CompanyID, ref, next, c.ID, amount, s.Now())
-		if err != nil {
-			return err
+		pay, err := s.Payments.Get(ctx, c.PartnerID, c.CompanyID, c.ID)
+		if err != nil || pay.InvoiceID == "" {
+			if err != nil && !apperr.Is(err, apperr.NotFound) {
+				return invoices.Invoice{}, false, err
+			}
+			return invoices.Invoice{}, false, nil
 		}
-		c.InvoiceID = ref
-		p.effects = append(p.effects, effect{name: "invoice", tx: tx})
-		return nil
+		ref = pay.InvoiceID
 	}
 	inv, err := s.Invoices.Resolve(ctx, c.PartnerID, c.CompanyID, ref, number)
 	if err != nil {
 		if apperr.Is(err, apperr.NotFound) {
 			s.Log.WarnContext(ctx, "payment names an unknown invoice", "payment_id", c.ID, "partner_id", c.PartnerID)
-			return nil
+			return invoices.Invoice{}, false, nil
 		}
-		return err
+		return invoices.Invoice{}, false, err
 	}
-	c.InvoiceID = inv.ID
-	if next == "" {
-		return nil
-	}
-	tx, ok, err := s.Invoices.TransitionTx(inv, next, c.ID, amount, s.Now())
-	if err != nil || !ok {
-		return err
-	}
-	// Not staleOK: a failed condition means the invoice changed concurrently; replan.
-	p.effects = append(p.effects, effect{name: "invoice", tx: tx})
-	return nil
+	return inv, true, nil
 }
 
 func piMethod(pi *object) string {
@@ -275,7 +279,7 @@ func piMethod(pi *object) string {
 	return ""
 }
 
-func (s *Service) planCharge(ctx context.Context, pid, cid string, ev *Event, ch *object, optimistic bool) (plan, error) {
+func (s *Service) planCharge(ctx context.Context, pid, cid string, ev *Event, ch *object) (plan, error) {
 	id := firstNonEmpty(ch.PaymentIntent.ID, ch.ID)
 	c := payments.Change{PartnerID: pid, CompanyID: cid, ID: id, Provider: "stripe", AccountID: ev.Account, ChargeID: ch.ID,
 		ProviderUpdated: ev.Created, Currency: strings.ToUpper(ch.Currency), Customer: ch.Customer.ID}
@@ -283,14 +287,20 @@ func (s *Service) planCharge(ctx context.Context, pid, cid string, ev *Event, ch
 		c.Method = ch.PaymentMethodDetails.Type
 	}
 	p := plan{outcome: OutcomeApplied}
-	if ev.Type == "charge.refunded" {
+	r := invoices.Received{State: invoices.PaymentSucceeded, Amount: ch.Amount, Currency: ch.Currency}
+	switch ev.Type {
+	case "charge.refunded":
 		ar := ch.AmountRefunded
 		c.AmountRefunded = &ar
 		c.Status = payments.StatusPartiallyRefunded
 		if ch.Refunded {
 			c.Status = payments.StatusRefunded
 		}
-	} else {
+		r.Refunded = ar
+	case "charge.failed":
+		c.Status = payments.StatusFailed
+		r.State = invoices.PaymentFailed
+	default:
 		gross := ch.Amount
 		c.Gross = &gross
 		c.Status = payments.StatusSucceeded
@@ -301,9 +311,9 @@ func (s *Service) planCharge(ctx context.Context, pid, cid string, ev *Event, ch
 				c.Fee = &bt.Fee
 			}
 		}
-		if err := s.planInvoice(ctx, &p, &c, ch.Metadata, invoices.StatusPaid, gross, optimistic); err != nil {
-			return plan{}, err
-		}
+	}
+	if err := s.planInvoice(ctx, &p, &c, ch.Metadata, r); err != nil {
+		return plan{}, err
 	}
 	e, err := s.paymentEffect(c)
 	if err != nil {
@@ -329,18 +339,27 @@ func (s *Service) paymentEffect(c payments.Change) (effect, error) {
 	return effect{name: "payment", tx: tx, staleOK: true, fallback: &ftx}, nil
 }
 
-func (s *Service) planDispute(pid, cid string, ev *Event, d *object) (plan, error) {
+func (s *Service) planDispute(ctx context.Context, pid, cid string, ev *Event, d *object) (plan, error) {
 	id := firstNonEmpty(d.PaymentIntent.ID, d.Charge.ID)
 	if id == "" {
 		return plan{outcome: OutcomeIgnored}, nil
 	}
 	c := payments.Change{PartnerID: pid, CompanyID: cid, ID: id, Provider: "stripe", AccountID: ev.Account,
 		DisputeID: d.ID, DisputeStatus: d.Status, Currency: strings.ToUpper(d.Currency), ChargeID: d.Charge.ID}
+	p := plan{outcome: OutcomeApplied}
+	if d.Status == "lost" {
+		// A lost dispute takes the money back: the invoice is owed again.
+		r := invoices.Received{State: invoices.PaymentSucceeded, Currency: d.Currency, Lost: d.Amount}
+		if err := s.planInvoice(ctx, &p, &c, nil, r); err != nil {
+			return plan{}, err
+		}
+	}
 	tx, err := s.Payments.UpsertTx(c)
 	if err != nil {
 		return plan{}, err
 	}
-	return plan{outcome: OutcomeApplied, effects: []effect{{name: "payment", tx: tx, staleOK: true}}}, nil
+	p.effects = append([]effect{{name: "payment", tx: tx, staleOK: true}}, p.effects...)
+	return p, nil
 }
 
 func (s *Service) planPayout(pid, cid string, ev *Event, po *object) (plan, error) {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/recon"
 	"github.com/payrecon/payrecon/shared/store"
@@ -74,16 +75,38 @@ func (s *Service) book(ctx context.Context, pid, cid string, m recon.Match, line
 	if err := s.Store.Transact(ctx, tx); err != nil {
 		return err
 	}
-	if len(rec.InvoiceIDs) > 0 && s.Invoices != nil {
-		for _, id := range rec.InvoiceIDs {
-			// Best effort: an invoice in another state (void, still processing) is
-			// left as it is; the match stands either way.
-			if err := s.Invoices.MarkReconciled(ctx, pid, cid, []string{id}); err != nil {
-				s.Log.WarnContext(ctx, "invoice not moved to reconciled", "invoice_id", id, "match_id", rec.ID, "err", err)
+	s.invoicePayments(ctx, pid, cid, rec.ID, post.Payouts, true)
+	return nil
+}
+
+// invoicePayments tells the invoice store which invoice payments are now in a
+// matched payout (or, on unmatch, no longer are). Best effort: the match
+// stands (or is reversed) either way, and the next match of the payouts retries.
+func (s *Service) invoicePayments(ctx context.Context, pid, cid, matchID string, pays []payouts.Payout, matched bool) {
+	if s.Invoices == nil {
+		return
+	}
+	var refs []invoices.PaymentRef
+	for _, po := range pays {
+		for _, it := range po.Items {
+			if it.InvoiceID != "" && (it.Type == payouts.ItemCharge || it.Type == payouts.ItemPayment) {
+				refs = append(refs, invoices.PaymentRef{InvoiceID: it.InvoiceID, PaymentID: firstOf(it.PaymentID, it.SourceID)})
 			}
 		}
 	}
-	return nil
+	if len(refs) == 0 {
+		return
+	}
+	if err := s.Invoices.PaymentsMatched(ctx, pid, cid, refs, matched); err != nil {
+		s.Log.WarnContext(ctx, "invoices not moved with their payments", "match_id", matchID, "matched", matched, "err", err)
+	}
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func (s *Service) setMatch(pk, sk, matchID, cond string, values map[string]any) types.TransactWriteItem {
@@ -223,6 +246,18 @@ func (s *Service) unmatch(ctx context.Context, pid, cid, matchID, reason, lineID
 			return apperr.New(apperr.Conflict, "match %s changed meanwhile; try again", matchID)
 		}
 		return fmt.Errorf("reverse match %s: %w", matchID, err)
+	}
+	if len(m.InvoiceIDs) > 0 && s.Invoices != nil && s.Payouts != nil {
+		pays := make([]payouts.Payout, 0, len(m.PayoutIDs))
+		for _, id := range m.PayoutIDs {
+			items, err := s.Payouts.Items(ctx, pid, cid, id)
+			if err != nil {
+				s.Log.WarnContext(ctx, "payout items not read for invoices", "payout_id", id, "err", err)
+				continue
+			}
+			pays = append(pays, payouts.Payout{ID: id, Items: items})
+		}
+		s.invoicePayments(ctx, pid, cid, matchID, pays, false)
 	}
 	return markDirty(ctx, s.Store, pid, cid, earliest, now)
 }

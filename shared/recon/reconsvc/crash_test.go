@@ -79,12 +79,12 @@ func crashScenario(t *testing.T) (*world, time.Time) {
 	today := time.Now().UTC().Truncate(24 * time.Hour).Add(12 * time.Hour)
 	var items []payouts.Item
 	for i := 1; i <= 4; i++ {
-		id := w.paidInvoice(fmt.Sprintf("INV-%d", i), 100000)
+		id := w.paidInvoice(fmt.Sprintf("INV-%d", i), 100000, fmt.Sprintf("txn_ch%d", i))
 		items = append(items, charge(fmt.Sprintf("txn_ch%d", i), 100000, 2500, id))
 	}
 	items = append(items, payouts.Item{SourceID: "txn_climate", Type: payouts.ItemClimate, Amount: -1000, Net: -1000, Currency: "USD"})
 	w.payout("po_example", today, items...)
-	w.payout("po_second", today, charge("txn_s1", 51500, 1500, w.paidInvoice("INV-5", 51500)))
+	w.payout("po_second", today, charge("txn_s1", 51500, 1500, w.paidInvoice("INV-5", 51500, "txn_s1")))
 	w.payout("po_twin_a", today, charge("txn_a", 20000, 0, ""))
 	w.payout("po_twin_b", today, charge("txn_b", 20000, 0, ""))
 	srv := w.env.Server("bank-feed")

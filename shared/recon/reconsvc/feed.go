@@ -17,6 +17,7 @@ import (
 	"github.com/payrecon/payrecon/shared/money"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/recon"
+	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
@@ -27,9 +28,10 @@ type Payouts interface {
 	ListPaid(ctx context.Context, partnerID, companyID string, updatedSince time.Time) ([]payouts.Payout, error)
 }
 
-// Invoices moves invoices paid by matched payments to reconciled.
+// Invoices is told which invoice payments are in matched payouts (matched) or
+// no longer are (a match reversed); it moves the invoices to reconciled and back.
 type Invoices interface {
-	MarkReconciled(ctx context.Context, partnerID, companyID string, invoiceIDs []string) error
+	PaymentsMatched(ctx context.Context, partnerID, companyID string, refs []invoices.PaymentRef, matched bool) error
 }
 
 // Service is reconciliation over the store.

@@ -81,8 +81,9 @@ func charge(src string, amount, fee int64, invoice string) payouts.Item {
 	return payouts.Item{SourceID: src, Type: payouts.ItemCharge, Amount: amount, Fee: fee, Net: amount - fee, Currency: "USD", InvoiceID: invoice}
 }
 
-// paidInvoice creates an invoice and moves it to paid, as a payment would.
-func (w *world) paidInvoice(ext string, amount int64) string {
+// paidInvoice creates an invoice and pays it in full with payment paymentID
+// (the ID the payout item names), as a payment event would.
+func (w *world) paidInvoice(ext string, amount int64, paymentID string) string {
 	w.t.Helper()
 	ctx := context.Background()
 	inv, _, err := w.inv.Create(ctx, w.pid, w.cid, invoices.Input{ExternalID: ext, Number: ext, Customer: "c", Amount: amount, Currency: "USD",
@@ -90,7 +91,11 @@ func (w *world) paidInvoice(ext string, amount int64) string {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if _, err := w.inv.Transition(ctx, w.pid, w.cid, inv.ID, invoices.StatusPaid); err != nil {
+	tx, _, err := w.inv.ApplyPayment(ctx, inv, invoices.Received{PaymentID: paymentID, State: invoices.PaymentSucceeded, Amount: amount, Currency: "usd"})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.inv.DB.Transact(ctx, tx); err != nil {
 		w.t.Fatal(err)
 	}
 	return inv.ID
@@ -137,7 +142,7 @@ func TestWorkedExampleEndToEnd(t *testing.T) {
 	var items []payouts.Item
 	var invs []string
 	for i := 1; i <= 4; i++ {
-		id := w.paidInvoice(fmt.Sprintf("INV-%d", i), 100000)
+		id := w.paidInvoice(fmt.Sprintf("INV-%d", i), 100000, fmt.Sprintf("txn_ch%d", i))
 		invs = append(invs, id)
 		items = append(items, charge(fmt.Sprintf("txn_ch%d", i), 100000, 2500, id))
 	}
@@ -219,6 +224,18 @@ func TestWorkedExampleEndToEnd(t *testing.T) {
 	if res := w.do(srv.URL, "DELETE", "/matches/"+matches.Data[0].ID, nil, nil); res.Status != 409 {
 		t.Fatalf("second unmatch: %d", res.Status)
 	}
+	// Unmatching moves the invoices back to paid; the rematch reconciles them again.
+	invStatus := func(want string) {
+		t.Helper()
+		for _, id := range invs {
+			inv, err := w.inv.Get(context.Background(), w.pid, w.cid, id)
+			if err != nil || inv.Status != want {
+				t.Fatalf("invoice %s: %s %v, want %s", id, inv.Status, err, want)
+			}
+		}
+	}
+	invStatus(invoices.StatusPaid)
+	defer invStatus(invoices.StatusReconciled)
 	var open reconsvc.Page[reconsvc.BankTransaction]
 	w.do(srv.URL, "GET", "/bank-transactions?status=unmatched", nil, &open)
 	if len(open.Data) != 1 || open.Data[0].ID != "plaid_dep1" {

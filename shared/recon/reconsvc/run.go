@@ -424,7 +424,7 @@ func (s *Service) writeExceptions(ctx context.Context, pid, cid, horizon string,
 		}
 	}
 	for _, x := range open {
-		if keep[x.ID] {
+		if keep[x.ID] || x.Source != "" {
 			continue
 		}
 		values, _ := store.Values(map[string]any{":r": ExceptionResolved, ":o": ExceptionOpen, ":now": now})

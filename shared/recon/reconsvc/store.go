@@ -253,6 +253,9 @@ type Exception struct {
 	Status             string     `dynamodbav:"status" json:"status"`
 	FirstSeen          time.Time  `dynamodbav:"first_seen" json:"first_seen"`
 	ResolvedAt         *time.Time `dynamodbav:"resolved_at,omitempty" json:"resolved_at,omitempty"`
+	// Source is set on exceptions raised by money movements (shared/exceptions):
+	// a reconciliation run neither raises nor resolves those.
+	Source string `dynamodbav:"source,omitempty" json:"source,omitempty"`
 }
 
 func exceptionID(key string) string {
