@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/money"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/recon"
-	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
