@@ -8,6 +8,7 @@
 package exceptions
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"time"
@@ -75,4 +76,14 @@ func PutTx(db *store.Store, partnerID, companyID string, x Raised) (types.Transa
 		return types.TransactWriteItem{}, err
 	}
 	return store.TxPut(in), nil
+}
+
+// Raise writes one open exception on its own (when there is no other write to
+// commit it with).
+func Raise(ctx context.Context, db *store.Store, partnerID, companyID string, x Raised) error {
+	tx, err := PutTx(db, partnerID, companyID, x)
+	if err != nil {
+		return err
+	}
+	return db.Transact(ctx, []types.TransactWriteItem{tx})
 }

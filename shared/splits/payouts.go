@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/exceptions"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
@@ -75,7 +76,7 @@ func entitlements(b Breakdown) []entitlement {
 // idempotency key per payout. It returns an error while a transfer is still
 // pending for a transient reason, so the delivery is retried; a retry only
 // completes the recorded payouts and never pays twice.
-func (s *Service) PaymentSucceeded(ctx context.Context, partnerID, companyID, paymentID string, metadata map[string]string, amountReceived int64, currency string) error {
+func (s *Service) recordAndPay(ctx context.Context, partnerID, companyID, paymentID string, metadata map[string]string, amountReceived int64, currency string, f *funding) error {
 	intentID := metadata[MetaIntent]
 	if intentID == "" {
 		return nil // not a payment for a payrecon intent
@@ -124,6 +125,19 @@ func (s *Service) PaymentSucceeded(ctx context.Context, partnerID, companyID, pa
 		if err != nil {
 			return err
 		}
+		if f != nil {
+			if f.tenantAccount, err = s.tenantAccount(ctx, partnerID, in); err != nil {
+				return err
+			}
+			if err := applyFunding(&r, f, partnerID, in); err != nil {
+				// Stripe would accept it (the charge covers it), our rule does not: nothing moves.
+				log.ErrorContext(ctx, "split round refused", "err", err)
+				return exceptions.Raise(ctx, s.Store.DB, partnerID, in.Company, exceptions.Raised{
+					Key: "splits:net:" + paymentID, Reason: exceptions.TransferFailed, Source: "splits",
+					Message: "payment " + paymentID + " was not split: " + err.Error(), Amount: amountReceived,
+					Currency: in.Currency, OccurredAt: s.now()})
+			}
+		}
 		in.Received += amountReceived
 		err = s.Store.RecordRound(ctx, partnerID, in, v, r)
 		if err == nil {
@@ -158,8 +172,11 @@ func (s *Service) planRound(ctx context.Context, pid string, in Intent, paymentI
 	ents := entitlements(b)
 	committed := map[string]int64{}
 	for _, old := range rounds {
-		committed[keySelf] += old.Retained
+		committed[keySelf] += old.Retained // the tenant's share (transferred less the fee when funded on the platform)
 		for _, p := range old.Payouts {
+			if p.Key == keySelf {
+				continue
+			}
 			committed[p.Key] += p.Amount // planned, whatever its status: it is owed, not re-planned
 		}
 	}
@@ -240,7 +257,7 @@ func (s *Service) execute(ctx context.Context, pid string, in Intent, r Round) e
 		if tid == "" {
 			tid, err = s.Transfers.Transfer(ctx, TransferRequest{
 				SecretKey: keys.SecretKey, Amount: p.Amount, Currency: in.Currency, Destination: p.Account,
-				TransferGroup: in.ID, IdempotencyKey: p.IdempotencyKey,
+				TransferGroup: in.ID, IdempotencyKey: p.IdempotencyKey, SourceTransaction: p.SourceTransaction,
 				Description: fmt.Sprintf("payrecon %s %s", in.ID, p.Key),
 				Metadata:    map[string]string{MetaPartner: pid, MetaIntent: in.ID, MetaPayout: ref},
 			})

@@ -24,6 +24,11 @@ type CompanyGetter interface {
 	Get(ctx context.Context, partnerID, companyID string) (companies.Company, error)
 }
 
+// ConnectionGetter reads a company's provider connection (404 when none).
+type ConnectionGetter interface {
+	Connection(ctx context.Context, partnerID, companyID, provider string) (companies.Connection, error)
+}
+
 // StripeKeys returns a partner's Stripe credentials (404 when not configured).
 type StripeKeys interface {
 	StripeKeys(ctx context.Context, partnerID string) (credentials.StripeCredentials, error)
@@ -37,9 +42,13 @@ type Service struct {
 	Companies CompanyGetter
 	Keys      StripeKeys
 	Transfers Transferer
-	IDs       *ids.Generator
-	Now       func() time.Time
-	Log       *slog.Logger
+	// Platform reads accounts and charges, creates checkouts and reverses transfers.
+	Platform Platform
+	// Connections finds the tenant company's connected Stripe account.
+	Connections ConnectionGetter
+	IDs         *ids.Generator
+	Now         func() time.Time
+	Log         *slog.Logger
 }
 
 func (s *Service) now() time.Time { return s.Now().UTC() }

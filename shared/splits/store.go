@@ -362,6 +362,23 @@ type Round struct {
 	Retained      int64     `dynamodbav:"retained" json:"retained"` // the tenant's proportional share
 	Payouts       []Payout  `dynamodbav:"payouts" json:"payouts"`
 	CreatedAt     time.Time `dynamodbav:"created_at" json:"created_at"`
+	// Funding (platform charges): the charge that paid the round, its Stripe fee
+	// (taken from the tenant's share, so the transfers never exceed the charge's
+	// net), and what refunds and disputes have taken back so far.
+	Charge   string `dynamodbav:"charge,omitempty" json:"charge,omitempty"`
+	Method   string `dynamodbav:"method,omitempty" json:"method,omitempty"`
+	Fee      int64  `dynamodbav:"fee" json:"fee"`
+	Refunded int64  `dynamodbav:"refunded" json:"amount_refunded"`
+	Disputed int64  `dynamodbav:"disputed" json:"amount_disputed"`
+}
+
+// SaveRound rewrites a round after reversals, only if no other refund or
+// dispute was applied since old was read.
+func (s *Store) SaveRound(ctx context.Context, pid string, r Round, old Round) error {
+	r.Keys = store.Keys{PK: store.PartnerPK(pid), SK: roundSK(r.Intent, r.Payment)}
+	r.PartnerID = pid
+	return s.DB.PutIf(ctx, r, "(refunded = :r OR attribute_not_exists(refunded)) AND (disputed = :d OR attribute_not_exists(disputed))",
+		map[string]any{":r": old.Refunded, ":d": old.Disputed})
 }
 
 // Payout is one transfer of a round to a partnership.
@@ -378,6 +395,14 @@ type Payout struct {
 	TransferID     string      `dynamodbav:"transfer_id,omitempty" json:"transfer_id,omitempty"`
 	Error          string      `dynamodbav:"error,omitempty" json:"error,omitempty"`
 	UpdatedAt      time.Time   `dynamodbav:"updated_at" json:"updated_at"`
+	// SourceTransaction is the charge the transfer draws on ("" for ACH-type
+	// payments, transferred from the platform balance once they succeeded).
+	SourceTransaction string `dynamodbav:"source_transaction,omitempty" json:"source_transaction,omitempty"`
+	// Reversed is what refunds and disputes reversed of the transfer; Unrecovered
+	// is what Stripe refused to reverse (the payee's balance was short).
+	Reversed    int64    `dynamodbav:"reversed" json:"amount_reversed"`
+	Unrecovered int64    `dynamodbav:"unrecovered" json:"amount_unrecovered"`
+	Reversals   []string `dynamodbav:"reversals,omitempty" json:"reversals,omitempty"`
 }
 
 func roundSK(intentID, payment string) string { return skRound + intentID + "#" + payment }

@@ -11,14 +11,18 @@ import (
 
 // TransferRequest is one payout to a connected account.
 type TransferRequest struct {
-	SecretKey      string // the partner's platform key
-	Amount         int64
-	Currency       string
-	Destination    string // acct_…
-	TransferGroup  string // the payment intent ID
-	IdempotencyKey string // one per payout attempt: a retry never pays twice
-	Description    string
-	Metadata       map[string]string
+	SecretKey     string // the partner's platform key
+	Amount        int64
+	Currency      string
+	Destination   string // acct_…
+	TransferGroup string // the payment intent ID
+	// SourceTransaction is the charge that funds the transfer (card payments):
+	// Stripe then never lets the transfers of one charge exceed it, and never
+	// draws them from the platform's own balance.
+	SourceTransaction string
+	IdempotencyKey    string // one per payout attempt: a retry never pays twice
+	Description       string
+	Metadata          map[string]string
 }
 
 // Transferer creates Stripe transfers (consumer-owned; stripe-go in production,
@@ -51,6 +55,7 @@ const (
 	MetaPartner = "payrecon_partner"
 	MetaIntent  = "payrecon_intent" // also the key a Stripe PaymentIntent uses to name the intent it pays
 	MetaPayout  = "payrecon_payout"
+	MetaCompany = "payrecon_company"
 )
 
 // StripeTransfers is the stripe-go Transferer.
@@ -69,6 +74,9 @@ func (s StripeTransfers) Transfer(ctx context.Context, r TransferRequest) (strin
 	}
 	if r.Description != "" {
 		p.Description = stripe.String(r.Description)
+	}
+	if r.SourceTransaction != "" {
+		p.SourceTransaction = stripe.String(r.SourceTransaction)
 	}
 	p.Context = ctx
 	p.SetIdempotencyKey(r.IdempotencyKey)
