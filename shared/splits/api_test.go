@@ -2,11 +2,11 @@ package splits_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -14,7 +14,9 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/companies"
+	"github.com/payrecon/payrecon/shared/local/connectfake"
 	"github.com/payrecon/payrecon/shared/local/demo"
+	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/splits"
 )
@@ -30,6 +32,7 @@ type world struct {
 	d      demo.Demo
 	school string // partnership IDs
 	agent  string
+	fake   *connectfake.Fake // Stripe Connect's money (transfers, balances), over stripe-mock
 }
 
 const (
@@ -39,13 +42,17 @@ const (
 
 func newWorld(t *testing.T, opts ...func(*app.Config)) *world {
 	t.Helper()
-	env := testenv.New(t, opts...)
+	fake, fakeURL := newConnectFake(t)
+	env := testenv.New(t, append([]func(*app.Config){func(c *app.Config) { c.StripeAPIURL = fakeURL }}, opts...)...)
 	ctx := context.Background()
 	d, err := demo.Seed(ctx, env.Env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, env: env, srv: env.Server(), d: d}
+	w := &world{t: t, env: env, srv: env.Server(), d: d, fake: fake}
+	for _, a := range []string{demo.StripeAccountID, schoolAcct, agentAcct} {
+		fake.SetAccount(connectfake.Account{ID: a, Country: "US", Transfers: true, CardPayments: true})
+	}
 	for _, c := range []struct{ ext, acct string }{{"school", schoolAcct}, {"agent", agentAcct}} {
 		co, _, err := env.Companies.Create(ctx, d.PartnerID, c.ext, c.ext)
 		if err != nil {
@@ -78,9 +85,13 @@ func (w *world) create(path string, body any) map[string]any {
 	return m
 }
 
-// intent creates an intent and returns its ID and item IDs.
+// intent creates an intent and returns its ID and item IDs. The tenant is the
+// demo company unless the body names one (its share is transferred to it).
 func (w *world) intent(body string) (string, []string) {
 	w.t.Helper()
+	if !strings.Contains(body, `"company"`) {
+		body = `{"company":"` + w.d.CompanyID + `",` + strings.TrimPrefix(strings.TrimSpace(body), "{")
+	}
 	m := w.create("/v1/payment-intents", body)
 	var items []string
 	for _, it := range m["items"].([]any) {
@@ -89,19 +100,51 @@ func (w *world) intent(body string) (string, []string) {
 	return m["id"].(string), items
 }
 
-// pay delivers a signed payment_intent.succeeded for the tenant's account.
+// newConnectFake starts the Connect fake (spec-checked) in front of stripe-mock.
+func newConnectFake(t *testing.T) (*connectfake.Fake, string) {
+	t.Helper()
+	st, err := localstack.Start(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path, err := connectfake.StripeMockSpecPath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := connectfake.LoadSpec(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake, err := connectfake.New(st.StripeURL, spec, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(func() {
+		srv.Close()
+		if bad := fake.Invalid(); len(bad) > 0 {
+			t.Errorf("requests or answers outside Stripe's OpenAPI: %v", bad)
+		}
+	})
+	return fake, srv.URL
+}
+
+// pay has the payer pay a platform PaymentIntent for the intent (as the
+// checkout endpoint creates it) and delivers Stripe's signed platform event.
 func (w *world) pay(stripePI, intentID string, amount int64, currency string) testenv.Response {
 	w.t.Helper()
-	ev := map[string]any{
-		"id": "evt_" + stripePI, "object": "event", "api_version": "2023-10-16", "account": demo.StripeAccountID,
-		"created": time.Now().Unix(), "type": "payment_intent.succeeded",
-		"data": map[string]any{"object": map[string]any{
-			"id": stripePI, "object": "payment_intent", "amount": amount, "amount_received": amount, "currency": currency,
-			"status": "succeeded", "metadata": map[string]string{"payrecon_intent": intentID}, "payment_method_types": []string{"card"},
-		}},
+	w.fake.NewPaymentIntent(stripePI, amount, currency, intentID, map[string]string{"payrecon_intent": intentID, "payrecon_partner": w.d.PartnerID})
+	body, err := w.fake.Pay(stripePI, "card")
+	if err != nil {
+		w.t.Fatal(err)
 	}
-	body, _ := json.Marshal(ev)
-	return w.post("/stripe", string(body), map[string]string{"Stripe-Signature": demo.SignStripe(body, demo.StripeWebhookSecret, time.Now())})
+	return w.platformEvent(body)
+}
+
+// platformEvent delivers a signed event on the partner's platform endpoint.
+func (w *world) platformEvent(body []byte) testenv.Response {
+	w.t.Helper()
+	return w.post("/stripe/"+w.d.PartnerID, string(body), map[string]string{"Stripe-Signature": demo.SignStripe(body, demo.StripeWebhookSecret, time.Now())})
 }
 
 // post sends a raw JSON body with the given headers (no API key unless given).
@@ -241,8 +284,9 @@ func TestEndToEnd(t *testing.T) {
 // TestPartialPayments: two payments pay out in proportion, never beyond what was received.
 func TestPartialPayments(t *testing.T) {
 	w := newWorld(t)
+	// 60 % + 525.00 of 1500.00: the tenant keeps 75.00, which bears the Stripe fees.
 	intentID, items := w.intent(`{"currency":"EUR","items":[{"name":"Enrolment","amount":150000}]}`)
-	w.create("/v1/payment-splits", map[string]any{"type": "percentage-on-amount", "percentage": 0.65, "item": items[0], "partnership": w.school, "payment_intent": intentID})
+	w.create("/v1/payment-splits", map[string]any{"type": "percentage-on-amount", "percentage": 0.6, "item": items[0], "partnership": w.school, "payment_intent": intentID})
 	w.create("/v1/payment-splits", map[string]any{"type": "fixed", "amount": 52500, "item": items[0], "partnership": w.agent, "payment_intent": intentID})
 
 	if res := w.pay("pi_part_1", intentID, 50000, "eur"); res.Status != 200 {
@@ -259,8 +303,8 @@ func TestPartialPayments(t *testing.T) {
 			t.Fatalf("partially paid payee marked %s", p.Status)
 		}
 	}
-	if sum != 50000 { // 325.00 + 175.00: a third of each
-		t.Fatalf("paid %d of 500.00 received", sum)
+	if sum != 47500 { // 300.00 + 175.00: a third of each; the tenant's third is 25.00
+		t.Fatalf("paid %d of 475.00 due to payees", sum)
 	}
 	if res := w.pay("pi_part_2", intentID, 100000, "eur"); res.Status != 200 {
 		t.Fatalf("%d %s", res.Status, res.Body)

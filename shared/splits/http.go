@@ -23,6 +23,7 @@ func Routes(r *httpapi.Router, s *Service) {
 	r.Handle(http.MethodGet, "/v1/payment-intents", s.handleListIntents)
 	r.Handle(http.MethodGet, "/v1/payment-intents/{id}", s.handleGetIntent)
 	r.Handle(http.MethodPost, "/v1/payment-intents/{id}/cancel", s.handleCancelIntent)
+	r.Handle(http.MethodPost, "/v1/payment-intents/{id}/checkout", s.handleCheckout)
 	r.Handle(http.MethodGet, "/v1/payment-intents/{id}/payouts", s.handlePayouts)
 	r.Handle(http.MethodPost, "/v1/payment-intents/{id}/payouts/retry", s.handleRetryPayouts)
 

@@ -412,6 +412,10 @@ type TenantView struct {
 	Amount   int64 `json:"amount"`    // full remainder (self)
 	TaxTotal int64 `json:"tax_total"` // the intent's tax on it; a kept share's tax is on its keep-percentage split
 	Received int64 `json:"amount_received"`
+	// Platform charges: what was transferred to the tenant's account, and the
+	// Stripe fees its share bore (Received = Transferred + StripeFees once paid).
+	Transferred int64 `json:"amount_transferred"`
+	StripeFees  int64 `json:"stripe_fees"`
 }
 
 // PayoutsView answers GET /v1/payment-intents/{id}/payouts.
@@ -439,6 +443,9 @@ func summarize(in Intent, b Breakdown, rounds []Round) map[string]*PayeeView {
 	}
 	for _, r := range rounds {
 		for _, p := range r.Payouts {
+			if p.Key == keySelf {
+				continue // the tenant's own transfer is shown on TenantView
+			}
 			v := out[p.Key]
 			if v == nil { // a payee that no longer exists cannot happen once paid (splits freeze); keep it visible anyway
 				v = &PayeeView{Key: p.Key, Type: p.Type, Split: p.Split, Partnership: p.Partnership, Transfers: []TransferView{}}
@@ -498,6 +505,12 @@ func (s *Service) Payouts(ctx context.Context, pid, intentID string) (PayoutsVie
 	v.Tenant = TenantView{Amount: b.Self, TaxTotal: b.SelfTaxTotal}
 	for _, r := range rounds {
 		v.Tenant.Received += r.Retained
+		v.Tenant.StripeFees += r.Fee
+		for _, p := range r.Payouts {
+			if p.Key == keySelf && p.Status == SplitPaid {
+				v.Tenant.Transferred += p.Amount
+			}
+		}
 	}
 	sum := summarize(in, b, rounds)
 	for _, e := range entitlements(b) {

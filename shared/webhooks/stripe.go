@@ -14,6 +14,7 @@ import (
 	"github.com/payrecon/payrecon/shared/payments"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/queue"
+	"github.com/payrecon/payrecon/shared/splits"
 )
 
 // DefaultTolerance is the accepted age of a Stripe signature timestamp.
@@ -139,6 +140,13 @@ func (s *Service) planStripe(ctx context.Context, pid, cid string, ev *Event, op
 			return s.Transfers.TransferEvent(ctx, pid, ev.Type, obj.ID, obj.Metadata, obj.Reversed)
 		}}}, nil
 	}
+	if ev.Account == "" && cid == "" && !ev.unmodelled {
+		if e, ok := splitEvent(ev); ok && s.Funding != nil {
+			return plan{outcome: OutcomeApplied, after: []func(context.Context) error{func(ctx context.Context) error {
+				return s.Funding.PlatformPayment(ctx, pid, e)
+			}}}, nil
+		}
+	}
 	if cid == "" || ev.unmodelled || !handled(ev.Type) { // recorded, nothing to apply
 		return ignored, nil
 	}
@@ -157,6 +165,28 @@ func (s *Service) planStripe(ctx context.Context, pid, cid string, ev *Event, op
 		return s.planPayout(pid, cid, ev, obj)
 	}
 	return ignored, nil
+}
+
+// splitEvent reads a platform money event that may fund or take back split
+// transfers: a succeeded PaymentIntent naming a payrecon intent, and refunds and
+// disputes of platform charges (the splits service knows which charges it used).
+func splitEvent(ev *Event) (splits.PaymentEvent, bool) {
+	o := &ev.Data.Object
+	e := splits.PaymentEvent{Type: ev.Type, Currency: strings.ToUpper(o.Currency), Metadata: o.Metadata}
+	switch ev.Type {
+	case "payment_intent.succeeded":
+		if o.Metadata[splits.MetaIntent] == "" {
+			return e, false
+		}
+		e.PaymentIntent, e.Charge, e.Method, e.Amount = o.ID, o.LatestCharge.ID, piMethod(o), o.AmountReceived
+	case "charge.refunded":
+		e.PaymentIntent, e.Charge, e.Refunded = o.PaymentIntent.ID, o.ID, o.AmountRefunded
+	case "charge.dispute.created":
+		e.PaymentIntent, e.Charge, e.Disputed = o.PaymentIntent.ID, o.Charge.ID, o.Amount
+	default:
+		return e, false
+	}
+	return e, true
 }
 
 func paymentStatus(st, evType string) string {

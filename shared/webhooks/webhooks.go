@@ -23,6 +23,7 @@ import (
 	"github.com/payrecon/payrecon/shared/payments"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/queue"
+	"github.com/payrecon/payrecon/shared/splits"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
@@ -31,6 +32,13 @@ import (
 // fails the delivery is answered 500 and Stripe's retry calls it again.
 type PaymentHook interface {
 	PaymentSucceeded(ctx context.Context, partnerID, companyID, paymentIntentID string, metadata map[string]string, amountReceived int64, currency string) error
+}
+
+// SplitFunding is told about the money events of platform payments (separate
+// charges and transfers): a payment that succeeded funds the split transfers;
+// a refund or dispute reverses them in proportion. It must be idempotent.
+type SplitFunding interface {
+	PlatformPayment(ctx context.Context, partnerID string, e splits.PaymentEvent) error
 }
 
 // TransferHook is told about transfer.* platform events (the splits service
@@ -69,6 +77,8 @@ type Service struct {
 	Deauth   Deauthorizer // optional
 	// Transfers receives transfer.* platform events (optional).
 	Transfers TransferHook
+	// Funding receives platform payment events of split intents (optional).
+	Funding SplitFunding
 	Now       func() time.Time
 	Log       *slog.Logger
 	// Tolerance is the signature timestamp window (default 5 minutes).

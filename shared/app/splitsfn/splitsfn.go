@@ -21,7 +21,8 @@ func Service(e *app.Env) *splits.Service {
 	}
 	s := &splits.Service{
 		Store: &splits.Store{DB: e.Store}, Routes: e.Companies, Companies: e.Companies, Keys: e.Credentials,
-		Transfers: splits.StripeTransfers{Client: e.Stripe.Client}, IDs: e.IDs, Now: e.Now, Log: e.Log,
+		Transfers: splits.StripeTransfers{Client: e.Stripe.Client}, Platform: splits.StripePlatform{Client: e.Stripe.Client},
+		Connections: e.Companies, IDs: e.IDs, Now: e.Now, Log: e.Log,
 	}
 	actual, _ := services.LoadOrStore(e, s)
 	return actual.(*splits.Service)

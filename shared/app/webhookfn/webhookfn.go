@@ -17,9 +17,10 @@ func Service(e *app.Env) *webhooks.Service {
 	return &webhooks.Service{
 		Store: e.Store, Routes: e.Companies, Keys: e.Credentials, Invoices: stores.Invoices(e), Payments: stores.Payments(e),
 		Payouts: stores.Payouts(e), Queue: workerfn.Queue(e), Deauth: connectfn.Service(e), Now: e.Now, Log: e.Log,
-		// Succeeded payments that name a payment intent pay out its splits;
-		// transfer.* platform events settle those payouts.
-		Hook: splitsfn.Service(e), Transfers: splitsfn.Service(e),
+		// Platform payments of split intents fund their transfers (refunds and
+		// disputes reverse them); a split intent paid by a direct charge raises an
+		// exception; transfer.* platform events settle the payouts.
+		Hook: splitsfn.Service(e), Transfers: splitsfn.Service(e), Funding: splitsfn.Service(e),
 	}
 }
 

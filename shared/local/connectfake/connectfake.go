@@ -59,9 +59,9 @@ type Account struct {
 
 type charge struct {
 	ID, PaymentIntent, Currency, Method string
-	Amount, Fee, Refunded, Transferred   int64
-	Metadata                             map[string]string
-	TransferGroup                        string
+	Amount, Fee, Refunded, Transferred  int64
+	Metadata                            map[string]string
+	TransferGroup                       string
 }
 
 type transfer struct {
@@ -79,6 +79,11 @@ type intent struct {
 	Created                                                         int64
 }
 
+type saved struct {
+	status int
+	body   []byte
+}
+
 // Fake is the Connect fake; safe for concurrent use.
 type Fake struct {
 	upstream http.Handler
@@ -94,8 +99,9 @@ type Fake struct {
 	charges          map[string]*charge
 	transfers        []*transfer
 	byID             map[string]*transfer
-	idem             map[string][]byte
+	idem             map[string]saved
 	transferRequests int
+	outage           int
 	// Invalid records every request or response that did not match the spec.
 	invalid []string
 }
@@ -109,7 +115,7 @@ func New(upstream string, spec *Spec, now func() time.Time) (*Fake, error) {
 	}
 	return &Fake{upstream: httputil.NewSingleHostReverseProxy(u), spec: spec, now: now, platformCountry: "US",
 		platformAvail: map[string]int64{}, platformPending: map[string]int64{}, accounts: map[string]*Account{},
-		intents: map[string]*intent{}, charges: map[string]*charge{}, byID: map[string]*transfer{}, idem: map[string][]byte{}}, nil
+		intents: map[string]*intent{}, charges: map[string]*charge{}, byID: map[string]*transfer{}, idem: map[string]saved{}}, nil
 }
 
 // SetAccount adds or replaces a connected account.
@@ -188,6 +194,32 @@ func newID(prefix string) string {
 // fee is the fake's card/bank pricing: 2.9% + 30 minor units, rounded half up.
 func fee(amount int64) int64 { return (amount*29+500)/1000 + 30 }
 
+// NewPaymentIntent registers a platform PaymentIntent as if created through the
+// API (tests that name their own IDs).
+func (f *Fake) NewPaymentIntent(id string, amount int64, currency, group string, md map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.intents[id] != nil {
+		return
+	}
+	f.intents[id] = &intent{ID: id, Amount: amount, Currency: strings.ToLower(currency), Group: group, Status: "requires_payment_method",
+		Metadata: md, Secret: id + "_secret_" + newID(""), Created: f.now().Unix()}
+}
+
+// FailTransfers makes the next n transfer creations answer 500 api_error (an outage).
+func (f *Fake) FailTransfers(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.outage = n
+}
+
+// TransferRequests counts POST /v1/transfers calls, answered or not.
+func (f *Fake) TransferRequests() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.transferRequests
+}
+
 // Pay makes a platform PaymentIntent succeed with a payment method ("card",
 // "us_bank_account") and returns the platform event Stripe would send
 // (payment_intent.succeeded, no "account"). The charge's net goes to the
@@ -265,9 +297,12 @@ func (f *Fake) chargeObject(ch *charge) map[string]any {
 	return map[string]any{"id": ch.ID, "object": "charge", "amount": ch.Amount, "amount_captured": ch.Amount, "amount_refunded": ch.Refunded,
 		"currency": ch.Currency, "payment_intent": ch.PaymentIntent, "refunded": ch.Refunded == ch.Amount, "status": "succeeded",
 		"paid": true, "captured": true, "livemode": false, "created": f.now().Unix(), "metadata": map[string]string{},
-		"transfer_group": ch.TransferGroup, "payment_method_details": map[string]any{"type": ch.Method},
+		"transfer_group": ch.TransferGroup, "payment_method_details": map[string]any{"type": ch.Method}, "disputed": false,
+		"billing_details": map[string]any{"address": nil, "email": nil, "name": nil, "phone": nil},
 		"balance_transaction": map[string]any{"id": "txn_" + ch.ID[3:], "object": "balance_transaction", "amount": ch.Amount, "fee": ch.Fee,
-			"net": ch.Amount - ch.Fee, "currency": ch.Currency, "type": "charge", "status": "pending"}}
+			"net": ch.Amount - ch.Fee, "currency": ch.Currency, "type": "charge", "status": "pending", "created": f.now().Unix(),
+			"available_on": f.now().Add(48 * time.Hour).Unix(), "balance_type": "payments", "reporting_category": "charge",
+			"fee_details": []any{map[string]any{"amount": ch.Fee, "currency": ch.Currency, "type": "stripe_fee", "description": "Stripe processing fees", "application": nil}}}}
 }
 
 func stripeError(w http.ResponseWriter, status int, typ, code, msg, param string) {
@@ -307,18 +342,26 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.Header.Get("Idempotency-Key")
 	if r.Method == http.MethodPost && key != "" {
-		if b, ok := f.idem[p+"\x00"+key]; ok {
+		if sv, ok := f.idem[p+"\x00"+key]; ok {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Idempotent-Replayed", "true")
-			_, _ = w.Write(b)
+			w.WriteHeader(sv.status)
+			_, _ = w.Write(sv.body)
 			return
 		}
 	}
 	status, schema, obj := f.route(r)
 	if status >= 400 {
+		b, _ := json.Marshal(obj)
+		// Stripe saves the result of a request that began executing, refusals
+		// included (https://docs.stripe.com/api/idempotent_requests); the
+		// injected 500s model requests that never reached it, so are not saved.
+		if r.Method == http.MethodPost && key != "" && status < 500 {
+			f.idem[p+"\x00"+key] = saved{status, b}
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(obj)
+		_, _ = w.Write(b)
 		return
 	}
 	if err := f.spec.CheckObject(schema, obj); err != nil {
@@ -326,7 +369,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _ := json.Marshal(obj)
 	if r.Method == http.MethodPost && key != "" {
-		f.idem[p+"\x00"+key] = b
+		f.idem[p+"\x00"+key] = saved{200, b}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
@@ -414,6 +457,10 @@ func (f *Fake) route(r *http.Request) (int, string, map[string]any) {
 
 func (f *Fake) createTransfer(form url.Values) (int, string, map[string]any) {
 	f.transferRequests++
+	if f.outage > 0 {
+		f.outage--
+		return 500, "", errObj("api_error", "", "An unknown error occurred", "")
+	}
 	amt, err := strconv.ParseInt(form.Get("amount"), 10, 64)
 	cur := strings.ToLower(form.Get("currency"))
 	if err != nil || amt <= 0 || cur == "" {
@@ -509,6 +556,6 @@ func (f *Fake) accountObject(a *Account) map[string]any {
 		return "inactive"
 	}
 	return map[string]any{"id": a.ID, "object": "account", "country": a.Country, "type": "express",
-		"capabilities": map[string]any{"transfers": st(a.Transfers), "card_payments": st(a.CardPayments)},
+		"capabilities":    map[string]any{"transfers": st(a.Transfers), "card_payments": st(a.CardPayments)},
 		"charges_enabled": a.CardPayments, "payouts_enabled": a.Transfers, "details_submitted": true, "metadata": map[string]string{}}
 }
