@@ -165,6 +165,7 @@ func (f *Fake) SetAccountAvailable(acct, cur string, amt int64) {
 type Transfer struct {
 	ID, Destination, Group, SourceTransaction string
 	Amount, Reversed                          int64
+	Metadata                                  map[string]string
 }
 
 // Transfers lists the transfers made, oldest first.
@@ -173,7 +174,7 @@ func (f *Fake) Transfers() []Transfer {
 	defer f.mu.Unlock()
 	out := make([]Transfer, 0, len(f.transfers))
 	for _, t := range f.transfers {
-		out = append(out, Transfer{ID: t.ID, Destination: t.Destination, Group: t.Group, SourceTransaction: t.Source, Amount: t.Amount, Reversed: t.Reversed})
+		out = append(out, Transfer{ID: t.ID, Destination: t.Destination, Group: t.Group, SourceTransaction: t.Source, Amount: t.Amount, Reversed: t.Reversed, Metadata: t.Metadata})
 	}
 	return out
 }
@@ -204,6 +205,13 @@ func (f *Fake) NewPaymentIntent(id string, amount int64, currency, group string,
 	}
 	f.intents[id] = &intent{ID: id, Amount: amount, Currency: strings.ToLower(currency), Group: group, Status: "requires_payment_method",
 		Metadata: md, Secret: id + "_secret_" + newID(""), Created: f.now().Unix()}
+}
+
+// ForgetIdempotencyKeys drops the saved idempotent results (Stripe keeps them 24 hours).
+func (f *Fake) ForgetIdempotencyKeys() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.idem = map[string]saved{}
 }
 
 // FailTransfers makes the next n transfer creations answer 500 api_error (an outage).
