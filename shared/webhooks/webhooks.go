@@ -79,8 +79,8 @@ type Service struct {
 	Transfers TransferHook
 	// Funding receives platform payment events of split intents (optional).
 	Funding SplitFunding
-	Now       func() time.Time
-	Log       *slog.Logger
+	Now     func() time.Time
+	Log     *slog.Logger
 	// Tolerance is the signature timestamp window (default 5 minutes).
 	Tolerance time.Duration
 }
