@@ -144,7 +144,18 @@ func (w *world) pay(stripePI, intentID string, amount int64, currency string) te
 // platformEvent delivers a signed event on the partner's platform endpoint.
 func (w *world) platformEvent(body []byte) testenv.Response {
 	w.t.Helper()
-	return w.post("/stripe/"+w.d.PartnerID, string(body), map[string]string{"Stripe-Signature": demo.SignStripe(body, demo.StripeWebhookSecret, time.Now())})
+	return w.event("/stripe/"+w.d.PartnerID, body)
+}
+
+// connectedEvent delivers a signed connected-account event on the shared endpoint.
+func (w *world) connectedEvent(body []byte) testenv.Response {
+	w.t.Helper()
+	return w.event("/stripe", body)
+}
+
+func (w *world) event(path string, body []byte) testenv.Response {
+	w.t.Helper()
+	return w.post(path, string(body), map[string]string{"Stripe-Signature": demo.SignStripe(body, demo.StripeWebhookSecret, time.Now())})
 }
 
 // post sends a raw JSON body with the given headers (no API key unless given).
