@@ -101,7 +101,7 @@ func (s *Spec) CheckRequest(r *http.Request) error {
 	for k := range params {
 		base, _, _ := strings.Cut(k, "[")
 		if !known[base] {
-			return fmt.Errorf("Received unknown parameter: %s", base)
+			return fmt.Errorf("received unknown parameter: %s", base)
 		}
 	}
 	return nil
