@@ -101,6 +101,13 @@ func TestMatchRules(t *testing.T) {
 			exc:     []exp{{ReasonCurrencyMismatch, "l1", "po_1"}},
 		},
 		{
+			name:    "ISK: Stripe's two-decimal payout matches the bank's whole krónur",
+			lines:   []BankLine{ln("l1", 38900, 0, "STRIPE TRANSFER", lineCur("ISK"))},
+			pays:    []payouts.Payout{po("po_1", 3890000, 0, currency("ISK"))},
+			matched: [][2]string{{"l1", "po_1"}},
+			rule:    "provider",
+		},
+		{
 			name:  "amount off by one cent is a mismatch, never a match",
 			lines: []BankLine{ln("l1", 389001, 0, "STRIPE")},
 			pays:  []payouts.Payout{po("po_1", 389000, 0)},
