@@ -142,15 +142,7 @@ func (s *Service) CreateCheckout(ctx context.Context, pid, intentID string) (Che
 // payeeAccounts lists the connected accounts an intent pays: its partnerships
 // with a share, and the tenant.
 func (s *Service) payeeAccounts(ctx context.Context, pid string, in Intent, tenant string) ([]string, error) {
-	sp, err := s.Store.Splits(ctx, pid, in.ID)
-	if err != nil {
-		return nil, err
-	}
-	taxes, err := s.taxesFor(ctx, pid, in, sp)
-	if err != nil {
-		return nil, err
-	}
-	b, err := Compute(in, sp, taxes)
+	b, err := s.breakdown(ctx, pid, in)
 	if err != nil {
 		return nil, err
 	}
@@ -184,4 +176,21 @@ func (s *Service) handleCheckout(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return httpapi.WriteJSON(w, http.StatusOK, c)
+}
+
+// breakdown computes an intent's shares from its stored splits and taxes.
+func (s *Service) breakdown(ctx context.Context, pid string, in Intent) (Breakdown, error) {
+	sp, err := s.Store.Splits(ctx, pid, in.ID)
+	if err != nil {
+		return Breakdown{}, err
+	}
+	taxes, err := s.taxesFor(ctx, pid, in, sp)
+	if err != nil {
+		return Breakdown{}, err
+	}
+	b, err := Compute(in, sp, taxes)
+	if err != nil {
+		return Breakdown{}, fmt.Errorf("intent %s does not compute: %w", in.ID, err)
+	}
+	return b, nil
 }

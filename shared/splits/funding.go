@@ -89,6 +89,13 @@ func (s *Service) fund(ctx context.Context, pid string, e PaymentEvent) error {
 		log.WarnContext(ctx, "platform payment with malformed IDs; ignored")
 		return nil
 	}
+	if _, _, err := s.Store.Intent(ctx, pid, intentID); err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			log.WarnContext(ctx, "platform payment names an unknown payment intent; ignored")
+			return nil
+		}
+		return err
+	}
 	if e.Charge == "" {
 		return fmt.Errorf("payment %s has no charge yet", e.PaymentIntent) // retried until the charge exists
 	}

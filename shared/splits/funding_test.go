@@ -112,9 +112,13 @@ func TestSplitFunding(t *testing.T) {
 			t.Fatalf("tenant view %+v", v.Tenant)
 		}
 	})
-	t.Run("a redelivered event transfers nothing twice", func(t *testing.T) {
+	t.Run("a redelivered event, or the charge's own event, transfers nothing twice", func(t *testing.T) {
 		ev2, _ := w.fake.Pay(c.StripePaymentIntent, "card")
 		if res := w.platformEvent(ev2); res.Status != 200 || len(w.transfersOf(id)) != 3 {
+			t.Fatalf("%d %d transfers", res.Status, len(w.transfersOf(id)))
+		}
+		ev3, _ := w.fake.ChargeSucceeded(charge)
+		if res := w.platformEvent(ev3); res.Status != 200 || len(w.transfersOf(id)) != 3 {
 			t.Fatalf("%d %d transfers", res.Status, len(w.transfersOf(id)))
 		}
 	})
@@ -174,6 +178,15 @@ func TestSplitFunding(t *testing.T) {
 		after, _ := w.fake.Balances("usd")
 		if sum == 0 || before-after != sum {
 			t.Fatalf("transfers %d, platform balance %d -> %d", sum, before, after)
+		}
+	})
+
+	t.Run("charge.succeeded alone funds the round (transfer_group names the intent)", func(t *testing.T) {
+		id := newIntent()
+		ev, _ := w.fake.Pay(checkout(id).StripePaymentIntent, "card")
+		chev, _ := w.fake.ChargeSucceeded(chargeOf(ev))
+		if res := w.platformEvent(chev); res.Status != 200 || len(w.transfersOf(id)) != 3 {
+			t.Fatalf("%d %s: %d transfers", res.Status, res.Body, len(w.transfersOf(id)))
 		}
 	})
 

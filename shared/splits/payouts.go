@@ -153,17 +153,9 @@ func (s *Service) recordAndPay(ctx context.Context, partnerID, companyID, paymen
 
 // planRound decides what a new payment releases to each payee.
 func (s *Service) planRound(ctx context.Context, pid string, in Intent, paymentID string, amount int64) (Round, error) {
-	sp, err := s.Store.Splits(ctx, pid, in.ID)
+	b, err := s.breakdown(ctx, pid, in)
 	if err != nil {
 		return Round{}, err
-	}
-	taxes, err := s.taxesFor(ctx, pid, in, sp)
-	if err != nil {
-		return Round{}, err
-	}
-	b, err := Compute(in, sp, taxes)
-	if err != nil {
-		return Round{}, fmt.Errorf("intent %s does not compute: %w", in.ID, err)
 	}
 	rounds, err := s.Store.Rounds(ctx, pid, in.ID)
 	if err != nil {

@@ -168,8 +168,9 @@ func (s *Service) planStripe(ctx context.Context, pid, cid string, ev *Event, op
 }
 
 // splitEvent reads a platform money event that may fund or take back split
-// transfers: a succeeded PaymentIntent naming a payrecon intent, and refunds and
-// disputes of platform charges (the splits service knows which charges it used).
+// transfers: a succeeded PaymentIntent (or charge) naming a payrecon intent, and
+// refunds and disputes of platform charges (the splits service knows which
+// charges it used). Both success events of one payment fund one round.
 func splitEvent(ev *Event) (splits.PaymentEvent, bool) {
 	o := &ev.Data.Object
 	e := splits.PaymentEvent{Type: ev.Type, Currency: strings.ToUpper(o.Currency), Metadata: o.Metadata}
@@ -179,6 +180,18 @@ func splitEvent(ev *Event) (splits.PaymentEvent, bool) {
 			return e, false
 		}
 		e.PaymentIntent, e.Charge, e.Method, e.Amount = o.ID, o.LatestCharge.ID, piMethod(o), o.AmountReceived
+	case "charge.succeeded":
+		// Stripe does not copy a PaymentIntent's metadata to its charge, but it
+		// does copy transfer_group, which the checkout sets to the intent.
+		md := map[string]string{splits.MetaIntent: firstNonEmpty(o.Metadata[splits.MetaIntent], o.TransferGroup)}
+		if md[splits.MetaIntent] == "" {
+			return e, false
+		}
+		e.Type, e.Metadata = "payment_intent.succeeded", md // the same round as the PaymentIntent's event
+		e.PaymentIntent, e.Charge, e.Amount = firstNonEmpty(o.PaymentIntent.ID, o.ID), o.ID, o.Amount
+		if o.PaymentMethodDetails != nil {
+			e.Method = o.PaymentMethodDetails.Type
+		}
 	case "charge.refunded":
 		e.PaymentIntent, e.Charge, e.Refunded = o.PaymentIntent.ID, o.ID, o.AmountRefunded
 	case "charge.dispute.created":

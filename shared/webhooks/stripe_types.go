@@ -86,8 +86,9 @@ type object struct {
 		Type string `json:"type"`
 	} `json:"payment_method_details"`
 
-	// transfer
-	Reversed bool `json:"reversed"`
+	// transfer (and charge: the group a platform charge funds)
+	Reversed      bool   `json:"reversed"`
+	TransferGroup string `json:"transfer_group"`
 
 	// payout
 	Automatic           bool   `json:"automatic"`

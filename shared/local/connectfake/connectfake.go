@@ -269,6 +269,17 @@ func (f *Fake) Refund(chargeID string, amount int64) ([]byte, error) {
 	return f.eventLocked("charge.refunded", f.chargeObject(ch)), nil
 }
 
+// ChargeSucceeded is the charge.succeeded platform event of a paid charge.
+func (f *Fake) ChargeSucceeded(chargeID string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch := f.charges[chargeID]
+	if ch == nil {
+		return nil, fmt.Errorf("connectfake: no charge %s", chargeID)
+	}
+	return f.eventLocked("charge.succeeded", f.chargeObject(ch)), nil
+}
+
 // Charge is a charge's amount and fee.
 func (f *Fake) Charge(id string) (amount, feeAmt int64, ok bool) {
 	f.mu.Lock()
