@@ -11,6 +11,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/httpapi"
+	"github.com/payrecon/payrecon/shared/money"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
@@ -57,6 +58,10 @@ func (s *Service) CreateCheckout(ctx context.Context, pid, intentID string) (Che
 		return Checkout{}, apperr.New(apperr.Conflict, "payment intent %s is canceled", in.ID)
 	case due <= 0:
 		return Checkout{}, apperr.New(apperr.Conflict, "payment intent %s is already paid", in.ID)
+	}
+	if err := money.CheckStripeAmount(due, in.Currency, money.StripeCharge); err != nil {
+		// Stripe would refuse it (e.g. ISK and UGX amounts must be whole units: multiples of 100).
+		return Checkout{}, apperr.New(apperr.Unprocessable, "%s %d cannot be charged at Stripe: %v", in.Currency, due, err)
 	}
 	tenant, err := s.tenantAccount(ctx, pid, in)
 	if err != nil {

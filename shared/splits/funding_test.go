@@ -190,6 +190,13 @@ func TestSplitFunding(t *testing.T) {
 		}
 	})
 
+	t.Run("a checkout Stripe would refuse for its currency rules is refused", func(t *testing.T) {
+		id, _ := w.intent(`{"currency":"ISK","items":[{"name":"Tour","amount":400010}]}`) // 4000.10 ISK: Stripe takes whole krónur only
+		if res := w.do("POST", "/v1/payment-intents/"+id+"/checkout", nil); res.Status != 422 || !strings.Contains(string(res.Body), "multiples of 100") {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+	})
+
 	t.Run("a checkout whose payee cannot receive transfers is refused", func(t *testing.T) {
 		id := newIntent()
 		w.fake.SetAccount(connectfake.Account{ID: schoolAcct, Country: "US"})
