@@ -318,41 +318,6 @@ func (s *Store) TransitionTx(inv Invoice, next, paymentID string, amountPaid int
 	}}, true, nil
 }
 
-// TransitionByIDTx builds the same move without reading the invoice first: it
-// applies only when invoice id exists and is in a status that may advance to
-// next. The caller must treat a failed condition as "read and decide".
-func (s *Store) TransitionByIDTx(partnerID, companyID, id, next, paymentID string, amountPaid int64, at time.Time) (types.TransactWriteItem, error) {
-	var from []string
-	for _, st := range []string{StatusOpen, StatusProcessing, StatusPaid} {
-		if CanAdvance(st, next) {
-			from = append(from, st)
-		}
-	}
-	if len(from) == 0 || next == StatusVoid {
-		return types.TransactWriteItem{}, fmt.Errorf("invoices: no status advances to %q", next)
-	}
-	values := map[string]any{":next": next, ":now": s.now(), ":pid": paymentID, ":amt": amountPaid}
-	in := make([]string, len(from))
-	for i, st := range from {
-		in[i] = fmt.Sprintf(":from%d", i)
-		values[in[i]] = st
-	}
-	set := "SET #st = :next, updated_at = :now, payment_id = :pid, amount_paid = :amt"
-	if next == StatusPaid {
-		set += ", paid_at = :at"
-		values[":at"] = at.UTC()
-	}
-	av, err := store.Values(values)
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	return types.TransactWriteItem{Update: &types.Update{
-		TableName: aws.String(s.DB.Table), Key: store.Key(store.CompanyPK(partnerID, companyID), SK(id)),
-		UpdateExpression: aws.String(set), ConditionExpression: aws.String("#st IN (" + strings.Join(in, ", ") + ")"),
-		ExpressionAttributeNames: map[string]string{"#st": "status"}, ExpressionAttributeValues: av,
-	}}, nil
-}
-
 // Transition moves one invoice to next; 409 when not allowed from its status.
 func (s *Store) Transition(ctx context.Context, partnerID, companyID, id, next string) (Invoice, error) {
 	for attempt := 0; attempt < 3; attempt++ {
