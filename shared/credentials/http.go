@@ -16,6 +16,7 @@ func Routes(r *httpapi.Router, s *Service) {
 	r.Handle(http.MethodGet, "/v1/integrations/{provider}/webhook-secrets", s.handleListSecrets)
 	r.Handle(http.MethodPost, "/v1/integrations/{provider}/webhook-secrets", s.handleAddSecret)
 	r.Handle(http.MethodDelete, "/v1/integrations/{provider}/webhook-secrets/{secret_id}", s.handleRemoveSecret)
+	r.Handle(http.MethodGet, "/v1/integrations/{provider}/webhook-rejections", s.handleRejections)
 }
 
 func (s *Service) handleListSecrets(w http.ResponseWriter, r *http.Request) error {

@@ -80,6 +80,10 @@ const (
 	OutcomeApplied = "applied"
 	OutcomeIgnored = "ignored" // unknown type, or nothing to do
 	OutcomeStale   = "stale"   // older than the state already recorded
+	// OutcomeRejected: signed by the provider but never processable (an ID
+	// over the key size, a field breaking our limits). Recorded with the
+	// reason, listed for the partner, answered 200 so it is not retried forever.
+	OutcomeRejected = "rejected"
 )
 
 // Result is the webhook's answer.
@@ -103,6 +107,7 @@ type marker struct {
 	Type       string    `dynamodbav:"type"`
 	Account    string    `dynamodbav:"account_id,omitempty"`
 	Outcome    string    `dynamodbav:"outcome"`
+	Reason     string    `dynamodbav:"reason,omitempty"`
 	Created    int64     `dynamodbav:"provider_created,omitempty"`
 	ReceivedAt time.Time `dynamodbav:"received_at"`
 }
@@ -127,6 +132,7 @@ type effect struct {
 // plan is what one event does: effects, then after-commit actions (enqueue, hooks).
 type plan struct {
 	outcome string
+	reason  string // why it was ignored (recorded on the marker)
 	effects []effect
 	after   []func(ctx context.Context) error
 }
@@ -136,12 +142,11 @@ type plan struct {
 // replan builds the plan; attempt > 0 means an earlier plan hit a condition
 // (a concurrent change, or an optimistic guess that did not hold).
 func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.Context, attempt int) (plan, error)) (Result, error) {
-	if len(m.EventID) > 255 {
-		return Result{}, apperr.New(apperr.Invalid, "event id is too long")
+	if len(m.EventID) > maxEventID {
+		m.EventID = bodyID([]byte(m.EventID))
+		return s.reject(ctx, m, apperr.New(apperr.Invalid, "event id is longer than %d characters", maxEventID))
 	}
-	m.PK, m.SK = EventPK(m.Provider, m.PartnerID, m.EventID), "EVENT"
-	m.ReceivedAt = s.Now().UTC().Truncate(time.Millisecond)
-	m.TTL = m.ReceivedAt.Add(eventTTL).Unix()
+	s.stamp(&m)
 	res := Result{Received: true, EventID: m.EventID}
 	dropped := map[string]int{} // effect -> stale hits: 1 = use its fallback, 2 = drop it
 	for attempt := 0; attempt < 8; attempt++ {
@@ -150,6 +155,9 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 		}
 		p, err := replan(ctx, attempt)
 		if err != nil {
+			if permanent(err) {
+				return s.reject(ctx, m, err)
+			}
 			return Result{}, err
 		}
 		kept := make([]effect, 0, len(p.effects))
@@ -162,7 +170,7 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 			}
 			kept = append(kept, e)
 		}
-		m.Outcome = p.outcome
+		m.Outcome, m.Reason = p.outcome, p.reason
 		if len(dropped) > 0 {
 			m.Outcome = OutcomeStale
 		}
@@ -213,6 +221,58 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 		}
 	}
 	return Result{}, &apperr.Error{Code: apperr.Unavailable, Message: "event is being processed concurrently; retry", RetryAfter: 1}
+}
+
+// maxEventID bounds an event ID used in a key (DynamoDB keys allow 2 KB; no
+// provider documents IDs anywhere near this).
+const maxEventID = 255
+
+func (s *Service) stamp(m *marker) {
+	m.PK, m.SK = EventPK(m.Provider, m.PartnerID, m.EventID), "EVENT"
+	m.ReceivedAt = s.Now().UTC().Truncate(time.Millisecond)
+	m.TTL = m.ReceivedAt.Add(eventTTL).Unix()
+}
+
+// permanent reports whether a planning error can never go away on a retry:
+// the signed event itself breaks a rule (client errors), as opposed to an
+// outage or a concurrent change.
+func permanent(err error) bool {
+	return apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.Unprocessable)
+}
+
+// reject records a signed event that can never be processed: its marker with
+// outcome "rejected" and the reason, and in the same transaction a rejection
+// the partner can list (GET /v1/integrations/{provider}/webhook-rejections).
+// The answer is 200: a provider retrying it would only fail again, and Stripe
+// and Qualpay disable endpoints that keep failing.
+func (s *Service) reject(ctx context.Context, m marker, why error) (Result, error) {
+	reason := why.Error()
+	if e, ok := apperr.As(why); ok {
+		reason = e.Message
+	}
+	s.stamp(&m)
+	m.Outcome, m.Reason = OutcomeRejected, reason
+	s.Log.WarnContext(ctx, "webhook event rejected", "provider", m.Provider, "partner_id", m.PartnerID, "event_id", m.EventID, "type", m.Type, "reason", reason)
+	mi, err := s.Store.PutInput(m, "attribute_not_exists(pk)", nil)
+	if err != nil {
+		return Result{}, err
+	}
+	r := credentials.Rejection{PartnerID: m.PartnerID, Provider: m.Provider, EventID: m.EventID, Type: m.Type,
+		AccountID: m.Account, CompanyID: m.CompanyID, Reason: reason, ReceivedAt: m.ReceivedAt}
+	r.PK, r.SK, r.TTL = store.PartnerPK(m.PartnerID), credentials.RejectionSK(m.Provider, m.ReceivedAt, m.EventID), m.TTL
+	ri, err := s.Store.PutInput(r, "", nil)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Received: true, EventID: m.EventID, Outcome: OutcomeRejected}
+	_, err = s.Store.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{store.TxPut(mi), store.TxPut(ri)}})
+	if failed, _, _ := conditionFailures(err); err != nil && failed[0] {
+		res.Duplicate, res.Outcome = true, "duplicate"
+		return res, nil
+	} else if err != nil {
+		return Result{}, fmt.Errorf("record rejected %s event: %w", m.Provider, err)
+	}
+	return res, nil
 }
 
 // runAfter runs post-commit actions. If one fails, the marker is removed so the
