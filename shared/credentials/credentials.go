@@ -141,16 +141,12 @@ func (s *Service) ConfigureStripe(ctx context.Context, partnerID string, c Strip
 	if len(bad) > 0 {
 		return Status{}, apperr.FieldErrors(bad)
 	}
-	c.WebhookSecrets = nil
-	if prev, err := s.StripeKeys(ctx, partnerID); err == nil {
-		c.WebhookSecrets = prev.WebhookSecrets
-	} else if !apperr.Is(err, apperr.NotFound) {
+	set, err := s.keptSecrets(ctx, partnerID, Stripe, KindConnect, c.WebhookSecret)
+	if err != nil {
 		return Status{}, err
 	}
-	if c.WebhookSecret != "" {
-		c.WebhookSecrets = s.addFirst(c.WebhookSecrets, KindConnect, c.WebhookSecret)
-		c.WebhookSecret = ""
-	}
+	c.WebhookSecrets = set
+	c.WebhookSecret = ""
 	acct, err := s.Stripe.Client(c.SecretKey).Accounts.Get()
 	if err != nil {
 		return Status{}, stripeCheckError(err)
@@ -207,16 +203,12 @@ func (s *Service) ConfigureQualpay(ctx context.Context, partnerID string, c Qual
 	if len(bad) > 0 {
 		return Status{}, apperr.FieldErrors(bad)
 	}
-	c.WebhookSecrets = nil
-	if prev, err := s.QualpayKeys(ctx, partnerID); err == nil {
-		c.WebhookSecrets = prev.WebhookSecrets
-	} else if !apperr.Is(err, apperr.NotFound) {
+	set, err := s.keptSecrets(ctx, partnerID, Qualpay, KindQualpay, c.WebhookSecret)
+	if err != nil {
 		return Status{}, err
 	}
-	if c.WebhookSecret != "" {
-		c.WebhookSecrets = s.addFirst(c.WebhookSecrets, KindQualpay, c.WebhookSecret)
-		c.WebhookSecret = ""
-	}
+	c.WebhookSecrets = set
+	c.WebhookSecret = ""
 	st := Status{
 		Provider: Qualpay, Configured: true, Livemode: c.Environment == "production",
 		SecretKeyLast4: last4(c.SecurityKey), IntegratorID: c.IntegratorID, Environment: c.Environment,

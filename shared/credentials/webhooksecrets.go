@@ -153,14 +153,26 @@ func (s *Service) RemoveWebhookSecret(ctx context.Context, partnerID, provider, 
 }
 
 func (s *Service) webhookSecrets(ctx context.Context, partnerID, provider string) ([]WebhookSecret, error) {
-	switch provider {
-	case Stripe:
+	if provider == Stripe {
 		c, err := s.StripeKeys(ctx, partnerID)
 		return c.WebhookSecrets, err
-	default:
-		c, err := s.QualpayKeys(ctx, partnerID)
-		return c.WebhookSecrets, err
 	}
+	c, err := s.QualpayKeys(ctx, partnerID)
+	return c.WebhookSecrets, err
+}
+
+// keptSecrets is the secret set a PUT stores: the partner's current set (a PUT
+// replaces keys, not the secrets added through the API), with the PUT's
+// webhook_secret, if any, first among its kind.
+func (s *Service) keptSecrets(ctx context.Context, partnerID, provider, kind, first string) ([]WebhookSecret, error) {
+	set, err := s.webhookSecrets(ctx, partnerID, provider)
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return nil, err
+	}
+	if first != "" {
+		set = s.addFirst(set, kind, first)
+	}
+	return set, nil
 }
 
 // editWebhookSecrets rewrites the credentials secret with an edited set. It is
@@ -172,26 +184,22 @@ func (s *Service) editWebhookSecrets(ctx context.Context, partnerID, provider st
 	if err != nil {
 		return err
 	}
-	switch provider {
-	case Stripe:
-		c, err := s.StripeKeys(ctx, partnerID)
-		if err != nil {
-			return err
-		}
-		if c.WebhookSecrets, err = edit(c.WebhookSecrets); err != nil {
-			return err
-		}
-		_, err = s.save(ctx, partnerID, st, c)
-		return err
-	default:
-		c, err := s.QualpayKeys(ctx, partnerID)
-		if err != nil {
-			return err
-		}
-		if c.WebhookSecrets, err = edit(c.WebhookSecrets); err != nil {
-			return err
-		}
-		_, err = s.save(ctx, partnerID, st, c)
+	if provider == Stripe {
+		return editSet(ctx, s, partnerID, st, s.StripeKeys, func(c *StripeCredentials) *[]WebhookSecret { return &c.WebhookSecrets }, edit)
+	}
+	return editSet(ctx, s, partnerID, st, s.QualpayKeys, func(c *QualpayCredentials) *[]WebhookSecret { return &c.WebhookSecrets }, edit)
+}
+
+func editSet[C any](ctx context.Context, s *Service, partnerID string, st Status, load func(context.Context, string) (C, error),
+	set func(*C) *[]WebhookSecret, edit func([]WebhookSecret) ([]WebhookSecret, error)) error {
+	c, err := load(ctx, partnerID)
+	if err != nil {
 		return err
 	}
+	p := set(&c)
+	if *p, err = edit(*p); err != nil {
+		return err
+	}
+	_, err = s.save(ctx, partnerID, st, c)
+	return err
 }
