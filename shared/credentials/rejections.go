@@ -32,8 +32,12 @@ func RejectionSK(provider string, at time.Time, eventID string) string {
 	return "WHREJECT#" + provider + "#" + at.UTC().Format("20060102T150405.000Z") + "#" + eventID
 }
 
-// Rejections lists a partner's rejected events of one provider, newest first.
+// Rejections lists a partner's rejected events of one provider, newest first;
+// 404 when the provider is not configured, like every /v1/integrations route.
 func (s *Service) Rejections(ctx context.Context, partnerID, provider string, limit int32, cursor string) ([]Rejection, string, error) {
+	if _, err := s.Get(ctx, partnerID, provider); err != nil {
+		return nil, "", err
+	}
 	out := []Rejection{}
 	next, err := s.Store.QueryPage(ctx, store.Query{PK: store.PartnerPK(partnerID), SKPrefix: "WHREJECT#" + provider + "#", Desc: true, Limit: limit, Cursor: cursor}, &out)
 	return out, next, err

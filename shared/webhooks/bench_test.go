@@ -88,8 +88,9 @@ func BenchmarkVerifyStripe4KiB(b *testing.B) {
 	})
 }
 
-// BenchmarkStripeWebhookHandler: the whole handler in-process (routing, route
-// lookup, secret, signature, dedupe + payment + invoice in one transaction)
+// BenchmarkStripeWebhookHandler: the whole handler in-process on the partner's
+// Connect URL (routing, cached route and secret, signature, one decode, dedupe +
+// payment + invoice in one transaction)
 // against DynamoDB Local. Reports p50/p99 latency and events per second.
 func BenchmarkStripeWebhookHandler(b *testing.B) {
 	// The production secrets cache (60 s; tests default to none), so the
@@ -114,7 +115,7 @@ func BenchmarkStripeWebhookHandler(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for i := 0; i < b.N; i++ {
-		req := httptest.NewRequest("POST", "/stripe", bytes.NewReader(bodies[i]))
+		req := httptest.NewRequest("POST", "/stripe/"+w.pid+"/connect", bytes.NewReader(bodies[i]))
 		req.Header.Set("Stripe-Signature", headers[i])
 		rec := httptest.NewRecorder()
 		t0 := time.Now()
