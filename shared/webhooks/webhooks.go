@@ -178,19 +178,32 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 		if err != nil {
 			return Result{}, err
 		}
-		items := []types.TransactWriteItem{store.TxPut(mi)}
-		for _, e := range kept {
+		// The dedupe record is folded into the event's payment item when it has
+		// one (see dedupeHost), else it is the marker item.
+		host := dedupeHost(kept)
+		items, offset := []types.TransactWriteItem{store.TxPut(mi)}, 1
+		if host >= 0 {
+			items, offset = items[:0], 0
+		}
+		for i, e := range kept {
+			if i == host {
+				e.tx = withDedupe(e.tx, m.EventID)
+			}
 			items = append(items, e.tx)
 		}
 		var err2 error
-		if len(items) == 1 {
+		if host < 0 && len(items) == 1 {
 			_, err2 = s.Store.DB.PutItem(ctx, mi)
 		} else {
 			_, err2 = s.Store.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		}
 		if err2 == nil {
 			res.Outcome = m.Outcome
-			if err := s.runAfter(ctx, m, p.after); err != nil {
+			forget := func(ctx context.Context) error { return s.Store.Delete(ctx, m.PK, m.SK) }
+			if host >= 0 {
+				forget = func(ctx context.Context) error { return s.forgetEvent(ctx, kept[host].tx, m.EventID) }
+			}
+			if err := s.runAfter(ctx, m, forget, p.after); err != nil {
 				return Result{}, err
 			}
 			return res, nil
@@ -202,9 +215,10 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 		if !ok {
 			return Result{}, fmt.Errorf("record %s event %s: %w", m.Provider, m.EventID, err2)
 		}
-		if failed[0] {
-			// Answer "duplicate" (2xx: the provider stops retrying) only when the
-			// marker is really there; otherwise a misread failure would lose the event.
+		// Answer "duplicate" (2xx: the provider stops retrying) only when the
+		// event is really recorded; otherwise a misread failure would lose it.
+		switch {
+		case host < 0 && failed[0]:
 			var seen struct{}
 			if err := s.Store.Get(ctx, m.PK, m.SK, &seen); errors.Is(err, store.ErrNotFound) {
 				continue
@@ -213,9 +227,18 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 			}
 			res.Duplicate, res.Outcome = true, "duplicate"
 			return res, nil
+		case host >= 0 && failed[host]:
+			seen, err := s.eventIn(ctx, kept[host].tx, m.EventID)
+			if err != nil {
+				return Result{}, fmt.Errorf("confirm %s event %s is a duplicate: %w", m.Provider, m.EventID, err)
+			}
+			if seen {
+				res.Duplicate, res.Outcome = true, "duplicate"
+				return res, nil
+			}
 		}
 		for i, e := range kept {
-			if failed[i+1] && e.staleOK {
+			if failed[i+offset] && e.staleOK {
 				dropped[e.name]++
 			}
 		}
@@ -275,13 +298,14 @@ func (s *Service) reject(ctx context.Context, m marker, why error) (Result, erro
 	return res, nil
 }
 
-// runAfter runs post-commit actions. If one fails, the marker is removed so the
-// provider's retry runs the event again (its effects are idempotent).
-func (s *Service) runAfter(ctx context.Context, m marker, after []func(context.Context) error) error {
+// runAfter runs post-commit actions. If one fails, the event's dedupe record
+// is removed (forget) so the provider's retry runs the event again (its effects
+// are idempotent).
+func (s *Service) runAfter(ctx context.Context, m marker, forget func(context.Context) error, after []func(context.Context) error) error {
 	for _, fn := range after {
 		if err := fn(ctx); err != nil {
-			if derr := s.Store.Delete(context.WithoutCancel(ctx), m.PK, m.SK); derr != nil {
-				err = errors.Join(err, fmt.Errorf("remove marker: %w", derr))
+			if derr := forget(context.WithoutCancel(ctx)); derr != nil {
+				err = errors.Join(err, fmt.Errorf("remove dedupe record: %w", derr))
 			}
 			return fmt.Errorf("%s event %s after commit: %w", m.Provider, m.EventID, err)
 		}
