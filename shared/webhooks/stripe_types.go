@@ -70,22 +70,7 @@ func (r *Ref) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 
 // UnmarshalJSON accepts "id", {"id":…} and null (encoding/json callers).
 func (r *Ref) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		return nil
-	case b[0] == '"':
-		return json.Unmarshal(b, &r.ID)
-	}
-	var o struct {
-		ID   string `json:"id"`
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(b, &o); err != nil {
-		return err
-	}
-	r.ID, r.Type, r.Raw = o.ID, o.Type, append(json.RawMessage(nil), b...)
-	return nil
+	return r.UnmarshalJSONFrom(jsontext.NewDecoder(bytes.NewReader(b)))
 }
 
 // object is the union of the fields read from payment intents, charges,
