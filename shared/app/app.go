@@ -164,7 +164,7 @@ func Assemble(cfg Config, log *slog.Logger, db *dynamodb.Client, sec secrets.Sto
 	return &Env{
 		Cfg: cfg, Log: log, Now: now, IDs: gen, HTTP: hc, DB: db, Store: st, Secrets: cached,
 		Partners:    &partners.Service{Store: st, IDs: gen, Now: now},
-		Credentials: &credentials.Service{Store: st, Secrets: cached, Stripe: sf, Stage: cfg.Stage, Now: now, IDs: gen},
+		Credentials: &credentials.Service{Store: st, Secrets: cached, Stripe: sf, Stage: cfg.Stage, Now: now, IDs: gen, PublicBaseURL: cfg.PublicBaseURL},
 		Companies:   &companies.Service{Store: st, IDs: gen, Now: now, RouteTTL: cfg.RouteCacheTTL},
 		Stripe:      sf,
 	}

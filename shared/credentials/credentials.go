@@ -73,6 +73,9 @@ type Status struct {
 	IntegratorID   string    `dynamodbav:"integrator_id,omitempty" json:"integrator_id,omitempty"`
 	Environment    string    `dynamodbav:"environment,omitempty" json:"environment,omitempty"`
 	UpdatedAt      time.Time `dynamodbav:"updated_at" json:"updated_at"`
+	// WebhookURLs are the partner's own webhook URLs to register with the
+	// provider, by endpoint kind (computed on read, not stored).
+	WebhookURLs map[string]string `dynamodbav:"-" json:"webhook_urls,omitempty"`
 }
 
 // Service configures and reads credentials.
@@ -83,6 +86,9 @@ type Service struct {
 	Stage   string
 	Now     func() time.Time
 	IDs     *ids.Generator // webhook secret IDs
+	// PublicBaseURL is this deployment's public URL; when set, the status
+	// names the partner's webhook URLs.
+	PublicBaseURL string
 }
 
 func statusSK(provider string) string { return "INTEGRATION#" + provider }

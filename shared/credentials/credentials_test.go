@@ -211,6 +211,14 @@ func TestWebhookSecretsAPI(t *testing.T) {
 	if len(got) != 1 || got[0].Kind != "connect" || got[0].Last4 != "5678" || got[0].CreatedAt == "" {
 		t.Fatalf("after PUT: %+v", got)
 	}
+	// The status names the partner's own webhook URLs to register in Stripe.
+	var st struct {
+		WebhookURLs map[string]string `json:"webhook_urls"`
+	}
+	testenv.Do(t, "GET", base+"stripe", key, nil).JSON(t, &st)
+	if st.WebhookURLs["connect"] != env.Cfg.PublicBaseURL+"/stripe/"+pid+"/connect" || st.WebhookURLs["platform"] != env.Cfg.PublicBaseURL+"/stripe/"+pid {
+		t.Fatalf("webhook_urls = %v", st.WebhookURLs)
+	}
 	platform := "whsec_PlatformEndpointSecret0001"
 	rolled := "whsec_x" // only the prefix is documented: a short secret is not an error
 	for _, tc := range []struct {

@@ -90,7 +90,7 @@ func (s *Service) handlePut(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, st)
+	return httpapi.WriteJSON(w, http.StatusOK, s.withWebhookURLs(st, pid))
 }
 
 func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
@@ -98,11 +98,12 @@ func (s *Service) handleGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.Get(r.Context(), httpapi.PartnerID(r.Context()), provider)
+	pid := httpapi.PartnerID(r.Context())
+	st, err := s.Get(r.Context(), pid, provider)
 	if err != nil {
 		return err
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, st)
+	return httpapi.WriteJSON(w, http.StatusOK, s.withWebhookURLs(st, pid))
 }
 
 func (s *Service) handleDelete(w http.ResponseWriter, r *http.Request) error {

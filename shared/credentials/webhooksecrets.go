@@ -2,6 +2,7 @@ package credentials
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -62,6 +63,21 @@ func SecretsOf(set []WebhookSecret, kind string) []string {
 		}
 	}
 	return out
+}
+
+// withWebhookURLs names the URLs the partner registers for each endpoint kind.
+func (s *Service) withWebhookURLs(st Status, partnerID string) Status {
+	if s.PublicBaseURL == "" {
+		return st
+	}
+	base := strings.TrimRight(s.PublicBaseURL, "/")
+	switch st.Provider {
+	case Stripe:
+		st.WebhookURLs = map[string]string{KindConnect: base + "/stripe/" + partnerID + "/connect", KindPlatform: base + "/stripe/" + partnerID}
+	case Qualpay:
+		st.WebhookURLs = map[string]string{KindQualpay: base + "/qualpay/" + partnerID}
+	}
+	return st
 }
 
 func validStripeSecret(s string) bool { return len(s) <= maxSecretLen && whsecRe().MatchString(s) }
