@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -49,11 +50,18 @@ func TestMakeRunStripeFlow(t *testing.T) {
 	}
 	var flow struct{ URL string }
 	res.JSON(t, &flow)
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// The start link binds the flow to this browser (a cookie), then redirects to the authorize page.
+	hop, err := browser.Get(flow.URL)
+	if err != nil || hop.StatusCode != http.StatusFound {
+		t.Fatalf("start link %s: %v %v", flow.URL, err, hop)
+	}
+	hop.Body.Close()
+	flow.URL = hop.Header.Get("Location")
 	if !strings.HasPrefix(flow.URL, base+standInPath+"?") {
 		t.Fatalf("authorize URL %s is not the local stand-in", flow.URL)
 	}
-
-	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	page, err := browser.Get(flow.URL)
 	if err != nil || page.StatusCode != 200 {
 		t.Fatalf("stand-in page: %v %v", err, page)

@@ -42,6 +42,7 @@ type Config struct {
 	PublicBaseURL     string // PUBLIC_BASE_URL: this deployment's public URL (OAuth redirect_uri)
 	WorkQueueURL      string // WORK_QUEUE_URL: SQS queue for asynchronous work
 	SecretsCacheTTL   time.Duration
+	RouteCacheTTL     time.Duration // ROUTE_CACHE_SECONDS (default 60): account -> company routes in memory
 	HTTPClientTimeout time.Duration
 
 	// AWS credentials as the Lambda runtime provides them (AWS_ACCESS_KEY_ID,
@@ -65,6 +66,10 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	}
 	if s, err := strconv.Atoi(getenv("SECRETS_CACHE_SECONDS")); err == nil && s >= 0 {
 		c.SecretsCacheTTL = time.Duration(s) * time.Second
+	}
+	c.RouteCacheTTL = 60 * time.Second
+	if s, err := strconv.Atoi(getenv("ROUTE_CACHE_SECONDS")); err == nil && s >= 0 {
+		c.RouteCacheTTL = time.Duration(s) * time.Second
 	}
 	if c.Stage == "" {
 		c.Stage = "dev"
@@ -159,8 +164,8 @@ func Assemble(cfg Config, log *slog.Logger, db *dynamodb.Client, sec secrets.Sto
 	return &Env{
 		Cfg: cfg, Log: log, Now: now, IDs: gen, HTTP: hc, DB: db, Store: st, Secrets: cached,
 		Partners:    &partners.Service{Store: st, IDs: gen, Now: now},
-		Credentials: &credentials.Service{Store: st, Secrets: cached, Stripe: sf, Stage: cfg.Stage, Now: now},
-		Companies:   &companies.Service{Store: st, IDs: gen, Now: now},
+		Credentials: &credentials.Service{Store: st, Secrets: cached, Stripe: sf, Stage: cfg.Stage, Now: now, IDs: gen, PublicBaseURL: cfg.PublicBaseURL},
+		Companies:   &companies.Service{Store: st, IDs: gen, Now: now, RouteTTL: cfg.RouteCacheTTL},
 		Stripe:      sf,
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -61,6 +62,23 @@ type Service struct {
 	Store *store.Store
 	IDs   *ids.Generator
 	Now   func() time.Time
+	// RouteTTL caches found routes in memory (0: no cache), so a warm webhook
+	// Lambda routes a known account without a DynamoDB round trip. Connect and
+	// Disconnect through this Service drop the entry at once; a disconnect made
+	// by another process applies here within RouteTTL.
+	RouteTTL time.Duration
+
+	routes sync.Map // RoutePK -> cachedRoute
+}
+
+type cachedRoute struct {
+	r       Route
+	expires time.Time
+}
+
+// ForgetRoute drops a cached route (a disconnect, a deauthorization).
+func (s *Service) ForgetRoute(provider, accountID string) {
+	s.routes.Delete(RoutePK(provider, accountID))
 }
 
 const companySKPrefix = "COMPANY#"
@@ -166,6 +184,7 @@ func (s *Service) Connect(ctx context.Context, c Connection) (Connection, bool, 
 	if err != nil {
 		return Connection{}, false, err
 	}
+	s.ForgetRoute(c.Provider, c.AccountID)
 	err = s.Store.Transact(ctx, []types.TransactWriteItem{store.TxPut(pc), store.TxPut(pr)})
 	if err == nil {
 		return c, true, nil
@@ -212,10 +231,12 @@ func (s *Service) Disconnect(ctx context.Context, partnerID, companyID, provider
 	if err != nil {
 		return Connection{}, err
 	}
+	s.ForgetRoute(provider, c.AccountID)
 	err = s.Store.Transact(ctx, []types.TransactWriteItem{
 		s.Store.TxDelete(c.PK, c.SK, "attribute_exists(pk)"),
 		s.Store.TxDelete(RoutePK(provider, c.AccountID), "ROUTE", ""),
 	})
+	s.ForgetRoute(provider, c.AccountID) // a lookup may have cached it meanwhile
 	if errors.Is(err, store.ErrConditionFailed) {
 		return Connection{}, apperr.New(apperr.NotFound, "company has no %s connection", provider)
 	}
@@ -229,11 +250,21 @@ func (s *Service) LookupRoute(ctx context.Context, provider, accountID string) (
 	if accountID == "" || len(accountID) > 64 {
 		return Route{}, apperr.New(apperr.NotFound, "unknown account")
 	}
-	if err := s.Store.Get(ctx, RoutePK(provider, accountID), "ROUTE", &r); err != nil {
+	pk := RoutePK(provider, accountID)
+	if s.RouteTTL > 0 {
+		if c, ok := s.routes.Load(pk); ok && s.Now().Before(c.(cachedRoute).expires) {
+			return c.(cachedRoute).r, nil
+		}
+	}
+	if err := s.Store.Get(ctx, pk, "ROUTE", &r); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
+			// Not cached: an account connected a moment later must route at once.
 			return Route{}, apperr.New(apperr.NotFound, "unknown account")
 		}
 		return Route{}, err
+	}
+	if s.RouteTTL > 0 {
+		s.routes.Store(pk, cachedRoute{r: r, expires: s.Now().Add(s.RouteTTL)})
 	}
 	return r, nil
 }

@@ -36,24 +36,48 @@ func writePage(w http.ResponseWriter, status int, title, text string) {
 	_, _ = fmt.Fprintf(w, messagePage, html.EscapeString(title), html.EscapeString(text))
 }
 
-func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) error {
-	to, err := s.Callback(r.Context(), r.URL.Query())
+// handleStart binds the flow to this browser and sends it on to Stripe.
+func (s *Service) handleStart(w http.ResponseWriter, r *http.Request) error {
+	cookie, to, err := s.Bind(r.Context(), r.URL.Query().Get("state"))
 	if err != nil {
-		var se *StateError
-		if errors.As(err, &se) {
-			s.log().WarnContext(r.Context(), "stripe oauth callback refused", "reason", se.Error())
-			text := "This connection link is not valid. It may have expired or already been used. Go back to the app you came from and start connecting again."
-			if se.Expired() {
-				text = "This connection link has expired (links are valid for 15 minutes). Go back to the app you came from and start connecting again."
-			}
-			writePage(w, http.StatusBadRequest, "Link expired or invalid", text)
-			return nil
-		}
-		s.log().ErrorContext(r.Context(), "stripe oauth callback failed", "err", err)
-		writePage(w, http.StatusInternalServerError, "Something went wrong", "We could not complete the connection. Please try again in a moment.")
-		return nil
+		return s.refusePage(w, r, err)
+	}
+	securityHeaders(w)
+	http.SetCookie(w, cookie)
+	http.Redirect(w, r, to, http.StatusFound)
+	return nil
+}
+
+func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	name, binding := bindingCookie(q.Get("state")), ""
+	if c, err := r.Cookie(name); err == nil {
+		binding = c.Value
+	}
+	to, err := s.Callback(r.Context(), q, binding)
+	// The binding is single-use like the state: drop the cookie either way.
+	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: CallbackPath, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	if err != nil {
+		return s.refusePage(w, r, err)
 	}
 	securityHeaders(w)
 	http.Redirect(w, r, to, http.StatusFound)
+	return nil
+}
+
+// refusePage answers a flow that cannot go on: a page, never a redirect.
+func (s *Service) refusePage(w http.ResponseWriter, r *http.Request, err error) error {
+	var se *StateError
+	if errors.As(err, &se) {
+		s.log().WarnContext(r.Context(), "stripe oauth flow refused", "path", r.URL.Path, "reason", se.Error())
+		text := "This connection link is not valid. It may have expired, already been used, or been opened in another browser. Go back to the app you came from and start connecting again."
+		if se.Expired() {
+			text = "This connection link has expired (links are valid for 15 minutes). Go back to the app you came from and start connecting again."
+		}
+		writePage(w, http.StatusBadRequest, "Link expired or invalid", text)
+		return nil
+	}
+	s.log().ErrorContext(r.Context(), "stripe oauth flow failed", "path", r.URL.Path, "err", err)
+	writePage(w, http.StatusInternalServerError, "Something went wrong", "We could not complete the connection. Please try again in a moment.")
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -116,7 +117,8 @@ func (w *world) company(key, ext string) string {
 	return c.ID
 }
 
-// start runs Start Stripe Flow and returns the authorize URL.
+// start runs Start Stripe Flow, opens the start link in the test browser
+// (which binds the flow to it) and returns the authorize URL it redirects to.
 func (w *world) start(key, companyID, returnURL string) *url.URL {
 	w.t.Helper()
 	res := testenv.Do(w.t, "POST", w.srv.URL+"/v1/companies/"+companyID+"/stripe/connect", key, map[string]string{"return_url": returnURL})
@@ -125,7 +127,11 @@ func (w *world) start(key, companyID, returnURL string) *url.URL {
 	}
 	var out struct{ URL string }
 	res.JSON(w.t, &out)
-	u, err := url.Parse(out.URL)
+	pg := browse(w.t, "GET", out.URL, nil)
+	if pg.status != http.StatusFound {
+		w.t.Fatalf("start link = %d %s", pg.status, pg.body)
+	}
+	u, err := url.Parse(pg.location)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -158,10 +164,20 @@ type page struct {
 	location string
 	ctype    string
 	body     string
+	cookies  []*http.Cookie
 }
 
-// browse is one browser step: no automatic redirects, so each hop is checked.
+// browser is the test's browser: its cookies carry the OAuth flow binding.
+var browser, _ = cookiejar.New(nil)
+
+// browse is one step of the test browser: no automatic redirects, so each hop is checked.
 func browse(t *testing.T, method, u string, form url.Values) page {
+	t.Helper()
+	return browseWith(t, browser, method, u, form)
+}
+
+// browseWith is a step of another browser (its own cookies, or none).
+func browseWith(t *testing.T, jar http.CookieJar, method, u string, form url.Values) page {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -174,14 +190,14 @@ func browse(t *testing.T, method, u string, form url.Values) page {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 20 * time.Second}
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: 20 * time.Second}
 	res, err := c.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, u, err)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return page{status: res.StatusCode, location: res.Header.Get("Location"), ctype: res.Header.Get("Content-Type"), body: string(b)}
+	return page{status: res.StatusCode, location: res.Header.Get("Location"), ctype: res.Header.Get("Content-Type"), body: string(b), cookies: res.Cookies()}
 }
 
 func (w *world) connections(key, companyID string) []map[string]any {
@@ -193,6 +209,15 @@ func (w *world) connections(key, companyID string) []map[string]any {
 	var out struct{ Data []map[string]any }
 	res.JSON(w.t, &out)
 	return out.Data
+}
+
+func mustURL(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func mustQuery(t *testing.T, raw string) (*url.URL, url.Values) {

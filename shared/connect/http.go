@@ -26,6 +26,7 @@ func Routes(r *httpapi.Router, s *Service) {
 // OAuthRoutes mounts the public OAuth redirect (the stripe-oauth function).
 func OAuthRoutes(r *httpapi.Router, s *Service) {
 	r.Handle(http.MethodGet, CallbackPath, s.handleCallback, httpapi.Public(), httpapi.MaxBody(0))
+	r.Handle(http.MethodGet, StartPath, s.handleStart, httpapi.Public(), httpapi.MaxBody(0))
 }
 
 func (s *Service) handleCreateCompany(w http.ResponseWriter, r *http.Request) error {

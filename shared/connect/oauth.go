@@ -22,7 +22,8 @@ type StartResult struct {
 }
 
 // StartStripe begins Stripe Connect OAuth for a company: it stores a single-use
-// state (partner, company, return_url) and returns the authorize URL to open.
+// state (partner, company, return_url) and returns the start link to open in
+// the user's browser (StartPath), which redirects to Stripe's authorize URL.
 // requestHost is used for redirect_uri only when PublicBaseURL is not configured.
 func (s *Service) StartStripe(ctx context.Context, partnerID, companyID, returnURL, requestHost string) (StartResult, error) {
 	if _, err := s.Companies.Get(ctx, partnerID, companyID); err != nil {
@@ -48,9 +49,8 @@ func (s *Service) StartStripe(ctx context.Context, partnerID, companyID, returnU
 	if err != nil {
 		return StartResult{}, err
 	}
-	authz, err := url.Parse(s.AuthorizeURL)
-	if err != nil || !authz.IsAbs() {
-		return StartResult{}, fmt.Errorf("authorize URL %q is not absolute", s.AuthorizeURL)
+	if _, err := s.authorizeURL(oauthState{}, ""); err != nil {
+		return StartResult{}, err
 	}
 	st, err := s.newState()
 	if err != nil {
@@ -64,14 +64,9 @@ func (s *Service) StartStripe(ctx context.Context, partnerID, companyID, returnU
 	if err := s.saveState(ctx, st, rec); err != nil {
 		return StartResult{}, err
 	}
-	q := authz.Query()
-	q.Set("response_type", "code")
-	q.Set("client_id", keys.ClientID)
-	q.Set("scope", "read_write")
-	q.Set("state", st)
-	q.Set("redirect_uri", redirectURI)
-	authz.RawQuery = q.Encode()
-	return StartResult{URL: authz.String(), ExpiresAt: rec.ExpiresAt}, nil
+	// The browser opens the start link, which binds the flow to it and only
+	// then redirects to Stripe (see StartPath).
+	return StartResult{URL: startURL(redirectURI, st), ExpiresAt: rec.ExpiresAt}, nil
 }
 
 var hostRe = regexp.MustCompile(`^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?$`)
@@ -123,10 +118,17 @@ var reasonRe = regexp.MustCompile(`^[a-z_]{1,64}$`)
 // to: always the return_url stored with the state, with status=connected or
 // status=error&reason=…. A *StateError means there is no trustworthy place to
 // redirect to; any other error is an internal failure before the state was used.
-func (s *Service) Callback(ctx context.Context, q url.Values) (string, error) {
+//
+// binding is the token of the browser's binding cookie (see StartPath): a
+// state not bound to this browser is refused like an unknown one (and is used
+// up, so it cannot be replayed elsewhere).
+func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (string, error) {
 	rec, err := s.consumeState(ctx, q.Get("state"))
+	if err == nil {
+		err = checkBinding(rec, binding)
+	}
 	if err != nil {
-		if errors.Is(err, errStateMissing) || errors.Is(err, errStateUnknown) || errors.Is(err, errStateExpired) {
+		if errors.Is(err, errStateMissing) || errors.Is(err, errStateUnknown) || errors.Is(err, errStateExpired) || errors.Is(err, errStateUnbound) {
 			return "", &StateError{err}
 		}
 		return "", err
@@ -137,11 +139,8 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (string, error) {
 		return withQuery(rec.ReturnURL, url.Values{"status": {"error"}, "reason": {reason}, "company_id": {rec.CompanyID}})
 	}
 	if e := q.Get("error"); e != "" {
-		// Stripe's own error codes (access_denied, invalid_scope…) pass through; anything else is generic.
-		if !reasonRe.MatchString(e) {
-			e = "oauth_error"
-		}
-		return fail(e), nil
+		// Stripe's documented codes pass through as reason codes; error_description never does.
+		return fail(oauthReason(e)), nil
 	}
 	code := q.Get("code")
 	if code == "" || len(code) > 256 {
@@ -164,9 +163,9 @@ func (s *Service) Callback(ctx context.Context, q url.Values) (string, error) {
 	tok, err := s.Stripe.Client(keys.SecretKey).OAuth.New(params)
 	if err != nil {
 		var se *stripe.Error
-		if errors.As(err, &se) && se.HTTPStatusCode < 500 && reasonRe.MatchString(se.OAuthError) {
-			log.WarnContext(ctx, "stripe oauth: code exchange refused", "oauth_error", se.OAuthError, "status", se.HTTPStatusCode)
-			return fail(se.OAuthError), nil
+		if errors.As(err, &se) && se.HTTPStatusCode < 500 && se.OAuthError != "" {
+			log.WarnContext(ctx, "stripe oauth: code exchange refused", "oauth_error", oauthReason(se.OAuthError), "status", se.HTTPStatusCode)
+			return fail(oauthReason(se.OAuthError)), nil
 		}
 		log.ErrorContext(ctx, "stripe oauth: code exchange failed", "err", err)
 		return fail("stripe_unavailable"), nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"sync"
@@ -40,8 +41,27 @@ func TestBrowserFlow(t *testing.T) {
 		t.Errorf("expires_at is %v from now, want 15 minutes", d)
 	}
 
+	// The answer is this service's start link; opening it binds the flow to the
+	// browser with a cookie (HttpOnly, SameSite=Lax; Secure except on
+	// http://localhost, which this test runs on) and redirects to Stripe.
+	startU, sq := mustQuery(t, started.URL)
+	if startU.Scheme+"://"+startU.Host+startU.Path != w.srv.URL+"/integrations/stripe/start" || len(sq) != 1 {
+		t.Fatalf("start link = %s", started.URL)
+	}
+	hop := browse(t, "GET", started.URL, nil)
+	if hop.status != http.StatusFound || len(hop.cookies) != 1 {
+		t.Fatalf("start link = %d %v %s", hop.status, hop.cookies, hop.body)
+	}
+	if c := hop.cookies[0]; !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Secure || c.Path != "/integrations/stripe" ||
+		c.MaxAge < 14*60 || c.MaxAge > 15*60 || strings.Contains(c.Value, sq.Get("state")) {
+		t.Errorf("binding cookie = %+v", c)
+	}
+	if again := browseWith(t, nil, "GET", started.URL, nil); again.status != 400 || again.location != "" {
+		t.Errorf("start link opened a second time = %d %s", again.status, again.location)
+	}
+
 	// Every query parameter of the authorize URL.
-	authz, q := mustQuery(t, started.URL)
+	authz, q := mustQuery(t, hop.location)
 	if got := authz.Scheme + "://" + authz.Host + authz.Path; got != w.standIn.URL+"/oauth/authorize" {
 		t.Errorf("authorize base = %s", got)
 	}
@@ -60,7 +80,7 @@ func TestBrowserFlow(t *testing.T) {
 	}
 
 	// The authorize page (local stand-in), clearly labelled.
-	pg := browse(t, "GET", started.URL, nil)
+	pg := browse(t, "GET", hop.location, nil)
 	if pg.status != 200 || !strings.Contains(pg.body, "LOCAL STAND-IN — not Stripe") || !strings.HasPrefix(pg.ctype, "text/html") {
 		t.Fatalf("authorize page = %d %s", pg.status, pg.body)
 	}
@@ -153,9 +173,21 @@ func TestRedirectURIFromConfig(t *testing.T) {
 	w := newWorld(t, func(c *app.Config) { c.PublicBaseURL = "https://api.payrecon.example/" })
 	_, key := w.partner("Acme", true)
 	co := w.company(key, "c1")
-	authz := w.start(key, co, "https://partner.example/done")
+	res := testenv.Do(t, "POST", w.srv.URL+"/v1/companies/"+co+"/stripe/connect", key, map[string]string{"return_url": "https://partner.example/done"})
+	var out struct{ URL string }
+	res.JSON(t, &out)
+	const public = "https://api.payrecon.example/integrations/stripe/start?"
+	if !strings.HasPrefix(out.URL, public) {
+		t.Fatalf("start link = %s", out.URL)
+	}
+	// Served here under the test server's address instead of the public one.
+	pg := browse(t, "GET", w.srv.URL+"/integrations/stripe/start?"+strings.TrimPrefix(out.URL, public), nil)
+	authz, _ := mustQuery(t, pg.location)
 	if got := authz.Query().Get("redirect_uri"); got != "https://api.payrecon.example/integrations/stripe" {
 		t.Fatalf("redirect_uri = %s", got)
+	}
+	if len(pg.cookies) != 1 || !pg.cookies[0].Secure {
+		t.Fatalf("binding cookie on an https deployment is not Secure: %+v", pg.cookies)
 	}
 }
 
@@ -220,6 +252,9 @@ func TestCallbackErrors(t *testing.T) {
 		}, "access_denied"},
 		{"odd error code", func(a *url.URL) url.Values {
 			return url.Values{"state": {a.Query().Get("state")}, "error": {"<b>x</b>"}}
+		}, "oauth_error"},
+		{"undocumented code of a harmless shape", func(a *url.URL) url.Values {
+			return url.Values{"state": {a.Query().Get("state")}, "error": {"please_call_support_at_evil_example"}, "error_description": {"Call +1 555 0100"}}
 		}, "oauth_error"},
 		{"no code", func(a *url.URL) url.Values { return url.Values{"state": {a.Query().Get("state")}} }, "missing_code"},
 		{"forged code", func(a *url.URL) url.Values {
@@ -491,9 +526,13 @@ func TestCallbackThroughLambda(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := url.Values{"code": {code}, "state": {authz.Query().Get("state")}}.Encode()
+	var cookies []string // the binding cookie the browser got from the start link
+	for _, c := range browser.Cookies(mustURL(t, w.srv.URL+"/integrations/stripe")) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RouteKey: "ANY /integrations/stripe", RawPath: "/integrations/stripe", RawQueryString: q,
-		Headers: map[string]string{"accept": "text/html"},
+		Headers: map[string]string{"accept": "text/html"}, Cookies: cookies,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{DomainName: "abc.execute-api.us-east-1.amazonaws.com",
 			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/integrations/stripe"}},
 	}
@@ -508,5 +547,53 @@ func TestCallbackThroughLambda(t *testing.T) {
 	res, _ = h(context.Background(), ev) // replay
 	if res.StatusCode != 400 || res.Headers["Location"] != "" || !strings.HasPrefix(res.Headers["Content-Type"], "text/html") {
 		t.Fatalf("replay through lambda = %d %v", res.StatusCode, res.Headers)
+	}
+}
+
+// TestCallbackRequiresTheStartingBrowser: the callback is honoured only in the
+// browser that opened the start link (its binding cookie). An authorize link
+// approved in another browser is refused with the error page, never a redirect,
+// and nothing is connected.
+func TestCallbackRequiresTheStartingBrowser(t *testing.T) {
+	w := newWorld(t)
+	_, key := w.partner("Acme", true)
+	co := w.company(key, "c1")
+	other, _ := cookiejar.New(nil)
+	tests := []struct {
+		name string
+		jar  func(t *testing.T) http.CookieJar
+	}{
+		{"no cookie at all", func(*testing.T) http.CookieJar { return nil }},
+		{"another browser's cookie jar", func(*testing.T) http.CookieJar { return other }},
+		{"a forged binding cookie", func(t *testing.T) http.CookieJar {
+			j, _ := cookiejar.New(nil)
+			for _, c := range browser.Cookies(mustURL(t, w.srv.URL+"/integrations/stripe")) {
+				j.SetCookies(mustURL(t, w.srv.URL+"/integrations/stripe"), []*http.Cookie{{Name: c.Name, Value: "forged" + c.Value[6:], Path: "/integrations/stripe"}})
+			}
+			return j
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			authz := w.start(key, co, "https://partner.example/done")
+			code, err := w.fake.IssueCode(caID, "acct_1UnboundBrowser1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pg := browseWith(t, tc.jar(t), "GET", callbackURL(authz, code), nil)
+			if pg.status != 400 || pg.location != "" {
+				t.Fatalf("callback from another browser = %d %q", pg.status, pg.location)
+			}
+			// The state is used up: the starting browser cannot finish it afterwards either.
+			if pg := browse(t, "GET", callbackURL(authz, code), nil); pg.status != 400 {
+				t.Fatalf("replay in the starting browser = %d", pg.status)
+			}
+		})
+	}
+	if conns := w.connections(key, co); len(conns) != 0 {
+		t.Fatalf("connected from an unbound browser: %v", conns)
+	}
+	if len(w.fake.Exchanges()) != 0 {
+		t.Fatal("an unbound callback reached Stripe")
 	}
 }

@@ -27,6 +27,9 @@ type oauthState struct {
 	RedirectURI string    `dynamodbav:"redirect_uri"`
 	CreatedAt   time.Time `dynamodbav:"created_at"`
 	ExpiresAt   time.Time `dynamodbav:"expires_at"`
+	// BindingHash is the SHA-256 of the token in the browser cookie set by the
+	// start link (empty until a browser opens it).
+	BindingHash string `dynamodbav:"binding_hash,omitempty"`
 }
 
 const stateSK = "STATE"

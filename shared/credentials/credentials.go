@@ -18,6 +18,8 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/httpapi"
+	"github.com/payrecon/payrecon/shared/ids"
 	"github.com/payrecon/payrecon/shared/secrets"
 	"github.com/payrecon/payrecon/shared/store"
 	"github.com/payrecon/payrecon/shared/stripeapi"
@@ -31,17 +33,31 @@ const (
 
 // StripeCredentials are a partner's Stripe platform keys.
 type StripeCredentials struct {
-	SecretKey     string `json:"secret_key"`
-	ClientID      string `json:"client_id"`
-	WebhookSecret string `json:"webhook_secret"`
+	SecretKey string `json:"secret_key"`
+	ClientID  string `json:"client_id"`
+	// WebhookSecret is the PUT field: it becomes the Connect endpoint's first
+	// secret. Stored credentials written before secret sets existed hold only
+	// this field; load turns it into WebhookSecrets.
+	WebhookSecret string `json:"webhook_secret,omitempty"`
+	// WebhookSecrets are the signing secrets of the partner's Stripe endpoints,
+	// by Kind (KindConnect, KindPlatform): Stripe gives every endpoint its own
+	// secret and keeps a rolled one valid for up to 24 h.
+	WebhookSecrets []WebhookSecret `json:"webhook_secrets,omitempty"`
 }
 
 // QualpayCredentials are a partner's Qualpay keys.
 type QualpayCredentials struct {
-	SecurityKey   string `json:"security_key"`
-	IntegratorID  string `json:"integrator_id"`
-	WebhookSecret string `json:"webhook_secret"`
-	Environment   string `json:"environment"` // sandbox | production
+	SecurityKey  string `json:"security_key"`
+	IntegratorID string `json:"integrator_id"`
+	// WebhookSecret is optional (webhooks are optional in Qualpay's setup); when
+	// given it is added to WebhookSecrets, one per Qualpay webhook.
+	WebhookSecret  string          `json:"webhook_secret,omitempty"`
+	WebhookSecrets []WebhookSecret `json:"webhook_secrets,omitempty"`
+	// WebhookUsername/WebhookPassword: the webhook's HTTP Basic "Authentication
+	// Type" in Qualpay Manager; when set, deliveries must carry them.
+	WebhookUsername string `json:"webhook_username,omitempty"`
+	WebhookPassword string `json:"webhook_password,omitempty"`
+	Environment     string `json:"environment"` // sandbox | production
 }
 
 // Status is the masked, non-secret view returned by the API.
@@ -57,6 +73,9 @@ type Status struct {
 	IntegratorID   string    `dynamodbav:"integrator_id,omitempty" json:"integrator_id,omitempty"`
 	Environment    string    `dynamodbav:"environment,omitempty" json:"environment,omitempty"`
 	UpdatedAt      time.Time `dynamodbav:"updated_at" json:"updated_at"`
+	// WebhookURLs are the partner's own webhook URLs to register with the
+	// provider, by endpoint kind (computed on read, not stored).
+	WebhookURLs map[string]string `dynamodbav:"-" json:"webhook_urls,omitempty"`
 }
 
 // Service configures and reads credentials.
@@ -66,6 +85,10 @@ type Service struct {
 	Stripe  *stripeapi.Factory
 	Stage   string
 	Now     func() time.Time
+	IDs     *ids.Generator // webhook secret IDs
+	// PublicBaseURL is this deployment's public URL; when set, the status
+	// names the partner's webhook URLs.
+	PublicBaseURL string
 }
 
 func statusSK(provider string) string { return "INTEGRATION#" + provider }
@@ -82,12 +105,31 @@ func notFound(provider string) error {
 var (
 	stripeSecretRe = lazyRegexp(`^(sk|rk)_(test|live)_[A-Za-z0-9]{8,247}$`)
 	clientIDRe     = lazyRegexp(`^ca_[A-Za-z0-9]{8,64}$`)
-	whsecRe        = lazyRegexp(`^whsec_[A-Za-z0-9+/=]{8,128}$`)
-	alnumRe        = lazyRegexp(`^[A-Za-z0-9]+$`)
+	// Stripe documents only the whsec_ prefix of a signing secret
+	// (https://docs.stripe.com/webhooks/signature); the length is not checked.
+	whsecRe = lazyRegexp(`^whsec_[!-~]+$`)
 )
 
 func lazyRegexp(expr string) func() *regexp.Regexp {
 	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
+
+// maxSecretLen bounds any stored secret (request caps, not a format rule).
+const maxSecretLen = 512
+
+// opaqueSecret accepts what Qualpay documents about its keys and secrets:
+// nothing beyond "a string". Only emptiness, length caps and whitespace or
+// control characters (which no copied key contains) are refused.
+func opaqueSecret(s string) bool {
+	if s == "" || len(s) > maxSecretLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // ConfigureStripe validates, checks the key against Stripe, then stores it.
@@ -99,12 +141,18 @@ func (s *Service) ConfigureStripe(ctx context.Context, partnerID string, c Strip
 	if !clientIDRe().MatchString(c.ClientID) {
 		bad["client_id"] = "must be a Stripe Connect client ID (ca_…)"
 	}
-	if !whsecRe().MatchString(c.WebhookSecret) {
+	if c.WebhookSecret != "" && !validStripeSecret(c.WebhookSecret) {
 		bad["webhook_secret"] = "must be a Stripe webhook signing secret (whsec_…)"
 	}
 	if len(bad) > 0 {
 		return Status{}, apperr.FieldErrors(bad)
 	}
+	set, err := s.keptSecrets(ctx, partnerID, Stripe, KindConnect, c.WebhookSecret)
+	if err != nil {
+		return Status{}, err
+	}
+	c.WebhookSecrets = set
+	c.WebhookSecret = ""
 	acct, err := s.Stripe.Client(c.SecretKey).Accounts.Get()
 	if err != nil {
 		return Status{}, stripeCheckError(err)
@@ -138,14 +186,19 @@ func stripeCheckError(err error) error {
 // ConfigureQualpay validates and stores Qualpay keys.
 func (s *Service) ConfigureQualpay(ctx context.Context, partnerID string, c QualpayCredentials) (Status, error) {
 	bad := map[string]string{}
-	if len(c.SecurityKey) < 16 || len(c.SecurityKey) > 64 || !alnumRe().MatchString(c.SecurityKey) {
-		bad["security_key"] = "must be a Qualpay security key (16-64 letters and digits)"
+	if !opaqueSecret(c.SecurityKey) {
+		bad["security_key"] = "must be your Qualpay security key"
 	}
 	if n, err := strconv.ParseInt(c.IntegratorID, 10, 64); err != nil || n <= 0 {
 		bad["integrator_id"] = "must be your Qualpay integrator (vendor) ID, a positive integer"
 	}
-	if len(c.WebhookSecret) < 8 || len(c.WebhookSecret) > 32 || !alnumRe().MatchString(c.WebhookSecret) {
-		bad["webhook_secret"] = "must be the Qualpay webhook secret (8-32 letters and digits)"
+	if c.WebhookSecret != "" && !opaqueSecret(c.WebhookSecret) {
+		bad["webhook_secret"] = "must be a Qualpay webhook secret, as Qualpay Manager shows it"
+	}
+	if (c.WebhookUsername == "") != (c.WebhookPassword == "") {
+		bad["webhook_username"] = "give both webhook_username and webhook_password (HTTP Basic), or neither"
+	} else if c.WebhookUsername != "" && (len(c.WebhookUsername) > 256 || strings.ContainsAny(c.WebhookUsername, ":\r\n") || !opaqueSecret(c.WebhookPassword)) {
+		bad["webhook_username"] = "HTTP Basic credentials: a username without ':' and a password, each at most 256 characters"
 	}
 	if c.Environment == "" {
 		c.Environment = "sandbox"
@@ -156,11 +209,25 @@ func (s *Service) ConfigureQualpay(ctx context.Context, partnerID string, c Qual
 	if len(bad) > 0 {
 		return Status{}, apperr.FieldErrors(bad)
 	}
+	set, err := s.keptSecrets(ctx, partnerID, Qualpay, KindQualpay, c.WebhookSecret)
+	if err != nil {
+		return Status{}, err
+	}
+	c.WebhookSecrets = set
+	c.WebhookSecret = ""
 	st := Status{
 		Provider: Qualpay, Configured: true, Livemode: c.Environment == "production",
-		SecretKeyLast4: c.SecurityKey[len(c.SecurityKey)-4:], IntegratorID: c.IntegratorID, Environment: c.Environment,
+		SecretKeyLast4: last4(c.SecurityKey), IntegratorID: c.IntegratorID, Environment: c.Environment,
 	}
 	return s.save(ctx, partnerID, st, c)
+}
+
+// last4 shows the end of a key only when the key is long enough to hide the rest.
+func last4(s string) string {
+	if len(s) < 16 {
+		return ""
+	}
+	return s[len(s)-4:]
 }
 
 // save writes the secret first, then the metadata: a crash in between leaves a
@@ -218,16 +285,35 @@ func (s *Service) Delete(ctx context.Context, partnerID, provider string) error 
 	return nil
 }
 
-// Stripe returns a partner's Stripe keys for the adapters; 404 apperr when not configured.
+// StripeKeys returns a partner's Stripe keys for the adapters; 404 apperr when
+// not configured. Every value is handed to the log redactor first.
 func (s *Service) StripeKeys(ctx context.Context, partnerID string) (StripeCredentials, error) {
 	var c StripeCredentials
-	return c, s.load(ctx, partnerID, Stripe, &c)
+	if err := s.load(ctx, partnerID, Stripe, &c); err != nil {
+		return c, err
+	}
+	if c.WebhookSecret != "" && len(c.WebhookSecrets) == 0 { // stored before secret sets
+		c.WebhookSecrets = []WebhookSecret{{ID: legacySecretID, Kind: KindConnect, Secret: c.WebhookSecret}}
+	}
+	c.WebhookSecret = ""
+	httpapi.RememberSecrets(c.SecretKey)
+	rememberWebhookSecrets(c.WebhookSecrets)
+	return c, nil
 }
 
 // QualpayKeys returns a partner's Qualpay keys; 404 apperr when not configured.
 func (s *Service) QualpayKeys(ctx context.Context, partnerID string) (QualpayCredentials, error) {
 	var c QualpayCredentials
-	return c, s.load(ctx, partnerID, Qualpay, &c)
+	if err := s.load(ctx, partnerID, Qualpay, &c); err != nil {
+		return c, err
+	}
+	if c.WebhookSecret != "" && len(c.WebhookSecrets) == 0 {
+		c.WebhookSecrets = []WebhookSecret{{ID: legacySecretID, Kind: KindQualpay, Secret: c.WebhookSecret}}
+	}
+	c.WebhookSecret = ""
+	httpapi.RememberSecrets(c.SecurityKey, c.WebhookPassword)
+	rememberWebhookSecrets(c.WebhookSecrets)
+	return c, nil
 }
 
 func (s *Service) load(ctx context.Context, partnerID, provider string, out any) error {

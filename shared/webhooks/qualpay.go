@@ -1,40 +1,17 @@
 package webhooks
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
+	"crypto/subtle"
 	"encoding/json"
 	"strconv"
 	"strings"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/credentials"
 	"github.com/payrecon/payrecon/shared/queue"
 )
-
-// QualpaySignatureHeader carries Base64(HMAC-SHA256(raw body, webhook secret)).
-const QualpaySignatureHeader = "x-qualpay-webhook-signature"
-
-// SignQualpay computes the signature Qualpay sends for body.
-func SignQualpay(body []byte, secret string) string {
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
-}
-
-// VerifyQualpay checks sig against body in constant time, before any parsing.
-func VerifyQualpay(body []byte, sig, secret string) bool {
-	got, err := base64.StdEncoding.DecodeString(strings.TrimSpace(sig))
-	if err != nil || len(got) != sha256.Size || secret == "" {
-		return false
-	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	mac.Write(body)
-	return hmac.Equal(got, mac.Sum(nil))
-}
 
 // qualpayEvent is the part of a Qualpay webhook we use. Qualpay puts the
 // merchant either at the top level or inside data; IDs may be numbers or strings.
@@ -121,24 +98,60 @@ func QualpayTriggersPull(name string) bool {
 	return false
 }
 
+// BasicAuth is a delivery's HTTP Basic credentials (ok=false when none).
+type BasicAuth struct {
+	User, Pass string
+	OK         bool
+}
+
+// matches compares in constant time with the configured credentials (Qualpay's
+// optional Authentication Type, "Webhooks in Qualpay Manager"); with none
+// configured it passes.
+func (b BasicAuth) matches(user, pass string) bool {
+	if user == "" && pass == "" {
+		return true
+	}
+	if !b.OK {
+		return false
+	}
+	uh, ph := sha256.Sum256([]byte(b.User)), sha256.Sum256([]byte(b.Pass))
+	wu, wp := sha256.Sum256([]byte(user)), sha256.Sum256([]byte(pass))
+	return subtle.ConstantTimeCompare(uh[:], wu[:])&subtle.ConstantTimeCompare(ph[:], wp[:]) == 1
+}
+
+// QualpayCompany is the 200-and-ignore rule for Qualpay: the company of
+// partnerID linked to merchantID, or "" when the merchant is unknown,
+// disconnected or another partner's. Qualpay suspends a webhook after repeated
+// failures ("Webhooks in Qualpay Manager"), so such a verified event is
+// recorded as ignored and answered 200, never failed. Callers that find the
+// merchant elsewhere in a payload use it the same way.
+func (s *Service) QualpayCompany(ctx context.Context, partnerID, merchantID string) (string, error) {
+	rt, err := s.Routes.LookupRoute(ctx, "qualpay", merchantID)
+	if apperr.Is(err, apperr.NotFound) || err == nil && rt.PartnerID != partnerID {
+		return "", nil
+	}
+	return rt.CompanyID, err
+}
+
 // HandleQualpay processes one Qualpay delivery. On /qualpay/{partner_id} the
-// signature is checked before the body is parsed at all; on the shared /qualpay
-// only the merchant is read first, to find the partner (a read-only lookup).
-// The check is on the raw bytes, in constant time.
-func (s *Service) HandleQualpay(ctx context.Context, pathPartner string, body []byte, sig string) (Result, error) {
+// credentials come from the path and the signature (and Basic credentials,
+// when the partner set them) are checked on the raw bytes before the body is
+// parsed at all. On the shared /qualpay only the merchant is read first, to
+// find whose secrets to check with; a merchant that cannot be attributed gets
+// the uniform rejection.
+func (s *Service) HandleQualpay(ctx context.Context, pathPartner string, body []byte, sig string, basic BasicAuth) (Result, error) {
 	partnerID, companyID, merchant := pathPartner, "", ""
 	if pathPartner == "" {
-		// Shared URL: the only thing read before the signature is the merchant,
-		// to find whose secret to check with (a read-only lookup).
 		var peek qualpayEvent
-		if err := json.Unmarshal(body, &peek); err != nil {
-			return Result{}, apperr.New(apperr.Invalid, "webhook body is not valid JSON")
+		if json.Unmarshal(body, &peek) != nil || peek.merchant() == "" {
+			return Result{}, s.refuse(ctx, "qualpay", "shared URL: body names no merchant")
 		}
-		if merchant = peek.merchant(); merchant == "" {
-			return Result{}, apperr.New(apperr.Invalid, "event names no merchant; use /qualpay/{partner_id}")
-		}
-		rt, err := s.routeOf(ctx, "qualpay", merchant, "")
+		merchant = peek.merchant()
+		rt, err := s.Routes.LookupRoute(ctx, "qualpay", merchant)
 		if err != nil {
+			if apperr.Is(err, apperr.NotFound) {
+				return Result{}, s.refuse(ctx, "qualpay", "shared URL: unknown merchant", "merchant_id", merchant)
+			}
 			return Result{}, err
 		}
 		partnerID, companyID = rt.PartnerID, rt.CompanyID
@@ -146,37 +159,41 @@ func (s *Service) HandleQualpay(ctx context.Context, pathPartner string, body []
 	keys, err := s.Keys.QualpayKeys(ctx, partnerID)
 	if err != nil {
 		if apperr.Is(err, apperr.NotFound) {
-			return Result{}, apperr.New(apperr.Invalid, "no Qualpay webhook secret is configured for this partner")
+			return Result{}, s.refuse(ctx, "qualpay", "partner has no Qualpay credentials", "partner_id", partnerID)
 		}
 		return Result{}, err
 	}
-	if !VerifyQualpay(body, sig, keys.WebhookSecret) {
-		return Result{}, errBadSignature
+	secretsOK := VerifyQualpay(body, sig, credentials.SecretsOf(keys.WebhookSecrets, credentials.KindQualpay)...)
+	if basicOK := basic.matches(keys.WebhookUsername, keys.WebhookPassword); !secretsOK || !basicOK {
+		return Result{}, s.refuse(ctx, "qualpay", "signature or Basic credentials do not match", "partner_id", partnerID,
+			"signature_ok", secretsOK, "basic_ok", basicOK, "secrets", len(keys.WebhookSecrets))
 	}
+	m := marker{PartnerID: partnerID, CompanyID: companyID, Provider: "qualpay", EventID: bodyID(body), Type: "unparseable", Account: merchant}
 	var peek qualpayEvent
 	if err := json.Unmarshal(body, &peek); err != nil {
-		return Result{}, apperr.New(apperr.Invalid, "webhook body is not valid JSON")
+		return s.reject(ctx, m, apperr.New(apperr.Invalid, "webhook body is not valid JSON"))
+	}
+	// Qualpay redelivers the same bytes; without an event ID the body's hash is the identity.
+	if id := firstNonEmpty(rawID(peek.EventID), rawID(peek.ID)); id != "" {
+		m.EventID = id
+	}
+	if m.Type = peek.name(); m.Type == "" {
+		m.Type = "unnamed"
+		return s.reject(ctx, m, apperr.New(apperr.Invalid, "webhook body has no event name"))
 	}
 	if merchant == "" {
 		if merchant = peek.merchant(); merchant != "" {
-			rt, err := s.routeOf(ctx, "qualpay", merchant, partnerID)
-			if err != nil {
+			m.Account = merchant
+			if companyID, err = s.QualpayCompany(ctx, partnerID, merchant); err != nil {
 				return Result{}, err
 			}
-			companyID = rt.CompanyID
+			if companyID == "" {
+				return s.commit(ctx, m, ignore(ReasonMerchantUnlinked))
+			}
+			m.CompanyID = companyID
 		}
 	}
-	name := peek.name()
-	if name == "" {
-		return Result{}, apperr.New(apperr.Invalid, "webhook body has no event name")
-	}
-	// Qualpay redelivers the same bytes; without an event ID the body's hash is the identity.
-	id := firstNonEmpty(rawID(peek.EventID), rawID(peek.ID))
-	if id == "" {
-		sum := sha256.Sum256(bytes.TrimSpace(body))
-		id = "sha256:" + hex.EncodeToString(sum[:16])
-	}
-	m := marker{PartnerID: partnerID, CompanyID: companyID, Provider: "qualpay", EventID: id, Type: name, Account: merchant}
+	name := m.Type
 	return s.commit(ctx, m, func(ctx context.Context, _ int) (plan, error) {
 		kind := queue.KindQualpayPullDeposits
 		switch {

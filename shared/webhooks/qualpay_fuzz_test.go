@@ -43,6 +43,30 @@ func (m *memDB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(
 	return &dynamodb.PutItemOutput{}, nil
 }
 
+// TransactWriteItems supports the puts a rejected event writes (marker + rejection).
+func (m *memDB) TransactWriteItems(_ context.Context, in *dynamodb.TransactWriteItemsInput, _ ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	reasons := make([]types.CancellationReason, len(in.TransactItems))
+	failed := false
+	for i, it := range in.TransactItems {
+		reasons[i].Code = aws.String("None")
+		if it.Put == nil {
+			return nil, &types.InternalServerError{Message: aws.String("memDB: only puts")}
+		}
+		if _, ok := m.items[memKey(it.Put.Item)]; ok && aws.ToString(it.Put.ConditionExpression) == "attribute_not_exists(pk)" {
+			reasons[i].Code, failed = aws.String("ConditionalCheckFailed"), true
+		}
+	}
+	if failed {
+		return nil, &types.TransactionCanceledException{Message: aws.String("cancelled"), CancellationReasons: reasons}
+	}
+	for _, it := range in.TransactItems {
+		m.items[memKey(it.Put.Item)] = it.Put.Item
+	}
+	return &dynamodb.TransactWriteItemsOutput{}, nil
+}
+
 func (m *memDB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -75,7 +99,8 @@ func (fuzzKeys) QualpayKeys(_ context.Context, pid string) (credentials.QualpayC
 	if pid != "pt_fuzz" {
 		return credentials.QualpayCredentials{}, apperr.New(apperr.NotFound, "qualpay not configured")
 	}
-	return credentials.QualpayCredentials{SecurityKey: qpKey, WebhookSecret: qpSecret, Environment: "sandbox"}, nil
+	return credentials.QualpayCredentials{SecurityKey: qpKey, Environment: "sandbox",
+		WebhookSecrets: []credentials.WebhookSecret{{ID: "whs_1", Kind: credentials.KindQualpay, Secret: qpSecret}}}, nil
 }
 
 type nopQueue struct{}
@@ -117,14 +142,14 @@ func FuzzQualpaySignature(f *testing.F) {
 		if perPartner {
 			path = "pt_fuzz"
 		}
-		_, err := svc.HandleQualpay(ctx, path, body, header)
+		_, err := svc.HandleQualpay(ctx, path, body, header, webhooks.BasicAuth{})
 		if err == nil && !webhooks.VerifyQualpay(body, header, qpSecret) {
 			t.Fatalf("accepted a bad signature %q for %q", header, body)
 		}
 		clientErr(t, "fuzzed header", err)
-		_, err = svc.HandleQualpay(ctx, path, body, sig(body, qpSecret))
+		_, err = svc.HandleQualpay(ctx, path, body, sig(body, qpSecret), webhooks.BasicAuth{})
 		clientErr(t, "valid signature", err)
-		_, err = svc.HandleQualpay(ctx, path, body, sig(body, qpSecret+"x"))
+		_, err = svc.HandleQualpay(ctx, path, body, sig(body, qpSecret+"x"), webhooks.BasicAuth{})
 		if err == nil {
 			t.Fatalf("accepted a signature made with another secret for %q", body)
 		}

@@ -362,6 +362,7 @@ func TestRejectedDeliveries(t *testing.T) {
 		{"other partner's account on partner path", "/stripe/ptr_other", good, "", 400},
 	}
 	before := w.writes.n.Load()
+	uniform := map[string]bool{} // every unauthenticated failure answers the same bytes
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := tc.header
@@ -375,15 +376,26 @@ func TestRejectedDeliveries(t *testing.T) {
 			if r.status != tc.status {
 				t.Fatalf("status %d, want %d: %s", r.status, tc.status, r.body)
 			}
+			if r.status == 400 {
+				uniform[string(r.body)] = true
+			}
 		})
 	}
 	if n := w.writes.n.Load() - before; n != 0 {
 		t.Fatalf("rejected deliveries wrote %d times", n)
 	}
-	t.Run("malformed event after a valid signature", func(t *testing.T) {
+	if len(uniform) != 1 {
+		t.Fatalf("unauthenticated failures are told apart by their answers: %v", uniform)
+	}
+	t.Run("malformed event after a valid signature is recorded as rejected, 200", func(t *testing.T) {
 		body := []byte(`{"account":"` + acct + `","id":42,"type":["x"]}`)
-		if r := post(t, w.srv.URL+"/stripe", body, "Stripe-Signature", sign(body, whsec, time.Now())); r.status != 400 {
+		r := post(t, w.srv.URL+"/stripe", body, "Stripe-Signature", sign(body, whsec, time.Now()))
+		if r.status != 200 || r.res.Outcome != "rejected" {
 			t.Fatalf("%d %s", r.status, r.body)
+		}
+		// A redelivery is a duplicate, not a second rejection.
+		if r := post(t, w.srv.URL+"/stripe", body, "Stripe-Signature", sign(body, whsec, time.Now())); r.status != 200 || !r.res.Duplicate {
+			t.Fatalf("redelivery %d %s", r.status, r.body)
 		}
 	})
 	t.Run("unknown type is recorded and ignored", func(t *testing.T) {
@@ -397,10 +409,25 @@ func TestRejectedDeliveries(t *testing.T) {
 		if r.status != 200 || r.res.Outcome != "ignored" {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
-		// The same shape on a type we handle is a bad event.
+		// The same shape on a type we handle can never be processed: rejected, 200.
 		r = w.deliver(t, event("evt_r8", "payout.paid", acct, time.Now().Unix(), map[string]any{"id": "po_1", "amount": "n/a"}))
-		if r.status != 400 {
+		if r.status != 200 || r.res.Outcome != "rejected" {
 			t.Fatalf("%d %s", r.status, r.body)
+		}
+	})
+	t.Run("an event ID over the key size is rejected, 200, and the partner sees why", func(t *testing.T) {
+		long := "evt_" + strings.Repeat("9", 300)
+		r := w.deliver(t, event(long, "payout.paid", acct, time.Now().Unix(), map[string]any{"id": "po_2"}))
+		if r.status != 200 || r.res.Outcome != "rejected" {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		res := testenv.Do(t, "GET", w.env.Server("credentials").URL+"/v1/integrations/stripe/webhook-rejections", w.key, nil)
+		var list struct {
+			Data []struct{ EventID, Type, Reason string }
+		}
+		res.JSON(t, &list)
+		if res.Status != 200 || len(list.Data) != 3 || !strings.Contains(list.Data[0].Reason, "longer than 255") || list.Data[0].Type != "payout.paid" {
+			t.Fatalf("rejections: %d %s", res.Status, res.Body)
 		}
 	})
 	t.Run("platform event on partner path", func(t *testing.T) {

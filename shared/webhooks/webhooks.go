@@ -90,6 +90,10 @@ const (
 	OutcomeApplied = "applied"
 	OutcomeIgnored = "ignored" // unknown type, or nothing to do
 	OutcomeStale   = "stale"   // older than the state already recorded
+	// OutcomeRejected: signed by the provider but never processable (an ID
+	// over the key size, a field breaking our limits). Recorded with the
+	// reason, listed for the partner, answered 200 so it is not retried forever.
+	OutcomeRejected = "rejected"
 )
 
 // Result is the webhook's answer.
@@ -113,6 +117,7 @@ type marker struct {
 	Type       string    `dynamodbav:"type"`
 	Account    string    `dynamodbav:"account_id,omitempty"`
 	Outcome    string    `dynamodbav:"outcome"`
+	Reason     string    `dynamodbav:"reason,omitempty"`
 	Created    int64     `dynamodbav:"provider_created,omitempty"`
 	ReceivedAt time.Time `dynamodbav:"received_at"`
 }
@@ -137,6 +142,7 @@ type effect struct {
 // plan is what one event does: effects, then after-commit actions (enqueue, hooks).
 type plan struct {
 	outcome string
+	reason  string // why it was ignored (recorded on the marker)
 	effects []effect
 	after   []func(ctx context.Context) error
 }
@@ -146,12 +152,11 @@ type plan struct {
 // replan builds the plan; attempt > 0 means an earlier plan hit a condition
 // (a concurrent change, or an optimistic guess that did not hold).
 func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.Context, attempt int) (plan, error)) (Result, error) {
-	if len(m.EventID) > 255 {
-		return Result{}, apperr.New(apperr.Invalid, "event id is too long")
+	if len(m.EventID) > maxEventID {
+		m.EventID = bodyID([]byte(m.EventID))
+		return s.reject(ctx, m, apperr.New(apperr.Invalid, "event id is longer than %d characters", maxEventID))
 	}
-	m.PK, m.SK = EventPK(m.Provider, m.PartnerID, m.EventID), "EVENT"
-	m.ReceivedAt = s.Now().UTC().Truncate(time.Millisecond)
-	m.TTL = m.ReceivedAt.Add(eventTTL).Unix()
+	s.stamp(&m)
 	res := Result{Received: true, EventID: m.EventID}
 	dropped := map[string]int{} // effect -> stale hits: 1 = use its fallback, 2 = drop it
 	for attempt := 0; attempt < 8; attempt++ {
@@ -160,6 +165,9 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 		}
 		p, err := replan(ctx, attempt)
 		if err != nil {
+			if permanent(err) {
+				return s.reject(ctx, m, err)
+			}
 			return Result{}, err
 		}
 		kept := make([]effect, 0, len(p.effects))
@@ -172,7 +180,7 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 			}
 			kept = append(kept, e)
 		}
-		m.Outcome = p.outcome
+		m.Outcome, m.Reason = p.outcome, p.reason
 		if len(dropped) > 0 {
 			m.Outcome = OutcomeStale
 		}
@@ -180,19 +188,32 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 		if err != nil {
 			return Result{}, err
 		}
-		items := []types.TransactWriteItem{store.TxPut(mi)}
-		for _, e := range kept {
+		// The dedupe record is folded into the event's payment item when it has
+		// one (see dedupeHost), else it is the marker item.
+		host := dedupeHost(kept)
+		items, offset := []types.TransactWriteItem{store.TxPut(mi)}, 1
+		if host >= 0 {
+			items, offset = items[:0], 0
+		}
+		for i, e := range kept {
+			if i == host {
+				e.tx = withDedupe(e.tx, m.EventID)
+			}
 			items = append(items, e.tx)
 		}
 		var err2 error
-		if len(items) == 1 {
+		if host < 0 && len(items) == 1 {
 			_, err2 = s.Store.DB.PutItem(ctx, mi)
 		} else {
 			_, err2 = s.Store.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		}
 		if err2 == nil {
 			res.Outcome = m.Outcome
-			if err := s.runAfter(ctx, m, p.after); err != nil {
+			forget := func(ctx context.Context) error { return s.Store.Delete(ctx, m.PK, m.SK) }
+			if host >= 0 {
+				forget = func(ctx context.Context) error { return s.forgetEvent(ctx, kept[host].tx, m.EventID) }
+			}
+			if err := s.runAfter(ctx, m, forget, p.after); err != nil {
 				return Result{}, err
 			}
 			return res, nil
@@ -204,9 +225,10 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 		if !ok {
 			return Result{}, fmt.Errorf("record %s event %s: %w", m.Provider, m.EventID, err2)
 		}
-		if failed[0] {
-			// Answer "duplicate" (2xx: the provider stops retrying) only when the
-			// marker is really there; otherwise a misread failure would lose the event.
+		// Answer "duplicate" (2xx: the provider stops retrying) only when the
+		// event is really recorded; otherwise a misread failure would lose it.
+		switch {
+		case host < 0 && failed[0]:
 			var seen struct{}
 			if err := s.Store.Get(ctx, m.PK, m.SK, &seen); errors.Is(err, store.ErrNotFound) {
 				continue
@@ -215,9 +237,18 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 			}
 			res.Duplicate, res.Outcome = true, "duplicate"
 			return res, nil
+		case host >= 0 && failed[host]:
+			seen, err := s.eventIn(ctx, kept[host].tx, m.EventID)
+			if err != nil {
+				return Result{}, fmt.Errorf("confirm %s event %s is a duplicate: %w", m.Provider, m.EventID, err)
+			}
+			if seen {
+				res.Duplicate, res.Outcome = true, "duplicate"
+				return res, nil
+			}
 		}
 		for i, e := range kept {
-			if failed[i+1] && e.staleOK {
+			if failed[i+offset] && e.staleOK {
 				dropped[e.name]++
 			}
 		}
@@ -225,13 +256,66 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 	return Result{}, &apperr.Error{Code: apperr.Unavailable, Message: "event is being processed concurrently; retry", RetryAfter: 1}
 }
 
-// runAfter runs post-commit actions. If one fails, the marker is removed so the
-// provider's retry runs the event again (its effects are idempotent).
-func (s *Service) runAfter(ctx context.Context, m marker, after []func(context.Context) error) error {
+// maxEventID bounds an event ID used in a key (DynamoDB keys allow 2 KB; no
+// provider documents IDs anywhere near this).
+const maxEventID = 255
+
+func (s *Service) stamp(m *marker) {
+	m.PK, m.SK = EventPK(m.Provider, m.PartnerID, m.EventID), "EVENT"
+	m.ReceivedAt = s.Now().UTC().Truncate(time.Millisecond)
+	m.TTL = m.ReceivedAt.Add(eventTTL).Unix()
+}
+
+// permanent reports whether a planning error can never go away on a retry:
+// the signed event itself breaks a rule (client errors), as opposed to an
+// outage or a concurrent change.
+func permanent(err error) bool {
+	return apperr.Is(err, apperr.Invalid) || apperr.Is(err, apperr.Unprocessable)
+}
+
+// reject records a signed event that can never be processed: its marker with
+// outcome "rejected" and the reason, and in the same transaction a rejection
+// the partner can list (GET /v1/integrations/{provider}/webhook-rejections).
+// The answer is 200: a provider retrying it would only fail again, and Stripe
+// and Qualpay disable endpoints that keep failing.
+func (s *Service) reject(ctx context.Context, m marker, why error) (Result, error) {
+	reason := why.Error()
+	if e, ok := apperr.As(why); ok {
+		reason = e.Message
+	}
+	s.stamp(&m)
+	m.Outcome, m.Reason = OutcomeRejected, reason
+	s.Log.WarnContext(ctx, "webhook event rejected", "provider", m.Provider, "partner_id", m.PartnerID, "event_id", m.EventID, "type", m.Type, "reason", reason)
+	mi, err := s.Store.PutInput(m, "attribute_not_exists(pk)", nil)
+	if err != nil {
+		return Result{}, err
+	}
+	r := credentials.Rejection{PartnerID: m.PartnerID, Provider: m.Provider, EventID: m.EventID, Type: m.Type,
+		AccountID: m.Account, CompanyID: m.CompanyID, Reason: reason, ReceivedAt: m.ReceivedAt}
+	r.PK, r.SK, r.TTL = store.PartnerPK(m.PartnerID), credentials.RejectionSK(m.Provider, m.ReceivedAt, m.EventID), m.TTL
+	ri, err := s.Store.PutInput(r, "", nil)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Received: true, EventID: m.EventID, Outcome: OutcomeRejected}
+	_, err = s.Store.DB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{store.TxPut(mi), store.TxPut(ri)}})
+	if failed, _, _ := conditionFailures(err); err != nil && failed[0] {
+		res.Duplicate, res.Outcome = true, "duplicate"
+		return res, nil
+	} else if err != nil {
+		return Result{}, fmt.Errorf("record rejected %s event: %w", m.Provider, err)
+	}
+	return res, nil
+}
+
+// runAfter runs post-commit actions. If one fails, the event's dedupe record
+// is removed (forget) so the provider's retry runs the event again (its effects
+// are idempotent).
+func (s *Service) runAfter(ctx context.Context, m marker, forget func(context.Context) error, after []func(context.Context) error) error {
 	for _, fn := range after {
 		if err := fn(ctx); err != nil {
-			if derr := s.Store.Delete(context.WithoutCancel(ctx), m.PK, m.SK); derr != nil {
-				err = errors.Join(err, fmt.Errorf("remove marker: %w", derr))
+			if derr := forget(context.WithoutCancel(ctx)); derr != nil {
+				err = errors.Join(err, fmt.Errorf("remove dedupe record: %w", derr))
 			}
 			return fmt.Errorf("%s event %s after commit: %w", m.Provider, m.EventID, err)
 		}

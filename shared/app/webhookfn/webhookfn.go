@@ -24,7 +24,7 @@ func Service(e *app.Env) *webhooks.Service {
 	}
 }
 
-// StripeHandler serves POST /stripe and POST /stripe/{partner_id}.
+// StripeHandler serves POST /stripe, /stripe/{partner_id}/connect and /stripe/{partner_id}.
 func StripeHandler(e *app.Env) http.Handler {
 	r := e.Router()
 	webhooks.StripeRoutes(r, Service(e))

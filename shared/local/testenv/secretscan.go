@@ -98,11 +98,31 @@ func (e *Env) storedSecretValues(t testing.TB) []string {
 			if json.Unmarshal([]byte(aws.ToString(v.SecretString)), &fields) != nil {
 				continue
 			}
-			for _, f := range fields {
-				if s, ok := f.(string); ok && len(s) >= 8 && s != "sandbox" && s != "production" {
-					out = append(out, s)
-				}
+			out = appendSecretStrings(out, fields)
+		}
+	}
+	return out
+}
+
+// appendSecretStrings collects the string values (8+ characters) of a stored
+// secret, nested ones included (webhook secret sets are arrays of objects);
+// IDs and timestamps of those entries are not secret.
+func appendSecretStrings(out []string, v any) []string {
+	switch x := v.(type) {
+	case string:
+		if len(x) >= 8 && x != "sandbox" && x != "production" {
+			out = append(out, x)
+		}
+	case []any:
+		for _, e := range x {
+			out = appendSecretStrings(out, e)
+		}
+	case map[string]any:
+		for k, e := range x {
+			if k == "id" || k == "kind" || k == "created_at" {
+				continue
 			}
+			out = appendSecretStrings(out, e)
 		}
 	}
 	return out
