@@ -31,3 +31,11 @@ for py in moto_server:'moto[server]' cfn-lint:cfn-lint; do
   bin=${py%%:*}; pkg=${py#*:}
   command -v "$bin" >/dev/null || pip install --quiet "$pkg" || { echo "tools: $bin missing and pip could not install $pkg" >&2; exit 1; }
 done
+
+# Debian's chromium drives the embedded UI's browser tests (chromedp). Installed only where we are root and
+# it is missing; elsewhere those tests skip with a message saying so.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "tools: apt-get install chromium (for the embedded UI browser tests)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } ||
+    echo "tools: chromium could not be installed; the browser tests will skip" >&2
+fi

@@ -29,6 +29,8 @@ func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
 		"reconcile":       {"reconfn", "stores", "workerfn"},
 		"reports":         {"reconfn", "stores", "workerfn"},
 		"worker":          {"workerfn", "stores"},
+		// The Embedded UI serves the connect, payouts and reconciliation services.
+		"embedded": {"embeddedfn", "connectfn", "reconfn", "workerfn", "stores"},
 	}
 	forbidden := []string{
 		mod + "shared/registry", mod + "shared/samtemplate", "gopkg.in/yaml.v3",

@@ -9,6 +9,7 @@ import (
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/connectfn"
 	"github.com/payrecon/payrecon/shared/app/credentialsfn"
+	"github.com/payrecon/payrecon/shared/app/embeddedfn"
 	"github.com/payrecon/payrecon/shared/app/paymentsfn"
 	"github.com/payrecon/payrecon/shared/app/reconfn"
 	"github.com/payrecon/payrecon/shared/app/splitsfn"
@@ -32,6 +33,7 @@ var Functions = map[string]app.Builder{
 	"bank-feed":       reconfn.BankFeedHandler,
 	"reconcile":       reconfn.ReconcileHandler,
 	"reports":         reconfn.ReportsHandler,
+	"embedded":        embeddedfn.Handler,
 }
 
 // FunctionNames lists registered functions, sorted.

@@ -1,0 +1,330 @@
+package embed
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/httpapi"
+	"github.com/payrecon/payrecon/shared/payouts"
+	"github.com/payrecon/payrecon/shared/recon"
+	"github.com/payrecon/payrecon/shared/recon/reconsvc"
+)
+
+// ItemsPage is how many payout items one detail response carries.
+const ItemsPage = 100
+
+func (s *Service) apiRoutes(r *httpapi.Router) {
+	pub := httpapi.Public()
+	a := PagePath + "/api"
+	r.Handle(http.MethodGet, a+"/session", s.api("", false, s.apiSession), pub)
+	r.Handle(http.MethodGet, a+"/connections", s.api(Connect, false, s.apiConnections), pub)
+	r.Handle(http.MethodPost, a+"/stripe/connect", s.api(Connect, true, s.apiStartStripe), pub, httpapi.MaxBody(1<<10))
+	r.Handle(http.MethodDelete, a+"/connections/{provider}", s.api(Connect, true, s.apiDisconnect), pub)
+	r.Handle(http.MethodGet, a+"/payouts", s.api(Payouts, false, s.apiPayouts), pub)
+	r.Handle(http.MethodGet, a+"/payouts/{payout_id}", s.api(Payouts, false, s.apiPayout), pub)
+	r.Handle(http.MethodGet, a+"/matches", s.api(Reconciliation, false, s.apiMatches), pub)
+	r.Handle(http.MethodPost, a+"/matches", s.api(Reconciliation, true, s.apiManualMatch), pub, httpapi.MaxBody(8<<10))
+	r.Handle(http.MethodDelete, a+"/matches/{match_id}", s.api(Reconciliation, true, s.apiUnmatch), pub)
+	r.Handle(http.MethodGet, a+"/exceptions", s.api(Reconciliation, false, s.apiExceptions), pub)
+}
+
+func (s *Service) apiSession(w http.ResponseWriter, r *http.Request, sess Session) error {
+	co, err := s.Companies.Get(r.Context(), sess.PartnerID, sess.CompanyID)
+	if err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, map[string]any{
+		"company": map[string]string{"id": co.ID, "name": co.Name}, "components": sess.Components,
+		"locale": sess.Locale, "expires_at": sess.ExpiresAt,
+	})
+}
+
+// Connection is one provider's state as the page shows it.
+type Connection struct {
+	Provider    string `json:"provider"`
+	Status      string `json:"status"` // connected | not_connected
+	AccountID   string `json:"account_id,omitempty"`
+	Method      string `json:"method,omitempty"`
+	ConnectedAt string `json:"connected_at,omitempty"`
+}
+
+func (s *Service) apiConnections(w http.ResponseWriter, r *http.Request, sess Session) error {
+	list, err := s.Companies.Connections(r.Context(), sess.PartnerID, sess.CompanyID)
+	if err != nil {
+		return err
+	}
+	out := []Connection{{Provider: "stripe", Status: "not_connected"}, {Provider: "qualpay", Status: "not_connected"}}
+	for _, c := range list {
+		for i := range out {
+			if out[i].Provider == c.Provider {
+				out[i] = Connection{Provider: c.Provider, Status: "connected", AccountID: c.AccountID, Method: c.Method,
+					ConnectedAt: c.ConnectedAt.UTC().Format("2006-01-02")}
+			}
+		}
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+// apiStartStripe runs Start Stripe Flow; Stripe sends the user back to this page.
+func (s *Service) apiStartStripe(w http.ResponseWriter, r *http.Request, sess Session) error {
+	res, err := s.Connect.StartStripe(r.Context(), sess.PartnerID, sess.CompanyID, s.baseURL(r)+PagePath, r.Host)
+	if err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusCreated, res)
+}
+
+func (s *Service) apiDisconnect(w http.ResponseWriter, r *http.Request, sess Session) error {
+	var err error
+	switch r.PathValue("provider") {
+	case "stripe":
+		_, err = s.Connect.DisconnectStripe(r.Context(), sess.PartnerID, sess.CompanyID)
+	case "qualpay":
+		_, err = s.Connect.DisconnectQualpay(r.Context(), sess.PartnerID, sess.CompanyID)
+	default:
+		err = apperr.New(apperr.NotFound, "unknown provider")
+	}
+	if err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// PayoutRow is a payout in the list, with its reconciliation state.
+type PayoutRow struct {
+	ID                string `json:"id"`
+	Provider          string `json:"provider"`
+	ArrivalDate       string `json:"arrival_date"`
+	Amount            int64  `json:"amount"`
+	Currency          string `json:"currency"`
+	Status            string `json:"status"`
+	ItemisationStatus string `json:"itemisation_status"`
+	ItemCount         int    `json:"item_count"`
+	// Reconciliation: matched (with MatchID) | exception | open.
+	Reconciliation string `json:"reconciliation"`
+	MatchID        string `json:"match_id,omitempty"`
+}
+
+// reconState finds which of the given payouts are in an active match or an
+// open exception, reading at most one page of each (the newest 100).
+func (s *Service) reconState(r *http.Request, sess Session) (map[string]string, map[string]bool, error) {
+	matched, excepted := map[string]string{}, map[string]bool{}
+	if !sess.Allows(Reconciliation) && !sess.Allows(Payouts) {
+		return matched, excepted, nil
+	}
+	ms, _, err := s.Recon.Matches(r.Context(), sess.PartnerID, sess.CompanyID, reconsvc.Filter{Status: reconsvc.MatchActive}, 100, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, m := range ms {
+		for _, id := range m.PayoutIDs {
+			matched[id] = m.ID
+		}
+	}
+	xs, _, err := s.Recon.Exceptions(r.Context(), sess.PartnerID, sess.CompanyID, reconsvc.Filter{Status: reconsvc.ExceptionOpen}, 100, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, x := range xs {
+		for _, id := range x.PayoutIDs {
+			excepted[id] = true
+		}
+	}
+	return matched, excepted, nil
+}
+
+func row(p payouts.Payout, matched map[string]string, excepted map[string]bool) PayoutRow {
+	st := "open"
+	if excepted[p.ID] {
+		st = "exception"
+	}
+	if matched[p.ID] != "" {
+		st = "matched"
+	}
+	return PayoutRow{ID: p.ID, Provider: p.Provider, ArrivalDate: p.ArrivalDate, Amount: p.Amount, Currency: p.Currency,
+		Status: p.Status, ItemisationStatus: p.ItemisationStatus, ItemCount: p.ItemCount, Reconciliation: st, MatchID: matched[p.ID]}
+}
+
+func (s *Service) apiPayouts(w http.ResponseWriter, r *http.Request, sess Session) error {
+	list, next, err := s.Payouts.List(r.Context(), sess.PartnerID, sess.CompanyID, 20, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	matched, excepted, err := s.reconState(r, sess)
+	if err != nil {
+		return err
+	}
+	out := make([]PayoutRow, 0, len(list))
+	for _, p := range list {
+		out = append(out, row(p, matched, excepted))
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, reconsvc.Page[PayoutRow]{Data: out, NextCursor: next})
+}
+
+// Total is one line of a payout's summary: a kind of item and what it adds.
+type Total struct {
+	Kind   string `json:"kind"`
+	Label  string `json:"label"`
+	Count  int    `json:"count"`
+	Amount int64  `json:"amount"`
+}
+
+// PayoutDetail is a payout with one page of its items and the totals of all of
+// them, which add up to the deposit.
+type PayoutDetail struct {
+	PayoutRow
+	Items      []payouts.Item `json:"items"`
+	NextCursor string         `json:"next_cursor,omitempty"`
+	Totals     []Total        `json:"totals"`
+	TotalNet   int64          `json:"total_net"`
+	AddsUp     bool           `json:"adds_up"`
+}
+
+var totalLabels = []struct{ kind, label string }{
+	{payouts.ItemCharge, "Charges"}, {payouts.ItemPayment, "Payments"}, {"fees", "Processing fees"},
+	{payouts.ItemRefund, "Refunds"}, {payouts.ItemDispute, "Disputes"}, {payouts.ItemClimate, "Stripe Climate"},
+	{payouts.ItemAdjustment, "Adjustments"}, {payouts.ItemFee, "Other fees"}, {payouts.ItemApplicationFee, "Platform fees"},
+	{payouts.ItemPayoutFailure, "Failed payout reversals"}, {payouts.ItemOther, "Other"},
+}
+
+// totals groups items by kind; a charge's fee goes to "Processing fees", so
+// every line is an amount and the lines add up to the items' nets.
+func totals(items []payouts.Item) ([]Total, int64) {
+	sum := map[string]*Total{}
+	add := func(kind string, amt int64) {
+		t := sum[kind]
+		if t == nil {
+			t = &Total{Kind: kind}
+			sum[kind] = t
+		}
+		t.Count++
+		t.Amount += amt
+	}
+	var net int64
+	for _, it := range items {
+		kind := it.Type
+		known := false
+		for _, l := range totalLabels {
+			known = known || l.kind == kind
+		}
+		if !known || kind == "fees" {
+			kind = payouts.ItemOther
+		}
+		add(kind, it.Amount)
+		if it.Fee != 0 {
+			add("fees", -it.Fee)
+		}
+		net += it.Net
+	}
+	out := []Total{}
+	for _, l := range totalLabels {
+		if t := sum[l.kind]; t != nil {
+			t.Label = l.label
+			out = append(out, *t)
+		}
+	}
+	return out, net
+}
+
+func (s *Service) apiPayout(w http.ResponseWriter, r *http.Request, sess Session) error {
+	ctx := r.Context()
+	p, err := s.Payouts.Get(ctx, sess.PartnerID, sess.CompanyID, r.PathValue("payout_id"))
+	if err != nil {
+		return err
+	}
+	// TODO(i13): page with the payouts store's ItemsPage once it lands; the
+	// totals then come from the payout's stored summary instead of every item.
+	items, err := s.Payouts.Items(ctx, sess.PartnerID, sess.CompanyID, p.ID)
+	if err != nil {
+		return err
+	}
+	start := 0
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		if start, err = strconv.Atoi(c); err != nil || start < 0 || start > len(items) {
+			return apperr.FieldErrors(map[string]string{"cursor": "invalid cursor"})
+		}
+	}
+	matched, excepted, err := s.reconState(r, sess)
+	if err != nil {
+		return err
+	}
+	d := PayoutDetail{PayoutRow: row(p, matched, excepted)}
+	d.Totals, d.TotalNet = totals(items)
+	d.AddsUp = d.TotalNet == p.Amount && p.ItemisationStatus == payouts.ItemisationComplete
+	end := min(start+ItemsPage, len(items))
+	d.Items = items[start:end]
+	if end < len(items) {
+		d.NextCursor = strconv.Itoa(end)
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, d)
+}
+
+func (s *Service) apiMatches(w http.ResponseWriter, r *http.Request, sess Session) error {
+	list, next, err := s.Recon.Matches(r.Context(), sess.PartnerID, sess.CompanyID, reconsvc.Filter{Status: reconsvc.MatchActive}, 20, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, reconsvc.Page[reconsvc.Match]{Data: list, NextCursor: next})
+}
+
+// Exception is an open exception with a title a person understands.
+type Exception struct {
+	reconsvc.Exception
+	Title string `json:"title"`
+	// Resolvable: a deposit that a manual match can settle.
+	Resolvable bool `json:"resolvable"`
+}
+
+var exceptionTitles = map[string]string{
+	recon.ReasonUnmatchedDeposit:      "A bank deposit has no payout behind it",
+	recon.ReasonUnmatchedPayout:       "A payout has not been found in the bank",
+	recon.ReasonAmbiguous:             "More than one payout could explain this deposit",
+	recon.ReasonAmountMismatch:        "The deposit and the payout amounts differ",
+	recon.ReasonCurrencyMismatch:      "The deposit and the payout are in different currencies",
+	recon.ReasonItemisationIncomplete: "The payout's transactions do not add up to it yet",
+}
+
+func (s *Service) apiExceptions(w http.ResponseWriter, r *http.Request, sess Session) error {
+	list, next, err := s.Recon.Exceptions(r.Context(), sess.PartnerID, sess.CompanyID, reconsvc.Filter{Status: reconsvc.ExceptionOpen}, 50, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	out := make([]Exception, 0, len(list))
+	for _, x := range list {
+		t := exceptionTitles[x.Reason]
+		if t == "" {
+			t = "Something did not reconcile"
+		}
+		out = append(out, Exception{Exception: x, Title: t, Resolvable: len(x.BankTransactionIDs) == 1 &&
+			(x.Reason == recon.ReasonUnmatchedDeposit || x.Reason == recon.ReasonAmbiguous || x.Reason == recon.ReasonAmountMismatch)})
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, reconsvc.Page[Exception]{Data: out, NextCursor: next})
+}
+
+// apiManualMatch books the match (the same checks as the API: sums, currency,
+// nothing already matched), then reruns reconciliation incrementally so the
+// exceptions it settles are resolved at once.
+func (s *Service) apiManualMatch(w http.ResponseWriter, r *http.Request, sess Session) error {
+	var in reconsvc.ManualMatchInput
+	if err := httpapi.DecodeJSON(r, &in); err != nil {
+		return err
+	}
+	m, err := s.Recon.ManualMatch(r.Context(), sess.PartnerID, sess.CompanyID, in)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Recon.Reconcile(r.Context(), sess.PartnerID, sess.CompanyID, false); err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusCreated, m)
+}
+
+func (s *Service) apiUnmatch(w http.ResponseWriter, r *http.Request, sess Session) error {
+	m, err := s.Recon.Unmatch(r.Context(), sess.PartnerID, sess.CompanyID, r.PathValue("match_id"))
+	if err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, m)
+}
