@@ -64,6 +64,10 @@ func runLocal(ctx context.Context, args []string, out io.Writer, getenv func(str
 		return fmt.Errorf("reconcile the worked example: %w", err)
 	}
 	summary += rec
+	embed, err := embedURL(ctx, l, base)
+	if err != nil {
+		return fmt.Errorf("embed session: %w", err)
+	}
 	fmt.Fprintf(out, `
 payrecon is running locally on %s
   DynamoDB Local  %s   (table %s)
@@ -78,8 +82,14 @@ Demo partner %s, API key (shown once):
   demo company: %s (Stripe %s, Qualpay merchant %s)
 
 %s
+Embedded UI for the demo company (open within 15 minutes; single use):
+
+  %s
+
+  new one: curl -s -X POST -H "Authorization: Bearer $PAYRECON_API_KEY" -d '{"components":["connect","payouts","reconciliation"]}' %s/v1/companies/%s/embed-sessions
+
 Ctrl-C stops everything.
-`, base, stack.DynamoURL, localTable, stack.SecretsURL, stack.StripeURL, d.PartnerID, d.APIKey, base, d.CompanyID, demo.StripeAccountID, demo.QualpayMerchantID, summary)
+`, base, stack.DynamoURL, localTable, stack.SecretsURL, stack.StripeURL, d.PartnerID, d.APIKey, base, d.CompanyID, demo.StripeAccountID, demo.QualpayMerchantID, summary, embed, base, d.CompanyID)
 
 	select {
 	case <-ctx.Done():

@@ -100,8 +100,16 @@ type Session struct {
 	ExpiresAt  time.Time
 }
 
-// Allows reports whether the session covers component c.
-func (s Session) Allows(c string) bool { return slices.Contains(s.Components, c) }
+// Allows reports whether the session covers one of the components (a
+// reconciliation session reads payouts to pick them for a manual match).
+func (s Session) Allows(cs ...string) bool {
+	for _, c := range cs {
+		if slices.Contains(s.Components, c) {
+			return true
+		}
+	}
+	return false
+}
 
 // Created is the answer to POST /v1/companies/{id}/embed-sessions.
 type Created struct {

@@ -209,9 +209,9 @@ func (s *Service) handleAsset(w http.ResponseWriter, r *http.Request) error {
 // apiHandler is a page API handler: it runs with the cookie session.
 type apiHandler func(w http.ResponseWriter, r *http.Request, sess Session) error
 
-// api wraps h: a live session covering component, and for writes the CSRF
+// api wraps h: a live session covering one of components, and for writes the CSRF
 // header and (when the browser sends one) a same-origin Origin.
-func (s *Service) api(component string, write bool, h apiHandler) httpapi.HandlerFunc {
+func (s *Service) api(components []string, write bool, h apiHandler) httpapi.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		securityHeaders(w, nil)
 		sess, err := s.session(r)
@@ -230,8 +230,8 @@ func (s *Service) api(component string, write bool, h apiHandler) httpapi.Handle
 				return apperr.New(apperr.Forbidden, "cross-origin request refused")
 			}
 		}
-		if component != "" && !sess.Allows(component) {
-			return apperr.New(apperr.Forbidden, "this embed session does not include the %s component", component)
+		if len(components) > 0 && !sess.Allows(components...) {
+			return apperr.New(apperr.Forbidden, "this embed session does not include the %s component", strings.Join(components, " or "))
 		}
 		return h(w, r, sess)
 	}

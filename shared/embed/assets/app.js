@@ -208,7 +208,6 @@
   }
 
   // Reconciliation component.
-  var openExceptions = [];
   function loadReconciliation() {
     return Promise.all([api("GET", "/exceptions"), api("GET", "/matches")]).then(function (r) {
       renderExceptions(r[0].data);
@@ -216,7 +215,6 @@
     }, failed);
   }
   function renderExceptions(list) {
-    openExceptions = list;
     var box = clear(document.getElementById("exceptions"));
     box.setAttribute("aria-busy", "false");
     if (!list.length) { box.appendChild(el("p", { "class": "muted", id: "no-exceptions", text: "Nothing needs your attention." })); return; }
@@ -226,18 +224,25 @@
       card.appendChild(el("p", { text: x.message }));
       if (x.resolvable) {
         var go = el("button", { type: "button", "class": "primary", text: "Resolve by matching payouts" });
-        go.addEventListener("click", function () { go.hidden = true; card.appendChild(matchForm(x)); card.querySelector("input").focus(); });
+        go.addEventListener("click", function () {
+          go.disabled = true;
+          api("GET", "/payouts").then(function (res) {
+            go.hidden = true;
+            card.appendChild(matchForm(x, res.data));
+            var first = card.querySelector("input, button.primary");
+            if (first) first.focus();
+          }, function (e) { go.disabled = false; failed(e); });
+        });
         card.appendChild(go);
       }
       box.appendChild(card);
     });
   }
   // matchForm: pick the payouts behind a deposit; the sum is checked as you tick.
-  function matchForm(x) {
-    var candidates = [];
-    openExceptions.forEach(function (o) {
-      if (o.reason === "unmatched_payout" && o.currency === x.currency) o.payout_ids.forEach(function (id) { candidates.push({ id: id, amount: o.amount, date: o.date }); });
-    });
+  function matchForm(x, payouts) {
+    var candidates = payouts.filter(function (p) {
+      return p.reconciliation !== "matched" && p.status === "paid" && p.currency === x.currency;
+    }).map(function (p) { return { id: p.id, amount: p.amount, date: p.arrival_date }; });
     var form = el("form", { "class": "match-form" });
     var fs = el("fieldset", {}, el("legend", { text: "Payouts that make up the deposit of " + money(x.amount, x.currency) }));
     if (!candidates.length) fs.appendChild(el("p", { "class": "muted", text: "No unmatched payouts to choose from." }));
