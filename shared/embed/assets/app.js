@@ -282,7 +282,7 @@
     var box = clear(document.getElementById("matches"));
     box.setAttribute("aria-busy", "false");
     if (!list.length) { box.appendChild(el("p", { "class": "muted", text: "No matches yet." })); return; }
-    list.forEach(function (m) {
+    list.forEach(function (m, idx) {
       var card = el("div", { "class": "card match", id: "match-" + m.id });
       card.appendChild(el("div", { "class": "row" }, el("h3", { text: "Deposit of " + money(m.amount, m.currency) + " on " + date(m.date) }),
         el("span", { "class": "badge ok", text: m.created_by === "manual" ? "Matched by hand" : "Matched" })));
@@ -294,7 +294,7 @@
             el("td", { "class": "num", text: l.debit ? money(l.debit, e.currency) : "" }), el("td", { "class": "num", text: l.credit ? money(l.credit, e.currency) : "" })));
         });
       });
-      var det = el("details", {}, el("summary", { text: "Journal entries" }), el("table", {},
+      var det = el("details", idx === 0 ? { open: "open" } : {}, el("summary", { text: "Journal entries" }), el("table", {},
         el("thead", {}, el("tr", {}, el("th", { scope: "col", "class": "hide-sm", text: "Date" }), el("th", { scope: "col", text: "Account" }),
           el("th", { scope: "col", "class": "num", text: "Debit" }), el("th", { scope: "col", "class": "num", text: "Credit" }))), tb));
       card.appendChild(det);

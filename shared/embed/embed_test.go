@@ -1,0 +1,179 @@
+package embed_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/payrecon/payrecon/shared/embed"
+	"github.com/payrecon/payrecon/shared/local/testenv"
+	"github.com/payrecon/payrecon/shared/partners"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// page is a browser stand-in: a cookie jar, redirects not followed.
+type page struct {
+	t    *testing.T
+	c    *http.Client
+	base string
+}
+
+func newPage(t *testing.T, base string) *page {
+	jar, _ := cookiejar.New(nil)
+	return &page{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (p *page) do(method, path string, hdr map[string]string, body string) (*http.Response, string) {
+	p.t.Helper()
+	req, _ := http.NewRequest(method, p.base+path, strings.NewReader(body))
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := p.c.Do(req)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res, string(b)
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf-token" content="([0-9a-f]{64})"`)
+
+func TestEmbedSessions(t *testing.T) {
+	env := testenv.New(t)
+	srv := env.Server()
+	_, key := env.Partner("Acme")
+	_, otherKey := env.Partner("Other")
+	res := testenv.Do(t, "POST", srv.URL+"/v1/companies", key, map[string]any{"external_id": "c1", "name": "Cafe One"})
+	var co struct{ ID string }
+	res.JSON(t, &co)
+	create := func(t *testing.T, key string, body any) testenv.Response {
+		return testenv.Do(t, "POST", srv.URL+"/v1/companies/"+co.ID+"/embed-sessions", key, body)
+	}
+
+	t.Run("bad input and other partners' companies", func(t *testing.T) {
+		for _, tc := range []struct {
+			name   string
+			key    string
+			body   any
+			status int
+		}{
+			{"no components", key, map[string]any{"components": []string{}}, 422},
+			{"unknown component", key, map[string]any{"components": []string{"admin"}}, 422},
+			{"bad locale", key, map[string]any{"components": []string{"payouts"}, "locale": "en_US<script>"}, 422},
+			{"another partner's company", otherKey, map[string]any{"components": []string{"payouts"}}, 404},
+			{"no key", "", map[string]any{"components": []string{"payouts"}}, 401},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if res := create(t, tc.key, tc.body); res.Status != tc.status {
+					t.Fatalf("%d %s", res.Status, res.Body)
+				}
+			})
+		}
+	})
+
+	t.Run("allowed origins are validated and become frame-ancestors", func(t *testing.T) {
+		for _, bad := range []string{"http://app.example.com", "https://app.example.com/path", "javascript:alert(1)", "https://a b"} {
+			if res := testenv.Do(t, "PUT", srv.URL+"/v1/embed-settings", key, map[string]any{"allowed_origins": []string{bad}}); res.Status != 422 {
+				t.Errorf("%q: %d", bad, res.Status)
+			}
+		}
+		res := testenv.Do(t, "PUT", srv.URL+"/v1/embed-settings", key, map[string]any{"allowed_origins": []string{"https://App.Example.com", "http://localhost:8080"}})
+		if res.Status != 200 || !strings.Contains(string(res.Body), `["https://app.example.com","http://localhost:8080"]`) {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+	})
+
+	var s embed.Created
+	res = create(t, key, map[string]any{"components": []string{"payouts"}})
+	if res.Status != 201 {
+		t.Fatalf("%d %s", res.Status, res.Body)
+	}
+	res.JSON(t, &s)
+	if !strings.HasPrefix(s.URL, env.Cfg.PublicBaseURL+"/embed?token=emb_") || s.Locale != "en-US" || time.Until(s.ExpiresAt) > embed.TokenTTL || time.Until(s.ExpiresAt) < embed.TokenTTL-time.Minute {
+		t.Fatalf("session %+v", s)
+	}
+	p := newPage(t, srv.URL)
+	u, _ := url.Parse(s.URL)
+
+	t.Run("the token is exchanged once for an HttpOnly cookie", func(t *testing.T) {
+		res, _ := p.do("GET", u.RequestURI(), nil, "")
+		c := res.Header.Get("Set-Cookie")
+		if res.StatusCode != 303 || res.Header.Get("Location") != env.Cfg.PublicBaseURL+"/embed" || !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "Path=/embed") {
+			t.Fatalf("%d %v", res.StatusCode, res.Header)
+		}
+		again := newPage(t, srv.URL)
+		if res, body := again.do("GET", u.RequestURI(), nil, ""); res.StatusCode != 401 || strings.Contains(body, "Cafe One") {
+			t.Fatalf("reused token: %d %s", res.StatusCode, body)
+		}
+	})
+
+	res2, html := p.do("GET", "/embed", nil, "")
+	t.Run("the page carries strict headers", func(t *testing.T) {
+		h := res2.Header
+		csp := h.Get("Content-Security-Policy")
+		if res2.StatusCode != 200 || !strings.Contains(html, "Cafe One") || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != "no-referrer" ||
+			!strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe-inline") ||
+			!strings.Contains(csp, "frame-ancestors https://app.example.com http://localhost:8080") {
+			t.Fatalf("%d %v", res2.StatusCode, h)
+		}
+		if strings.Contains(html, "<script>") || strings.Contains(html, "https://") {
+			t.Fatal("inline script or a third-party host in the page")
+		}
+	})
+	m := csrfRe.FindStringSubmatch(html)
+	if m == nil {
+		t.Fatal("no CSRF token in the page")
+	}
+
+	t.Run("writes need the CSRF token; components bound the session", func(t *testing.T) {
+		for _, tc := range []struct {
+			name, method, path string
+			hdr                map[string]string
+			status             int
+		}{
+			{"read in scope", "GET", "/embed/api/payouts", nil, 200},
+			{"read out of scope", "GET", "/embed/api/connections", nil, 403},
+			{"write without CSRF", "POST", "/embed/api/matches", nil, 403},
+			{"write with a wrong CSRF", "POST", "/embed/api/matches", map[string]string{"X-CSRF-Token": strings.Repeat("0", 64)}, 403},
+			{"write from another origin", "POST", "/embed/api/matches", map[string]string{"X-CSRF-Token": m[1], "Origin": "https://evil.example"}, 403},
+			{"write with CSRF, out of scope", "DELETE", "/embed/api/connections/stripe", map[string]string{"X-CSRF-Token": m[1]}, 403},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				if res, body := p.do(tc.method, tc.path, tc.hdr, `{}`); res.StatusCode != tc.status {
+					t.Fatalf("%d %s", res.StatusCode, body)
+				}
+			})
+		}
+		anon := newPage(t, srv.URL)
+		if res, body := anon.do("GET", "/embed/api/payouts", nil, ""); res.StatusCode != 401 || !strings.Contains(body, `"unauthorized"`) {
+			t.Fatalf("no session: %d %s", res.StatusCode, body)
+		}
+	})
+
+	t.Run("only the token's hash is stored", func(t *testing.T) {
+		if strings.Contains(env.Logs.String(), s.Token) {
+			t.Fatal("token in logs")
+		}
+		var fresh embed.Created
+		create(t, key, map[string]any{"components": []string{"connect"}}).JSON(t, &fresh)
+		var item map[string]any
+		if err := env.Store.Get(t.Context(), "EMBEDTOKEN#"+partners.Hash(fresh.Token), "EMBEDTOKEN", &item); err != nil {
+			t.Fatalf("no item under the token's hash: %v", err)
+		}
+		if strings.Contains(fmt.Sprint(item), fresh.Token) {
+			t.Fatal("the token itself is stored")
+		}
+		if err := env.Store.Get(t.Context(), "EMBEDTOKEN#"+partners.Hash(s.Token), "EMBEDTOKEN", &item); err == nil {
+			t.Fatal("a used token is still stored")
+		}
+	})
+}
