@@ -34,6 +34,8 @@ var expected = map[string]int{
 	"vault-list-customers":       200,
 	"vault-get-customer":         404, // a fresh table: no customer yet
 	"vault-create-plan":          201,
+	"embedded-create-session":    201,
+	"embedded-put-settings":      200,
 	"splits-create-split-qualy":  404, // the guide's IDs as printed: no such payment intent here
 }
 
