@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,7 +17,6 @@ import (
 	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 
-	"net/http/httptest"
 )
 
 // chromiumPath is Debian's chromium, which `make tools` installs when run as root.
@@ -236,7 +235,7 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 	if err := chromedp.Do(bctx); err != nil {
 		cancelB()
 		cancelA()
-		t.Skip(fmt.Sprintf("browser tests skipped: chromium did not start: %v", err))
+		t.Skipf("browser tests skipped: chromium did not start: %v", err)
 	}
 	return bctx, func() { cancelB(); cancelA() }
 }
