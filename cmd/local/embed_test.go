@@ -16,7 +16,6 @@ import (
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/local/testenv"
-
 )
 
 // chromiumPath is Debian's chromium, which `make tools` installs when run as root.
