@@ -82,6 +82,20 @@ func TestSubscriptionWalkthrough(t *testing.T) {
 				t.Fatalf("list %+v", list)
 			}
 		}},
+		{"a resent create (its answer lost) makes no second subscription", func(t *testing.T) {
+			res := w.at(t, "POST", "/qualpay/customers/"+c.CustomerID+"/subscriptions", `{"plan_code":"GOLD01","date_start":"`+today+`"}`)
+			want(t, res, 201, "")
+			var again vault.Subscription
+			res.JSON(t, &again)
+			if again.SubscriptionID != sub.SubscriptionID {
+				t.Fatalf("resent create made subscription %d beside %d", again.SubscriptionID, sub.SubscriptionID)
+			}
+			var list struct{ Data []vault.Subscription }
+			w.at(t, "GET", "/qualpay/customers/"+c.CustomerID+"/subscriptions", nil).JSON(t, &list)
+			if len(list.Data) != 1 {
+				t.Fatalf("list %+v", list)
+			}
+		}},
 		{"its transactions", func(t *testing.T) {
 			if _, err := w.fk.BillSubscription(sub.SubscriptionID); err != nil {
 				t.Fatal(err)

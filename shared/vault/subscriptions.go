@@ -253,6 +253,20 @@ func (s *Service) Subscribe(ctx context.Context, sc scope, customerID string, in
 	} else if _, err := findCard(c, in.CardID); err != nil {
 		return Subscription{}, apperr.FieldErrors(map[string]string{"card_id": "is not one of this customer's cards"})
 	}
+	// A create resent after its answer was lost must not bill the customer
+	// twice, and Qualpay's AddSubscription takes no idempotency key: a live
+	// subscription of the same customer to the same plan, on the same card,
+	// from the same day is the one the first request made, and is answered.
+	// (A second subscription to one plan on one card takes another date_start.)
+	existing, err := sc.qp.CustomerSubscriptions(ctx, sc.merchant, customerID)
+	if err != nil {
+		return Subscription{}, err
+	}
+	for _, q := range existing {
+		if q.Live() && q.PlanCode == in.PlanCode && q.CardID == in.CardID && q.DateStart == in.DateStart {
+			return subscriptionView(q)
+		}
+	}
 	q, err := sc.qp.AddSubscription(ctx, sc.merchant, qualpay.SubscriptionInput{CustomerID: customerID, CardID: in.CardID,
 		PlanCode: in.PlanCode, DateStart: in.DateStart})
 	if err != nil {
