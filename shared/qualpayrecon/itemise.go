@@ -523,6 +523,12 @@ func byFallback(d qualpay.Deposit, batches map[string]*batch, order []string, fe
 		cands, nets, itemsOf = cands[drop:], nets[drop:], itemsOf[drop:]
 	}
 	sols, exhausted := Subsets(nets, res.Amount, cfg.MaxSetSize, cfg.Budget, 2)
+	if exhausted && len(sols) < 2 {
+		// The search stopped on its budget: a set it found is not known to be
+		// the only one, so it is never used (the matcher's rule for a block
+		// whose search ran out of budget, shared/recon/batch.go).
+		sols = nil
+	}
 	var feeItems []payouts.Item
 	if res.Amount < 0 {
 		feeItems = monthlyFeeItems(fees, post, res.Currency)
@@ -538,6 +544,8 @@ func byFallback(d qualpay.Deposit, batches map[string]*batch, order []string, fe
 		res.Note = fmt.Sprintf("no row carries reference %q and more than one set of batches settled %s..%s (or the monthly fees) sums exactly to %s; not guessed",
 			d.ReferenceNumber, from, to, fmtMoney(res.Amount, res.Currency))
 		return res
+	case exhausted:
+		// Not even the monthly fees are used: an unseen set of batches may fit too.
 	case feeFits:
 		res.Method, res.Items = MethodMonthlyFees, feeItems
 		return res
@@ -552,7 +560,8 @@ func byFallback(d qualpay.Deposit, batches map[string]*batch, order []string, fe
 	res.Note = fmt.Sprintf("no row carries reference %q and no set of the %d batches settled %s..%s sums exactly to %s",
 		d.ReferenceNumber, len(cands), from, to, fmtMoney(res.Amount, res.Currency))
 	if exhausted {
-		res.Note += " (search budget spent)"
+		res.Note = fmt.Sprintf("no row carries reference %q and the search of the %d batches settled %s..%s for %s spent its budget before a set could be shown to be the only one; not guessed",
+			d.ReferenceNumber, len(cands), from, to, fmtMoney(res.Amount, res.Currency))
 	}
 	return res
 }

@@ -214,3 +214,33 @@ func TestSubsets(t *testing.T) {
 		t.Fatal("budget not enforced")
 	}
 }
+
+// TestFallbackNeverGuessesWhenBudgetSpent: a search that stops on its budget
+// after one exact set cannot know that set is the only one (here a second
+// batch fits too), so the deposit is not itemised by it, as the matcher
+// drops a block whose search ran out of budget.
+func TestFallbackNeverGuessesWhenBudgetSpent(t *testing.T) {
+	r := Reports{
+		Deposits: []qualpay.Deposit{dep(1, "2026-11-06", "100.00", "")},
+		Transactions: []qualpay.SettledTransaction{
+			txn(1, 20, "2026-11-04", "100.00", "840", ""), txn(2, 21, "2026-11-05", "100.00", "840", ""),
+		},
+	}
+	for _, tc := range []struct {
+		name   string
+		budget int
+		issue  string
+	}{
+		{"complete search sees both sets", 1000, IssueAmbiguous},
+		{"search stopped by its budget after one set", 1, IssueNoItems},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Budget = tc.budget
+			got := Itemise(r, cfg)[0]
+			if got.Issue != tc.issue || len(got.Items) != 0 {
+				t.Fatalf("issue %q items %+v note %q, want issue %q and no items", got.Issue, got.Items, got.Note, tc.issue)
+			}
+		})
+	}
+}
