@@ -518,11 +518,16 @@ func byFallback(d qualpay.Deposit, batches map[string]*batch, order []string, fe
 		}
 		cands, nets, itemsOf = append(cands, b), append(nets, payouts.SumNet(its)), append(itemsOf, its)
 	}
-	if len(cands) > cfg.MaxBatches { // keep the nearest to the post date
+	// Only the nearest MaxBatches to the post date are searched; the search
+	// then counts as incomplete (like a spent budget): a set unique among
+	// them may not be unique among all, and a deposit is never guessed.
+	truncated := len(cands) > cfg.MaxBatches
+	if truncated {
 		drop := len(cands) - cfg.MaxBatches
 		cands, nets, itemsOf = cands[drop:], nets[drop:], itemsOf[drop:]
 	}
 	sols, exhausted := Subsets(nets, res.Amount, cfg.MaxSetSize, cfg.Budget, 2)
+	exhausted = exhausted || truncated
 	if exhausted && len(sols) < 2 {
 		// The search stopped on its budget: a set it found is not known to be
 		// the only one, so it is never used (the matcher's rule for a block
@@ -560,8 +565,8 @@ func byFallback(d qualpay.Deposit, batches map[string]*batch, order []string, fe
 	res.Note = fmt.Sprintf("no row carries reference %q and no set of the %d batches settled %s..%s sums exactly to %s",
 		d.ReferenceNumber, len(cands), from, to, fmtMoney(res.Amount, res.Currency))
 	if exhausted {
-		res.Note = fmt.Sprintf("no row carries reference %q and the search of the %d batches settled %s..%s for %s spent its budget before a set could be shown to be the only one; not guessed",
-			d.ReferenceNumber, len(cands), from, to, fmtMoney(res.Amount, res.Currency))
+		res.Note = fmt.Sprintf("no row carries reference %q and the search of the batches settled %s..%s for %s was cut short (budget spent, or more than %d batches) before a set could be shown to be the only one; not guessed",
+			d.ReferenceNumber, from, to, fmtMoney(res.Amount, res.Currency), cfg.MaxBatches)
 	}
 	return res
 }

@@ -227,16 +227,17 @@ func TestFallbackNeverGuessesWhenBudgetSpent(t *testing.T) {
 		},
 	}
 	for _, tc := range []struct {
-		name   string
-		budget int
-		issue  string
+		name               string
+		budget, maxBatches int
+		issue              string
 	}{
-		{"complete search sees both sets", 1000, IssueAmbiguous},
-		{"search stopped by its budget after one set", 1, IssueNoItems},
+		{"complete search sees both sets", 1000, 20, IssueAmbiguous},
+		{"search stopped by its budget after one set", 1, 20, IssueNoItems},
+		{"more candidate batches than searched (MaxBatches)", 1000, 1, IssueNoItems},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
-			cfg.Budget = tc.budget
+			cfg.Budget, cfg.MaxBatches = tc.budget, tc.maxBatches
 			got := Itemise(r, cfg)[0]
 			if got.Issue != tc.issue || len(got.Items) != 0 {
 				t.Fatalf("issue %q items %+v note %q, want issue %q and no items", got.Issue, got.Items, got.Note, tc.issue)
