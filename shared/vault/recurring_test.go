@@ -313,3 +313,78 @@ func TestAccountUpdaterIndexBackfill(t *testing.T) {
 		t.Fatalf("apply %+v", res)
 	}
 }
+
+// TestAccountUpdaterRunLimit: a run applies at most maxUpdaterRows results
+// (lowered to 5 here; 20,000 in production), cut between requests: a change
+// reported after the limit inside a request is still applied, in the same run
+// when that request alone is over the limit, or in the next one; the cursor
+// never passes results that were not read.
+func TestAccountUpdaterRunLimit(t *testing.T) {
+	defer vault.SetMaxUpdaterRows(5)()
+	w := localWorld(t)
+	var c vault.Customer
+	w.at(t, "POST", "/qualpay/customers", `{"first_name":"Jane","last_name":"Baker"}`).JSON(t, &c)
+	var cards []vault.Card
+	for _, pan := range []string{"4111111111111111", "5555555555554444", "378282246310005", "6011111111111117", "4012888888881881", "5105105105105100", "4242424242424242"} {
+		var cd vault.Card
+		res := w.at(t, "POST", "/qualpay/customers/"+c.CustomerID+"/cards", cardBody(w.token(t, pan, "1226")))
+		want(t, res, 201, "")
+		res.JSON(t, &cd)
+		cards = append(cards, cd)
+	}
+	// harvest reports cards[from:to], the last one with a new expiry.
+	harvest := func(t *testing.T, from, to int, newExp string) {
+		t.Helper()
+		var results []qualpayfake.AccountUpdaterResult
+		for i := from; i < to; i++ {
+			r := qualpayfake.AccountUpdaterResult{CustomerID: c.CustomerID, CardID: cards[i].CardID, Reason: "200"} // no change
+			if i == to-1 {
+				r = qualpayfake.AccountUpdaterResult{CustomerID: c.CustomerID, CardID: cards[i].CardID, NewExp: newExp}
+			}
+			results = append(results, r)
+		}
+		if _, err := w.fk.RunAccountUpdater(mid, results...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// summary is card i in the customer's stored summary.
+	summary := func(t *testing.T, i int) vault.CardSummary {
+		t.Helper()
+		var page struct{ Data []vault.Summary }
+		w.at(t, "GET", "/qualpay/customers?limit=1", nil).JSON(t, &page)
+		for _, cs := range page.Data[0].Cards {
+			if cs.CardID == cards[i].CardID {
+				return cs
+			}
+		}
+		t.Fatalf("card %d not in the summary", i)
+		return vault.CardSummary{}
+	}
+	apply := func(t *testing.T) vault.UpdaterResult {
+		t.Helper()
+		res := w.at(t, "POST", "/qualpay/account-updater/apply", nil)
+		want(t, res, 200, "")
+		var r vault.UpdaterResult
+		res.JSON(t, &r)
+		return r
+	}
+	t.Run("one request over the limit is applied whole", func(t *testing.T) {
+		harvest(t, 0, 7, "1230")
+		if r, cs := apply(t), summary(t, 6); r.Requests != 1 || r.CardsChanged != 1 || cs.ExpDate != "1230" || cs.AccountUpdater != "201" {
+			t.Fatalf("run %+v, card %+v, want expiry 1230 by result 201", r, cs)
+		}
+	})
+	t.Run("two requests over the limit: the second waits for the next run", func(t *testing.T) {
+		harvest(t, 0, 3, "0131")
+		harvest(t, 3, 6, "0232")
+		if r, cs := apply(t), summary(t, 2); r.Requests != 1 || cs.ExpDate != "0131" || summary(t, 5).AccountUpdater != "" {
+			t.Fatalf("first run %+v, card 2 %+v card 5 %+v: want only the first request applied", r, cs, summary(t, 5))
+		}
+		if r, cs := apply(t), summary(t, 5); r.Requests != 1 || cs.ExpDate != "0232" || cs.AccountUpdater != "201" {
+			t.Fatalf("second run %+v, card 5 %+v, want expiry 0232 by result 201", r, cs)
+		}
+		if r := apply(t); r.Requests != 0 {
+			t.Fatalf("third run %+v, want nothing left", r)
+		}
+	})
+}

@@ -47,9 +47,31 @@ type UpdaterResult struct {
 	Pending          int `json:"pending"`           // cards not yet answered by the networks
 }
 
-// maxUpdaterRows bounds one run (a harvest of a large vault is applied over
-// several runs: the cursor only moves past fully applied requests).
-const maxUpdaterRows = 20000
+// maxUpdaterRows bounds one run: a run applies whole requests only, as many
+// as fit (the rest wait for the next run; the cursor only moves past fully
+// applied requests). A single request larger than this is applied whole, as
+// there is no resume point inside a request. A variable for tests.
+var maxUpdaterRows = 20000
+
+// wholeRequests cuts rows (ordered by request_id) to at most limit rows at a
+// request boundary, keeping at least the whole first request.
+func wholeRequests(rows []qualpay.AusDetail, limit int) []qualpay.AusDetail {
+	if limit <= 0 || len(rows) <= limit {
+		return rows
+	}
+	cut, last := limit, rows[limit-1].RequestID
+	if rows[cut].RequestID != last {
+		return rows[:cut]
+	}
+	for cut > 0 && rows[cut-1].RequestID == last {
+		cut--
+	}
+	if cut == 0 { // the first request alone is over the limit: all of it
+		for cut = limit; cut < len(rows) && rows[cut].RequestID == last; cut++ {
+		}
+	}
+	return rows[:cut]
+}
 
 // ApplyAccountUpdates applies the company's unapplied Account Updater results.
 func (s *Service) ApplyAccountUpdates(ctx context.Context, pid, cid string) (UpdaterResult, error) {
@@ -76,9 +98,10 @@ func (s *Service) applyAccountUpdates(ctx context.Context, sc scope) (UpdaterRes
 	if err != nil {
 		return UpdaterResult{}, err
 	}
-	if len(rows) > maxUpdaterRows {
-		rows = rows[:maxUpdaterRows]
-	}
+	// Cut at a request boundary: cutting inside a request would move the
+	// cursor past the results of it never read (they would never be applied).
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].RequestID < rows[j].RequestID })
+	rows = wholeRequests(rows, maxUpdaterRows)
 	var res UpdaterResult
 	requests := map[int64]bool{}
 	pendingReq := map[int64]bool{}
