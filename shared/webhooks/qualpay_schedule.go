@@ -76,7 +76,14 @@ func (q *QualpayPulls) Linked(ctx context.Context, pid, cid, mid string) error {
 	// timeout for a busy merchant; chunks may run in any order (the cursor
 	// only moves forward).
 	to := q.today()
-	for from := to.AddDate(0, 0, -QualpayBackfillDays); !from.After(to); from = from.AddDate(0, 0, qualpayBackfillChunkDays) {
+	return q.enqueueRange(ctx, pid, cid, mid, to.AddDate(0, 0, -QualpayBackfillDays), to)
+}
+
+// enqueueRange queues pulls of from..to in jobs of at most
+// qualpayBackfillChunkDays, so each stays within QualpayMaxRangeDays and a
+// worker's timeout.
+func (q *QualpayPulls) enqueueRange(ctx context.Context, pid, cid, mid string, from, to time.Time) error {
+	for ; !from.After(to); from = from.AddDate(0, 0, qualpayBackfillChunkDays) {
 		end := from.AddDate(0, 0, qualpayBackfillChunkDays-1)
 		if end.After(to) {
 			end = to
@@ -130,7 +137,10 @@ func (q *QualpayPulls) Schedule(ctx context.Context) (queued, failed int, err er
 				if c, err := time.Parse(time.DateOnly, st.Cursor); err == nil {
 					from = qualpayrecon.AddBusinessDays(minTime(c, to), -QualpayLookbackBusinessDays)
 				}
-				if err := q.Queue.Enqueue(ctx, q.job(st.PartnerID, st.CompanyID, st.MerchantID, from, to)); err != nil {
+				// A cursor older than one job's range (months without a
+				// pull) is caught up in several jobs: one job over the whole
+				// range would be refused as too long on every tick.
+				if err := q.enqueueRange(ctx, st.PartnerID, st.CompanyID, st.MerchantID, from, to); err != nil {
 					failed++
 					continue
 				}

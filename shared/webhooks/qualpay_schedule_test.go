@@ -236,3 +236,53 @@ func (q *recordingQueue) Enqueue(_ context.Context, j queue.Job) error {
 	q.jobs = append(q.jobs, j)
 	return nil
 }
+
+// TestQualpayScheduleAfterLongOutage: a merchant whose last pull is older than
+// one job's range (QualpayMaxRangeDays; keys revoked for months, or the
+// schedule off) is caught up by the next tick in jobs that can all run,
+// covering everything from its cursor's lookback to today.
+func TestQualpayScheduleAfterLongOutage(t *testing.T) {
+	fake := qualpayfake.Start(t, qualpayfake.Config{SecurityKey: qpKey})
+	w := newWorld(t, func(c *app.Config) { c.QualpayBaseURL = fake.URL })
+	ctx := context.Background()
+	configureQualpay(t, w)
+	mid, _ := strconv.ParseInt(qpMID, 10, 64)
+	fake.AddMerchant(qualpayfake.Merchant{ID: mid, DBAName: "Bakery"})
+	if _, _, err := w.env.Companies.Connect(ctx, companiesConn(w)); err != nil {
+		t.Fatal(err)
+	}
+	puller := func(now time.Time) *webhooks.QualpayPuller {
+		p := *workerfn.Worker(w.env.Env).Qualpay.(*webhooks.QualpayPuller)
+		p.Now = func() time.Time { return now }
+		p.Pulls = &webhooks.QualpayPulls{Store: w.env.Store, Now: p.Now}
+		return &p
+	}
+	// The last pull ran 200 days ago and moved the cursor there.
+	then := time.Now().UTC().AddDate(0, 0, -200)
+	old := puller(then)
+	if err := old.PullDeposits(ctx, old.Pulls.Soon(w.pid, w.cid, qpMID)); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recordingQueue{}
+	if _, failed, err := (&webhooks.QualpayPulls{Store: w.env.Store, Queue: rec, Now: time.Now}).Schedule(ctx); err != nil || failed != 0 {
+		t.Fatalf("schedule: %d failed, %v", failed, err)
+	}
+	now := puller(time.Now().UTC())
+	want := qualpayrecon.AddBusinessDays(then.Truncate(24*time.Hour), -webhooks.QualpayLookbackBusinessDays).Format(time.DateOnly)
+	covered := ""
+	for _, j := range rec.jobs {
+		if j.PartnerID != w.pid || j.AccountID != qpMID {
+			continue
+		}
+		if covered == "" && j.Since != want {
+			t.Errorf("first job from %s, want %s (the cursor's lookback)", j.Since, want)
+		}
+		if err := now.PullDeposits(ctx, j); err != nil {
+			t.Fatalf("job %s..%s cannot run: %v", j.Since, j.Until, err)
+		}
+		covered = j.Until
+	}
+	if covered != time.Now().UTC().Format(time.DateOnly) {
+		t.Fatalf("jobs %+v end at %q, want today", rec.jobs, covered)
+	}
+}
