@@ -204,13 +204,14 @@ func Itemise(r Reports, cfg Config) []Result {
 		}
 	}
 	out := make([]Result, 0, len(deps))
+	feesClaimed := map[string]bool{} // billing months whose fee debit is itemised
 	for _, d := range deps {
 		ref := NormaliseRef(d.ReferenceNumber)
 		var res Result
 		if ref != "" && (len(txByRef[ref]) > 0 || len(setByRef[ref]) > 0) {
 			res = byReference(d, txByRef[ref], setByRef[ref], merchantCur)
 		} else {
-			res = byFallback(d, batches, order, r.Fees, merchantCur, cfg)
+			res = byFallback(d, batches, order, r.Fees, feesClaimed, merchantCur, cfg)
 		}
 		for _, it := range res.Items {
 			if id := purchases[it.SourceID]; id != "" {
@@ -489,7 +490,10 @@ func (b *batch) items(cur string) ([]payouts.Item, error) {
 
 // byFallback looks for the deposit's exact set of batches, and for a negative
 // deposit also the monthly fee debit; one fit is used, two are ambiguous.
-func byFallback(d qualpay.Deposit, batches map[string]*batch, order []string, fees []qualpay.StatementFee, merchantCur string, cfg Config) Result {
+// feesClaimed holds the billing months already itemised as a fee debit: a
+// month's fees are debited once, so a second negative deposit of the same
+// amount is not explained by them again (that would book the fees twice).
+func byFallback(d qualpay.Deposit, batches map[string]*batch, order []string, fees []qualpay.StatementFee, feesClaimed map[string]bool, merchantCur string, cfg Config) Result {
 	res, ok := start(d, MethodBatches, merchantCur)
 	if !ok {
 		return res
@@ -535,7 +539,8 @@ func byFallback(d qualpay.Deposit, batches map[string]*batch, order []string, fe
 		sols = nil
 	}
 	var feeItems []payouts.Item
-	if res.Amount < 0 {
+	month := billingMonth(post)
+	if res.Amount < 0 && !feesClaimed[month] {
 		feeItems = monthlyFeeItems(fees, post, res.Currency)
 	}
 	feeFits := len(feeItems) > 0 && payouts.SumNet(feeItems) == res.Amount
@@ -552,6 +557,7 @@ func byFallback(d qualpay.Deposit, batches map[string]*batch, order []string, fe
 	case exhausted:
 		// Not even the monthly fees are used: an unseen set of batches may fit too.
 	case feeFits:
+		feesClaimed[month] = true
 		res.Method, res.Items = MethodMonthlyFees, feeItems
 		return res
 	case fits == 1:
@@ -575,7 +581,7 @@ func byFallback(d qualpay.Deposit, batches map[string]*batch, order []string, fe
 // previous billing month not already deducted daily: per StatementFeeData
 // line, fees_total less fees_paid. One fee item per line with a balance.
 func monthlyFeeItems(fees []qualpay.StatementFee, post time.Time, cur string) []payouts.Item {
-	month := time.Date(post.Year(), post.Month()-1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+	month := billingMonth(post)
 	var items []payouts.Item
 	for i, f := range fees {
 		if !strings.HasPrefix(strings.TrimSpace(f.BillingMonth), month) {
@@ -594,6 +600,12 @@ func monthlyFeeItems(fees []qualpay.StatementFee, post time.Time, cur string) []
 		})
 	}
 	return items
+}
+
+// billingMonth is the billing month (YYYY-MM) whose fees a debit posted on
+// post pays: the month before.
+func billingMonth(post time.Time) string {
+	return time.Date(post.Year(), post.Month()-1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
 }
 
 // addBusinessDays moves n business days (Mon–Fri) from t; n may be negative.

@@ -245,3 +245,24 @@ func TestFallbackNeverGuessesWhenBudgetSpent(t *testing.T) {
 		})
 	}
 }
+
+// TestMonthlyFeesClaimedOnce: a billing month's fees are debited once; a
+// second negative deposit of the same amount in the next month (a chargeback
+// debit, say) must not be itemised by the same fee lines, or the fees would
+// be booked twice.
+func TestMonthlyFeesClaimedOnce(t *testing.T) {
+	r := Reports{
+		Deposits: []qualpay.Deposit{dep(1, "2026-12-02", "-45.00", ""), dep(2, "2026-12-09", "-45.00", "")},
+		Currency: "USD",
+		Fees: []qualpay.StatementFee{
+			{BillingMonth: "2026-11-01", FeeCategory: "Monthly", FeesTotal: num("45.00"), FeesPaid: num("0"), DiscountDue: num("0")},
+		},
+	}
+	got := Itemise(r, DefaultConfig())
+	if got[0].Method != MethodMonthlyFees || got[0].Issue != "" {
+		t.Fatalf("first debit %+v, want the monthly fees", got[0])
+	}
+	if got[1].Method == MethodMonthlyFees || got[1].Issue != IssueNoItems || len(got[1].Items) != 0 {
+		t.Fatalf("second debit %+v, want no items (the fees are the first debit's)", got[1])
+	}
+}
