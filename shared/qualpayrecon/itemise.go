@@ -149,9 +149,11 @@ func Itemise(r Reports, cfg Config) []Result {
 		return cmp.Compare(a.RecID, b.RecID)
 	})
 	depRefs := map[string]bool{}
+	refDeposits := map[string]int{} // deposits per reference: rows of a shared one are never given to both
 	for _, d := range deps {
 		if ref := NormaliseRef(d.ReferenceNumber); ref != "" {
 			depRefs[ref] = true
+			refDeposits[ref]++
 		}
 	}
 	txByRef := map[string][]qualpay.SettledTransaction{}
@@ -208,9 +210,15 @@ func Itemise(r Reports, cfg Config) []Result {
 	for _, d := range deps {
 		ref := NormaliseRef(d.ReferenceNumber)
 		var res Result
-		if ref != "" && (len(txByRef[ref]) > 0 || len(setByRef[ref]) > 0) {
+		switch {
+		case ref != "" && refDeposits[ref] > 1 && (len(txByRef[ref]) > 0 || len(setByRef[ref]) > 0):
+			// Each would take every row of the reference: the same sales in
+			// two payouts. Which rows belong to which is not guessed.
+			res, _ = start(d, MethodReference, merchantCur)
+			res.Issue, res.Note = IssueAmbiguous, fmt.Sprintf("%d deposits carry reference %q; its rows are not given to any of them", refDeposits[ref], d.ReferenceNumber)
+		case ref != "" && (len(txByRef[ref]) > 0 || len(setByRef[ref]) > 0):
 			res = byReference(d, txByRef[ref], setByRef[ref], merchantCur)
-		} else {
+		default:
 			res = byFallback(d, batches, order, r.Fees, feesClaimed, merchantCur, cfg)
 		}
 		for _, it := range res.Items {

@@ -266,3 +266,21 @@ func TestMonthlyFeesClaimedOnce(t *testing.T) {
 		t.Fatalf("second debit %+v, want no items (the fees are the first debit's)", got[1])
 	}
 }
+
+// TestSharedReferenceNotItemisedTwice: two deposits naming one reference
+// (a correction posted beside the original, say) would each take every row of
+// that reference, so the same sales would be booked in both payouts; neither
+// is itemised by it, and the exception says why.
+func TestSharedReferenceNotItemisedTwice(t *testing.T) {
+	r := Reports{
+		Deposits: []qualpay.Deposit{dep(1, "2026-11-04", "100.00", "777"), dep(2, "2026-11-05", "100.00", "0777")},
+		Transactions: []qualpay.SettledTransaction{
+			txn(1, 20, "2026-11-03", "100.00", "840", "777"),
+		},
+	}
+	for _, res := range Itemise(r, DefaultConfig()) {
+		if res.Issue != IssueAmbiguous || len(res.Items) != 0 {
+			t.Fatalf("deposit %d: issue %q items %+v, want ambiguous and no items", res.Deposit.RecID, res.Issue, res.Items)
+		}
+	}
+}
