@@ -263,7 +263,10 @@ func (s *Service) Subscribe(ctx context.Context, sc scope, customerID string, in
 		return Subscription{}, err
 	}
 	for _, q := range existing {
-		if q.Live() && q.PlanCode == in.PlanCode && q.CardID == in.CardID && q.DateStart == in.DateStart {
+		// Qualpay answers date_start as a date-time (spec example
+		// "2016-07-14T00:00:00.000Z"): compared as a calendar date.
+		if d, err := qualpay.ParseDate(q.DateStart); err == nil && d.Format(time.DateOnly) == in.DateStart &&
+			q.Live() && q.PlanCode == in.PlanCode && q.CardID == in.CardID {
 			return subscriptionView(q)
 		}
 	}
