@@ -35,12 +35,17 @@ type Config struct {
 	DynamoEndpoint  string // DYNAMODB_ENDPOINT
 	SecretsEndpoint string // SECRETSMANAGER_ENDPOINT
 	// Provider endpoints (empty = the real ones).
-	StripeAPIURL      string // STRIPE_API_URL
-	StripeConnectURL  string // STRIPE_CONNECT_URL (OAuth token/deauthorize host)
-	StripeAuthorize   string // STRIPE_AUTHORIZE_URL (where users are sent to authorize)
-	QualpayBaseURL    string // QUALPAY_BASE_URL (overrides sandbox/production hosts)
-	PublicBaseURL     string // PUBLIC_BASE_URL: this deployment's public URL (OAuth redirect_uri)
-	WorkQueueURL      string // WORK_QUEUE_URL: SQS queue for asynchronous work
+	StripeAPIURL     string // STRIPE_API_URL
+	StripeConnectURL string // STRIPE_CONNECT_URL (OAuth token/deauthorize host)
+	StripeAuthorize  string // STRIPE_AUTHORIZE_URL (where users are sent to authorize)
+	QualpayBaseURL   string // QUALPAY_BASE_URL (overrides sandbox/production hosts)
+	PublicBaseURL    string // PUBLIC_BASE_URL: this deployment's public URL (OAuth redirect_uri)
+	WorkQueueURL     string // WORK_QUEUE_URL: SQS queue for asynchronous work
+	PlaidBaseURL     string // PLAID_BASE_URL (overrides sandbox/production hosts)
+	PlaidQueueURL    string // PLAID_QUEUE_URL: SQS queue of Plaid Item syncs
+	// PlaidSyncInterval (PLAID_SYNC_INTERVAL_MINUTES, default 360): the schedule
+	// syncs Items not synced for this long (lost webhooks).
+	PlaidSyncInterval time.Duration
 	SecretsCacheTTL   time.Duration
 	RouteCacheTTL     time.Duration // ROUTE_CACHE_SECONDS (default 60): account -> company routes in memory
 	HTTPClientTimeout time.Duration
@@ -60,6 +65,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		StripeAPIURL: getenv("STRIPE_API_URL"), StripeConnectURL: getenv("STRIPE_CONNECT_URL"),
 		StripeAuthorize: getenv("STRIPE_AUTHORIZE_URL"), QualpayBaseURL: getenv("QUALPAY_BASE_URL"),
 		PublicBaseURL: getenv("PUBLIC_BASE_URL"), WorkQueueURL: getenv("WORK_QUEUE_URL"),
+		PlaidBaseURL: getenv("PLAID_BASE_URL"), PlaidQueueURL: getenv("PLAID_QUEUE_URL"), PlaidSyncInterval: 6 * time.Hour,
 		AWSAccessKeyID: getenv("AWS_ACCESS_KEY_ID"), AWSSecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
 		AWSSessionToken: getenv("AWS_SESSION_TOKEN"),
 		SecretsCacheTTL: 60 * time.Second, HTTPClientTimeout: 10 * time.Second,
@@ -70,6 +76,9 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	c.RouteCacheTTL = 60 * time.Second
 	if s, err := strconv.Atoi(getenv("ROUTE_CACHE_SECONDS")); err == nil && s >= 0 {
 		c.RouteCacheTTL = time.Duration(s) * time.Second
+	}
+	if m, err := strconv.Atoi(getenv("PLAID_SYNC_INTERVAL_MINUTES")); err == nil && m > 0 {
+		c.PlaidSyncInterval = time.Duration(m) * time.Minute
 	}
 	if c.Stage == "" {
 		c.Stage = "dev"

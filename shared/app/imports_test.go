@@ -31,6 +31,8 @@ func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
 		"worker":          {"workerfn", "stores"},
 		// The Embedded UI serves the connect, payouts and reconciliation services.
 		"embedded": {"embeddedfn", "connectfn", "reconfn", "workerfn", "stores"},
+		// Syncs reconcile the company afterwards (reconfn.Service).
+		"plaid": {"plaidfn", "reconfn", "stores", "workerfn"},
 	}
 	forbidden := []string{
 		mod + "shared/registry", mod + "shared/samtemplate", "gopkg.in/yaml.v3",

@@ -23,6 +23,7 @@ const (
 	// KindQualpayAccountUpdater applies a merchant's Account Updater results
 	// to the company's vault customers.
 	KindQualpayAccountUpdater = "qualpay.account_updater"
+	KindPlaidSync             = "plaid.sync" // AccountID is the Plaid item_id
 )
 
 // Job is one unit of asynchronous work. Jobs are idempotent: the worker may see

@@ -11,6 +11,7 @@ import (
 	"github.com/payrecon/payrecon/shared/app/credentialsfn"
 	"github.com/payrecon/payrecon/shared/app/embeddedfn"
 	"github.com/payrecon/payrecon/shared/app/paymentsfn"
+	"github.com/payrecon/payrecon/shared/app/plaidfn"
 	"github.com/payrecon/payrecon/shared/app/reconfn"
 	"github.com/payrecon/payrecon/shared/app/splitsfn"
 	"github.com/payrecon/payrecon/shared/app/vaultfn"
@@ -34,6 +35,7 @@ var Functions = map[string]app.Builder{
 	"reconcile":       reconfn.ReconcileHandler,
 	"reports":         reconfn.ReportsHandler,
 	"embedded":        embeddedfn.Handler,
+	"plaid":           plaidfn.Handler,
 }
 
 // FunctionNames lists registered functions, sorted.

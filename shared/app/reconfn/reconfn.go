@@ -15,6 +15,8 @@ import (
 	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/httpapi"
+	"github.com/payrecon/payrecon/shared/plaiditems"
+	"github.com/payrecon/payrecon/shared/queue"
 	"github.com/payrecon/payrecon/shared/recon/reconsvc"
 )
 
@@ -52,8 +54,18 @@ func ReportsHandler(e *app.Env) http.Handler {
 // (on-demand runs and manual tools), the EventBridge schedule (find due
 // companies and fan them out to the queue), and the queue's SQS messages (run
 // one company each; failures reported per message so only they are retried).
-func ReconcileEntry(e *app.Env, queueURL string) func(context.Context, json.RawMessage) (any, error) {
+//
+// plaidSyncs, when given, receives the schedule's Plaid Item syncs (the local
+// runner passes the plaid function's in-process queue); otherwise they go to
+// PLAID_QUEUE_URL when it is set.
+func ReconcileEntry(e *app.Env, queueURL string, plaidSyncs ...queue.Enqueuer) func(context.Context, json.RawMessage) (any, error) {
 	svc := Service(e)
+	var plaidQ queue.Enqueuer
+	if len(plaidSyncs) > 0 {
+		plaidQ = plaidSyncs[0]
+	} else if e.Cfg.PlaidQueueURL != "" {
+		plaidQ = &queue.SQS{API: sqs.NewFromConfig(e.AWS), QueueURL: e.Cfg.PlaidQueueURL}
+	}
 	httpH := httpapi.Lambda(ReconcileHandler(e))
 	send := svc.Inline
 	if queueURL != "" {
@@ -92,22 +104,32 @@ func ReconcileEntry(e *app.Env, queueURL string) func(context.Context, json.RawM
 			}
 			return res, nil
 		default: // the schedule
-			return scheduleTick(ctx, e, svc, send)
+			return scheduleTick(ctx, e, svc, send, plaidQ)
 		}
 	}
 }
 
 // scheduleTick is one EventBridge tick: queue a pull of every linked Qualpay
 // merchant on the work queue (so deposits arrive with no webhook; their
-// payouts mark the company due for a later tick), then run the companies
-// that are due.
-func scheduleTick(ctx context.Context, e *app.Env, svc *reconsvc.Service, send func(context.Context, reconsvc.CompanyRef) error) (reconsvc.ScheduleResult, error) {
+// payouts mark the company due for a later tick) and a sync of every Plaid
+// Item not synced within PLAID_SYNC_INTERVAL_MINUTES (each sync reconciles its
+// company when the feed changed), then run the companies that are due.
+func scheduleTick(ctx context.Context, e *app.Env, svc *reconsvc.Service, send func(context.Context, reconsvc.CompanyRef) error, plaidQ queue.Enqueuer) (reconsvc.ScheduleResult, error) {
 	queued, failed, perr := workerfn.QualpayPulls(e).Schedule(ctx)
 	if perr != nil || failed > 0 {
 		e.Log.ErrorContext(ctx, "qualpay pulls not all queued", "queued", queued, "failed", failed, "err", perr)
 	}
+	var syncs int
+	if plaidQ != nil {
+		items := &plaiditems.Store{Store: e.Store, Now: e.Now}
+		n, failed, err := items.Schedule(ctx, plaidQ, e.Cfg.PlaidSyncInterval)
+		if err != nil || failed > 0 {
+			e.Log.ErrorContext(ctx, "plaid syncs not all queued", "queued", n, "failed", failed, "err", err)
+		}
+		syncs = n
+	}
 	res, err := svc.Schedule(ctx, send)
-	res.QualpayPulls = queued
+	res.QualpayPulls, res.PlaidSyncs = queued, syncs
 	return res, err
 }
 

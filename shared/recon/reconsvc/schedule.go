@@ -57,6 +57,8 @@ type ScheduleResult struct {
 	// QualpayPulls is how many Qualpay merchant pulls the same tick queued
 	// (set by the caller that runs both, shared/app).
 	QualpayPulls int `json:"qualpay_pulls,omitempty"`
+	// PlaidSyncs is how many stale Plaid Item syncs the tick queued.
+	PlaidSyncs int `json:"plaid_syncs,omitempty"`
 }
 
 // Schedule sends every due company to run (to the queue in AWS, so companies run

@@ -1,0 +1,103 @@
+// Package plaidfn builds the plaid function: Plaid credentials, Link tokens,
+// Items, the Plaid webhook (HTTP) and the Item syncs (its SQS queue).
+package plaidfn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/reconfn"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
+	"github.com/payrecon/payrecon/shared/httpapi"
+	"github.com/payrecon/payrecon/shared/plaid"
+	"github.com/payrecon/payrecon/shared/plaiditems"
+	"github.com/payrecon/payrecon/shared/queue"
+)
+
+var (
+	services    sync.Map // *app.Env -> *plaid.Service (one key cache per cold start)
+	localQueues sync.Map // *app.Env -> *queue.InProcess
+)
+
+// Service builds the Plaid integration over the Env (once per Env).
+func Service(e *app.Env) *plaid.Service {
+	if s, ok := services.Load(e); ok {
+		return s.(*plaid.Service)
+	}
+	rs := reconfn.Service(e)
+	s := &plaid.Service{
+		Items: Items(e), Secrets: e.Secrets, Stage: e.Cfg.Stage, HTTP: e.HTTP, BaseURL: e.Cfg.PlaidBaseURL,
+		PublicBaseURL: e.Cfg.PublicBaseURL, Feed: rs, Exceptions: rs, Queue: Queue(e), Keys: &plaid.KeyCache{},
+		Now: e.Now, Log: e.Log,
+		// The reconcile run follows the sync that changed the feed.
+		Reconcile: func(ctx context.Context, pid, cid string) error {
+			_, err := rs.Reconcile(ctx, pid, cid, false)
+			return err
+		},
+	}
+	v, _ := services.LoadOrStore(e, s)
+	return v.(*plaid.Service)
+}
+
+// Items is the Item store.
+func Items(e *app.Env) *plaiditems.Store { return &plaiditems.Store{Store: e.Store, Now: e.Now} }
+
+// Queue is the Plaid sync queue: SQS when PLAID_QUEUE_URL is set (AWS), else
+// an in-process queue running the same sync (local runner, tests).
+func Queue(e *app.Env) queue.Enqueuer {
+	if e.Cfg.PlaidQueueURL != "" {
+		return &queue.SQS{API: sqs.NewFromConfig(e.AWS), QueueURL: e.Cfg.PlaidQueueURL}
+	}
+	return LocalQueue(e)
+}
+
+// LocalQueue is the Env's in-process sync queue (tests call Wait on it).
+func LocalQueue(e *app.Env) *queue.InProcess {
+	q, _ := localQueues.LoadOrStore(e, &queue.InProcess{Log: e.Log,
+		Handler: queue.HandlerFunc(func(ctx context.Context, j queue.Job) error { return Service(e).Handle(ctx, j) })})
+	return q.(*queue.InProcess)
+}
+
+// Handler serves the plaid function's HTTP routes.
+func Handler(e *app.Env) http.Handler {
+	r := e.Router()
+	plaid.Routes(r, Service(e), e.Companies)
+	return r.Handler()
+}
+
+// Entry is the plaid function's Lambda handler: API Gateway HTTP requests and
+// the sync queue's SQS batches (failures reported per message).
+func Entry(e *app.Env) (any, error) {
+	if e.Cfg.PlaidQueueURL == "" {
+		return nil, errors.New("PLAID_QUEUE_URL is not set")
+	}
+	httpH := httpapi.Lambda(Handler(e))
+	sqsH := workerfn.SQSHandler(e, Service(e))
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var probe struct {
+			Records []struct {
+				EventSource string `json:"eventSource"`
+			} `json:"Records"`
+		}
+		_ = json.Unmarshal(raw, &probe)
+		if len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs" {
+			var ev events.SQSEvent
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, err
+			}
+			return sqsH(ctx, ev)
+		}
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, err
+		}
+		return httpH(ctx, ev)
+	}, nil
+}
