@@ -60,8 +60,8 @@ type Service struct {
 	Keys      *KeyCache
 	// PageSize is the /transactions/sync count (0: PageSize, Plaid's maximum).
 	PageSize int32
-	Now       func() time.Time
-	Log       *slog.Logger
+	Now      func() time.Time
+	Log      *slog.Logger
 }
 
 // Credentials are a partner's Plaid API keys (stored whole in Secrets Manager only).
