@@ -19,7 +19,9 @@ import (
 
 type noNetwork struct{}
 
-func (noNetwork) RoundTrip(*http.Request) (*http.Response, error) { return nil, errors.New("no network") }
+func (noNetwork) RoundTrip(*http.Request) (*http.Response, error) {
+	return nil, errors.New("no network")
+}
 
 // FuzzVerifyWebhook feeds arbitrary Plaid-Verification headers and bodies to
 // the verifier: it never panics, and it accepts only a token signed by the
