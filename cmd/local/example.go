@@ -48,34 +48,27 @@ func playExample(ctx context.Context, l *local, base string) (string, error) {
 	return b.String(), nil
 }
 
-// reconcileExample posts the bank feed page with the $3,890.00 deposit (Plaid
-// sign: money in is negative), reconciles on demand and summarises the result:
-// the match, the reconciled invoices, the expenses and whether the books balance.
+// reconcileExample brings the $3,890.00 deposit in through Plaid (link, token
+// exchange, a signed SYNC_UPDATES_AVAILABLE, the sync pulls and reconciles; no
+// push) and summarises the result: the match, the reconciled invoices, the
+// expenses and whether the books balance.
 func reconcileExample(ctx context.Context, l *local, base string) (string, error) {
 	p, err := stores.Payouts(l.Env).Get(ctx, l.Demo.PartnerID, l.Demo.CompanyID, example.PayoutID)
 	if err != nil {
 		return "", err
 	}
 	co := base + "/v1/companies/" + l.Demo.CompanyID
-	page := map[string]any{
-		"added": []map[string]any{{
-			"transaction_id": "plaid_demo_dep_3890", "account_id": "acc_demo_checking", "amount": json.Number("-3890.00"),
-			"iso_currency_code": "USD", "date": p.ArrivalDate, "name": "STRIPE TRANSFER", "merchant_name": "Stripe",
-			"original_description": "STRIPE TRANSFER DEMO BAKERY", "pending": false, "payment_channel": "other",
-			"counterparties": []map[string]any{{"name": "Stripe", "type": "payment_processor"}},
-		}},
-		"modified": []any{}, "removed": []any{}, "next_cursor": "demo-1", "has_more": false,
+	pages, err := plaidDeposit(ctx, l, base, p.ArrivalDate)
+	if err != nil {
+		return "", fmt.Errorf("plaid: %w", err)
 	}
 	hc := &http.Client{Timeout: 30 * time.Second}
-	if _, err := call(ctx, hc, "POST", co+"/bank-transactions", l.Demo.APIKey, page); err != nil {
-		return "", fmt.Errorf("bank feed: %w", err)
-	}
-	raw, err := call(ctx, hc, "POST", co+"/reconcile", l.Demo.APIKey, nil)
+	raw, err := call(ctx, hc, "GET", co+"/matches", l.Demo.APIKey, nil)
 	if err != nil {
-		return "", fmt.Errorf("reconcile: %w", err)
+		return "", fmt.Errorf("matches: %w", err)
 	}
 	var sum struct {
-		Matched int `json:"matched"`
+		Data []json.RawMessage `json:"data"`
 	}
 	_ = json.Unmarshal(raw, &sum)
 	raw, err = call(ctx, hc, "GET", co+"/journal-entries?limit=100", l.Demo.APIKey, nil)
@@ -108,7 +101,7 @@ func reconcileExample(ctx context.Context, l *local, base string) (string, error
 	_ = json.Unmarshal(raw, &inv)
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "Bank deposit 3890.00 USD on %s reconciled: %d match, %d invoices reconciled.\nJournal entries:\n", p.ArrivalDate, sum.Matched, len(inv.Data))
+	fmt.Fprintf(&b, "Bank deposit 3890.00 USD on %s arrived through Plaid (link token, public-token exchange, signed SYNC_UPDATES_AVAILABLE, %d /transactions/sync page; no push) and reconciled: %d match, %d invoices reconciled.\nJournal entries:\n", p.ArrivalDate, pages, len(sum.Data), len(inv.Data))
 	var debits, credits int64
 	perAccount := map[string]int64{}
 	for _, e := range je.Data {

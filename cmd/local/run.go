@@ -19,6 +19,7 @@ import (
 	"github.com/payrecon/payrecon/shared/local/demo"
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/plaidfake"
 	"github.com/payrecon/payrecon/shared/local/qualpayfake"
 	"github.com/payrecon/payrecon/shared/local/stripefake"
 	"github.com/payrecon/payrecon/shared/registry"
@@ -114,6 +115,8 @@ type local struct {
 	Balance *example.BalanceFake
 	// Qualpay is the spec-checked Qualpay fake the demo merchant lives on.
 	Qualpay *qualpayfake.Fake
+	// Plaid is the spec-checked Plaid fake the demo company's bank is linked on.
+	Plaid *plaidfake.Fake
 }
 
 // buildLocal creates the table, seeds the demo partner and mounts every route.
@@ -142,8 +145,13 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 	if err != nil {
 		return nil, err
 	}
+	plURL, plFake, err := startPlaidFake(log)
+	if err != nil {
+		return nil, err
+	}
 	vars := map[string]string{
-		"STAGE": "local", "TABLE_NAME": localTable, "AWS_REGION": "us-east-1",
+		"PLAID_BASE_URL": plURL,
+		"STAGE":          "local", "TABLE_NAME": localTable, "AWS_REGION": "us-east-1",
 		"DYNAMODB_ENDPOINT": stack.DynamoURL, "SECRETSMANAGER_ENDPOINT": stack.SecretsURL,
 		"STRIPE_API_URL": stripeURL, "PUBLIC_BASE_URL": base,
 		"STRIPE_CONNECT_URL": oauthFake.URL, "STRIPE_AUTHORIZE_URL": base + standInPath,
@@ -174,7 +182,7 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 	if err != nil {
 		return nil, fmt.Errorf("seed demo: %w", err)
 	}
-	return &local{Handler: mux, Demo: d, Env: e, Balance: balance, Qualpay: qpFake}, nil
+	return &local{Handler: mux, Demo: d, Env: e, Balance: balance, Qualpay: qpFake, Plaid: plFake}, nil
 }
 
 // standInPath serves the local stand-in of Stripe's authorize page.

@@ -132,7 +132,7 @@ func TestDemo(t *testing.T) {
 	}
 	for _, want := range []string{
 		"payout po_worked_example 3890.00 USD (complete), 5 items summing to 3890.00",
-		"1 match, 4 invoices reconciled",
+		"arrived through Plaid (link token, public-token exchange, signed SYNC_UPDATES_AVAILABLE, 1 /transactions/sync page; no push) and reconciled: 1 match, 4 invoices reconciled",
 		"debits 8000.00 = credits 8000.00. Merchant fees 100.00, climate 10.00, clearing nets to 0.00",
 		// Qualpay: the scheduled pull, no webhook.
 		"the scheduled pull itemised deposit qp_212000000001_880001 1970.50 USD (complete)",
