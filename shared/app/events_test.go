@@ -37,6 +37,8 @@ var expected = map[string]int{
 	"embedded-create-session":    201,
 	"embedded-put-settings":      200,
 	"splits-create-split-qualy":  404, // the guide's IDs as printed: no such payment intent here
+	"plaid-list-items":           200,
+	"plaid-get-integration":      404, // Plaid not configured on the demo partner
 }
 
 // TestEventsThroughLambda feeds every events/*.json through the real Lambda entry
