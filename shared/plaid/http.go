@@ -14,14 +14,14 @@ func Routes(r *httpapi.Router, s *Service, cos reconsvc.Companies) {
 		if err := httpapi.DecodeJSON(req, &in); err != nil {
 			return err
 		}
-		st, err := s.Configure(req.Context(), httpapi.PartnerID(req.Context()), in)
+		st, err := s.Configure(req.Context(), httpapi.PartnerID(req.Context()), req.Host, in)
 		if err != nil {
 			return err
 		}
 		return httpapi.WriteJSON(w, http.StatusOK, st)
 	}, httpapi.MaxBody(4<<10))
 	r.Handle(http.MethodGet, "/v1/integrations/plaid", func(w http.ResponseWriter, req *http.Request) error {
-		st, err := s.Status(req.Context(), httpapi.PartnerID(req.Context()))
+		st, err := s.Status(req.Context(), httpapi.PartnerID(req.Context()), req.Host)
 		if err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func Routes(r *httpapi.Router, s *Service, cos reconsvc.Companies) {
 				return err
 			}
 		}
-		lt, err := s.CreateLinkToken(req.Context(), pid, cid, in.ClientName, in.ItemID)
+		lt, err := s.CreateLinkToken(req.Context(), pid, cid, req.Host, in.ClientName, in.ItemID)
 		if err != nil {
 			return err
 		}

@@ -54,6 +54,7 @@ func (c Credentials) validate() error {
 }
 
 func mask(c storedCredentials, webhook string) Status {
+	// webhook is "" when it cannot be derived yet (no request host).
 	last4 := c.Secret
 	if len(last4) > 4 {
 		last4 = last4[len(last4)-4:]
@@ -63,7 +64,7 @@ func mask(c storedCredentials, webhook string) Status {
 
 // Configure checks the keys with a harmless authenticated read
 // (/institutions/get, one institution) and stores them.
-func (s *Service) Configure(ctx context.Context, pid string, c Credentials) (Status, error) {
+func (s *Service) Configure(ctx context.Context, pid, host string, c Credentials) (Status, error) {
 	if err := c.validate(); err != nil {
 		return Status{}, err
 	}
@@ -79,11 +80,12 @@ func (s *Service) Configure(ctx context.Context, pid string, c Credentials) (Sta
 	if err := s.Secrets.Put(ctx, s.credsName(pid), raw); err != nil {
 		return Status{}, err
 	}
-	return mask(sc, s.webhookURL(pid, c)), nil
+	hook, _ := s.webhookURL(pid, c, host)
+	return mask(sc, hook), nil
 }
 
 // Status reads the credentials back, masked.
-func (s *Service) Status(ctx context.Context, pid string) (Status, error) {
+func (s *Service) Status(ctx context.Context, pid, host string) (Status, error) {
 	raw, err := s.Secrets.Get(ctx, s.credsName(pid))
 	if errors.Is(err, secrets.ErrNotFound) {
 		return Status{}, apperr.New(apperr.NotFound, "plaid is not configured")
@@ -95,30 +97,62 @@ func (s *Service) Status(ctx context.Context, pid string) (Status, error) {
 	if err := json.Unmarshal(raw, &sc); err != nil {
 		return Status{}, err
 	}
-	return mask(sc, s.webhookURL(pid, sc.Credentials)), nil
+	hook, _ := s.webhookURL(pid, sc.Credentials, host)
+	return mask(sc, hook), nil
 }
 
 // Unconfigure deletes the credentials. Linked Items stay (their tokens are
 // useless until keys are configured again).
 func (s *Service) Unconfigure(ctx context.Context, pid string) error {
-	if _, err := s.Status(ctx, pid); err != nil {
+	if _, err := s.Status(ctx, pid, ""); err != nil {
 		return err
 	}
 	return s.Secrets.Delete(ctx, s.credsName(pid))
 }
 
+// validHost accepts host[:port] made of DNS characters only (no regexp at cold start).
+func validHost(h string) bool {
+	name, port, hasPort := strings.Cut(h, ":")
+	if name == "" || len(name) > 253 || (hasPort && (port == "" || len(port) > 5)) {
+		return false
+	}
+	for _, r := range name {
+		if !(r == '.' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	for _, r := range port {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // webhookURL is where Plaid sends this partner's webhooks: POST /plaid with the
-// partner named in the query (so its keys fetch the verification key).
-func (s *Service) webhookURL(pid string, c Credentials) string {
+// partner named in the query (so its keys fetch the verification key). The
+// base is the partner's webhook_url, else PUBLIC_BASE_URL, else https://<the
+// request's host> (http for loopback, which only the local runner serves).
+func (s *Service) webhookURL(pid string, c Credentials, requestHost string) (string, error) {
 	base := c.WebhookURL
-	if base == "" {
+	switch {
+	case base != "":
+	case s.PublicBaseURL != "":
 		base = strings.TrimRight(s.PublicBaseURL, "/") + "/plaid"
+	case validHost(requestHost):
+		u := url.URL{Scheme: "https", Host: requestHost, Path: "/plaid"}
+		if h := u.Hostname(); h == "localhost" || h == "127.0.0.1" {
+			u.Scheme = "http"
+		}
+		base = u.String()
+	default:
+		return "", apperr.New(apperr.Invalid, "cannot derive the Plaid webhook URL from the request host; set webhook_url")
 	}
 	sep := "?"
 	if strings.Contains(base, "?") {
 		sep = "&"
 	}
-	return base + sep + "partner_id=" + url.QueryEscape(pid)
+	return base + sep + "partner_id=" + url.QueryEscape(pid), nil
 }
 
 // LinkToken is the answer for Plaid Link in the partner's UI.
@@ -130,8 +164,12 @@ type LinkToken struct {
 // CreateLinkToken calls /link/token/create for the company: the transactions
 // product and this service's webhook. With itemID it is update mode (the user
 // repairs a login; Plaid takes no products then).
-func (s *Service) CreateLinkToken(ctx context.Context, pid, cid, clientName, itemID string) (LinkToken, error) {
+func (s *Service) CreateLinkToken(ctx context.Context, pid, cid, host, clientName, itemID string) (LinkToken, error) {
 	c, err := s.credentials(ctx, pid)
+	if err != nil {
+		return LinkToken{}, err
+	}
+	hook, err := s.webhookURL(pid, c, host)
 	if err != nil {
 		return LinkToken{}, err
 	}
@@ -140,7 +178,7 @@ func (s *Service) CreateLinkToken(ctx context.Context, pid, cid, clientName, ite
 	}
 	// client_user_id must be stable per end user and carry no PII: the company ID.
 	req := plaidgo.NewLinkTokenCreateRequest(clientName, "en", []plaidgo.CountryCode{plaidgo.COUNTRYCODE_US}, *plaidgo.NewLinkTokenCreateRequestUser(pid + ":" + cid))
-	req.SetWebhook(s.webhookURL(pid, c))
+	req.SetWebhook(hook)
 	if itemID != "" {
 		it, err := s.Items.Get(ctx, pid, cid, itemID)
 		if err != nil {
