@@ -11,8 +11,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/store"
@@ -36,7 +40,7 @@ type Raised struct {
 	Amount     int64
 	Currency   string
 	PayoutIDs  []string
-	Source     string // "payments", "splits"
+	Source     string // "payments", "splits", "plaid"
 	OccurredAt time.Time
 }
 
@@ -86,4 +90,25 @@ func Raise(ctx context.Context, db *store.Store, partnerID, companyID string, x 
 		return err
 	}
 	return db.Transact(ctx, []types.TransactWriteItem{tx})
+}
+
+// Resolve resolves the open exception of key (nothing when it is not open),
+// for sources whose problem can go away, e.g. a Plaid Item repaired by its user.
+func Resolve(ctx context.Context, db *store.Store, partnerID, companyID, key string, at time.Time) error {
+	values, err := store.Values(map[string]any{":r": "resolved", ":o": "open", ":now": at.UTC()})
+	if err != nil {
+		return err
+	}
+	_, err = db.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(db.Table), Key: store.Key(store.CompanyPK(partnerID, companyID), "EXC#"+ID(key)),
+		UpdateExpression:          aws.String("SET #st = :r, resolved_at = :now REMOVE gsi1pk, gsi1sk"),
+		ConditionExpression:       aws.String("#st = :o"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: values,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &ccf) {
+		return fmt.Errorf("resolve exception: %w", err)
+	}
+	return nil
 }

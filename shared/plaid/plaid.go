@@ -36,12 +36,6 @@ type Feed interface {
 	Ingest(ctx context.Context, pid, cid string, page recon.SyncPage) (reconsvc.FeedResult, error)
 }
 
-// Exceptions raises and resolves the exceptions a partner acts on.
-type Exceptions interface {
-	RaiseSourceException(ctx context.Context, pid, cid, source, key, reason, message string) (reconsvc.Exception, error)
-	ResolveSourceException(ctx context.Context, pid, cid, source, key string) error
-}
-
 // Service is the Plaid integration.
 type Service struct {
 	Items   *plaiditems.Store
@@ -53,7 +47,6 @@ type Service struct {
 	// PublicBaseURL is this deployment's public URL; webhooks go to PublicBaseURL/plaid.
 	PublicBaseURL string
 	Feed          Feed
-	Exceptions    Exceptions
 	// Reconcile runs the company's reconciliation after a sync changed its feed.
 	Reconcile func(ctx context.Context, pid, cid string) error
 	Queue     queue.Enqueuer

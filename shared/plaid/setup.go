@@ -11,6 +11,7 @@ import (
 	plaidgo "github.com/plaid/plaid-go/v20/plaid"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/exceptions"
 	"github.com/payrecon/payrecon/shared/plaiditems"
 	"github.com/payrecon/payrecon/shared/secrets"
 )
@@ -268,5 +269,5 @@ func (s *Service) Remove(ctx context.Context, pid, cid, itemID string) error {
 	if err := s.Items.Delete(ctx, it); err != nil {
 		return err
 	}
-	return s.Exceptions.ResolveSourceException(ctx, pid, cid, source, itemID)
+	return exceptions.Resolve(ctx, s.Items.Store, pid, cid, exceptionKey(itemID), s.Now())
 }

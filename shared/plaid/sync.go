@@ -10,6 +10,7 @@ import (
 	plaidgo "github.com/plaid/plaid-go/v20/plaid"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/exceptions"
 	"github.com/payrecon/payrecon/shared/plaiditems"
 	"github.com/payrecon/payrecon/shared/queue"
 	"github.com/payrecon/payrecon/shared/recon"
@@ -199,14 +200,17 @@ func (s *Service) markItem(ctx context.Context, it plaiditems.Item, code string)
 		return err
 	}
 	msg := fmt.Sprintf("Plaid item %s (%s): %s: %s", it.ItemID, it.InstitutionID, code, messages[st])
-	_, err := s.Exceptions.RaiseSourceException(ctx, it.PartnerID, it.CompanyID, source, it.ItemID, "bank_connection_"+st, msg)
-	return err
+	return exceptions.Raise(ctx, s.Items.Store, it.PartnerID, it.CompanyID, exceptions.Raised{
+		Key: exceptionKey(it.ItemID), Reason: "bank_connection_" + st, Message: msg, Source: source, OccurredAt: s.Now()})
 }
+
+// exceptionKey is the one exception per Item (raising again rewrites it).
+func exceptionKey(itemID string) string { return source + ":" + itemID }
 
 // repaired clears an Item's problem (LOGIN_REPAIRED, or a later successful update).
 func (s *Service) repaired(ctx context.Context, it plaiditems.Item) error {
 	if _, err := s.Items.Update(ctx, it.PartnerID, it.CompanyID, it.ItemID, func(i *plaiditems.Item) { i.Status, i.ErrorCode = plaiditems.StatusActive, "" }); err != nil {
 		return err
 	}
-	return s.Exceptions.ResolveSourceException(ctx, it.PartnerID, it.CompanyID, source, it.ItemID)
+	return exceptions.Resolve(ctx, s.Items.Store, it.PartnerID, it.CompanyID, exceptionKey(it.ItemID), s.Now())
 }
