@@ -53,6 +53,8 @@ type Service struct {
 	Keys      *KeyCache
 	// PageSize is the /transactions/sync count (0: PageSize, Plaid's maximum).
 	PageSize int32
+	// MaxPages is the page budget of one job (0: MaxPages).
+	MaxPages int
 	Now      func() time.Time
 	Log      *slog.Logger
 }

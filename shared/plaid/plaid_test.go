@@ -34,14 +34,14 @@ const (
 )
 
 type world struct {
-	t             *testing.T
+	t             testing.TB
 	env           *testenv.Env
 	fake          *plaidfake.Fake
 	srv           *httptest.Server
 	pid, key, cid string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	fake, err := plaidfake.New(t, clientID, secret)
 	if err != nil {
@@ -523,5 +523,42 @@ func TestScheduleSyncsStaleItems(t *testing.T) {
 	w.do("GET", w.co("/matches"), nil).JSON(t, &matches)
 	if len(matches.Data) != 1 || !slices.Equal(matches.Data[0].BankTransactionIDs, []string{"s_dep"}) {
 		t.Fatalf("matches: %+v", matches.Data)
+	}
+}
+
+// TestLongUpdateContinues: an update longer than one job's page budget goes
+// on in a new job from its progress cursor; a mutation during that update
+// still restarts from the update's first cursor, and the update cursor is
+// written only when the whole update is in.
+func TestLongUpdateContinues(t *testing.T) {
+	w := newWorld(t)
+	svc := plaidfn.Service(w.env.Env)
+	svc.PageSize, svc.MaxPages = 2, 2
+	w.configure()
+	it := w.link()
+	first := w.item(it.ItemID).Cursor
+	day := time.Now().UTC()
+	w.fake.Add(it.ItemID, txn("l1", "1.00", day, "A"), txn("l2", "2.00", day, "B"), txn("l3", "3.00", day, "C"), txn("l4", "4.00", day, "D"), txn("l5", "5.00", day, "E"))
+	w.fake.MutateDuringPagination(it.ItemID, txn("l1", "1.50", day, "A"))
+	before := w.syncCalls()
+	res, err := svc.Sync(context.Background(), w.pid, w.cid, it.ItemID) // continuations run on the (synchronous) queue
+	if err != nil || !res.Continued {
+		t.Fatalf("sync: %+v %v", res, err)
+	}
+	// job 1: page 1, mutation on page 2, restart from the first cursor, 2 pages
+	// (budget spent); job 2: from the progress cursor, the last page.
+	if got := w.syncCalls() - before; got != 5 {
+		t.Fatalf("sync calls %d, want 5", got)
+	}
+	got := w.item(it.ItemID)
+	if got.PendingCursor != "" || got.Cursor == first || got.Cursor == "" {
+		t.Fatalf("cursors after the update: %+v", got)
+	}
+	amt := map[string]int64{}
+	for _, l := range w.bankLines() {
+		amt[l.ID] = l.Amount
+	}
+	if len(amt) != 5 || amt["l1"] != -150 {
+		t.Fatalf("lines: %+v", amt)
 	}
 }

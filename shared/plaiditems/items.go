@@ -59,9 +59,12 @@ type Item struct {
 	ErrorCode     string    `dynamodbav:"error_code,omitempty" json:"error_code,omitempty"`
 	// Cursor is the next_cursor of the last update applied whole (has_more
 	// false); "" before the first sync.
-	Cursor       string    `dynamodbav:"cursor,omitempty" json:"-"`
-	LastSyncedAt time.Time `dynamodbav:"last_synced_at,omitempty" json:"last_synced_at,omitempty"`
-	CreatedAt    time.Time `dynamodbav:"created_at" json:"created_at"`
+	Cursor string `dynamodbav:"cursor,omitempty" json:"-"`
+	// PendingCursor is progress inside an update longer than one job; a
+	// mutation during pagination restarts from Cursor, not from here.
+	PendingCursor string    `dynamodbav:"pending_cursor,omitempty" json:"-"`
+	LastSyncedAt  time.Time `dynamodbav:"last_synced_at,omitempty" json:"last_synced_at,omitempty"`
+	CreatedAt     time.Time `dynamodbav:"created_at" json:"created_at"`
 }
 
 // Store keeps Item records: in the company's partition (listing) and indexed
