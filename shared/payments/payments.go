@@ -6,10 +6,12 @@ package payments
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -231,4 +233,64 @@ func (s *Store) SetFee(ctx context.Context, partnerID, companyID, id string, gro
 		return nil
 	}
 	return err
+}
+
+// GetMany reads payments by ID, 100 keys per BatchGetItem (DynamoDB's limit),
+// retrying unprocessed keys. Unknown IDs are absent from the result.
+func (s *Store) GetMany(ctx context.Context, partnerID, companyID string, ids []string) (map[string]Payment, error) {
+	pk := store.CompanyPK(partnerID, companyID)
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			keys = append(keys, store.Key(pk, SK(id)))
+		}
+	}
+	out := make(map[string]Payment, len(keys))
+	err := s.DB.BatchGet(ctx, keys, func(items []map[string]types.AttributeValue) error {
+		var page []Payment
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return err
+		}
+		for _, p := range page {
+			out[p.ID] = p
+		}
+		return nil
+	})
+	return out, err
+}
+
+// FeeUpdate is one payment's gross and fee learnt from its balance transaction.
+type FeeUpdate struct {
+	ID         string
+	Gross, Fee int64
+}
+
+// SetFees records fees for payments known to exist (read by GetMany just
+// before), in transactions of 25 updates (DynamoDB Local's limit; AWS allows
+// 100). A payment deleted meanwhile fails its transaction: the caller's job is
+// retried.
+func (s *Store) SetFees(ctx context.Context, partnerID, companyID string, fees []FeeUpdate) error {
+	pk := store.CompanyPK(partnerID, companyID)
+	now := s.Now().UTC()
+	for start := 0; start < len(fees); start += 25 {
+		tx := make([]types.TransactWriteItem, 0, 25)
+		for _, f := range fees[start:min(start+25, len(fees))] {
+			av, err := store.Values(map[string]any{":g": f.Gross, ":f": f.Fee, ":n": f.Gross - f.Fee, ":t": true, ":now": now})
+			if err != nil {
+				return err
+			}
+			tx = append(tx, types.TransactWriteItem{Update: &types.Update{
+				TableName: aws.String(s.DB.Table), Key: store.Key(pk, SK(f.ID)),
+				UpdateExpression:          aws.String("SET gross = :g, fee = :f, net = :n, fee_known = :t, updated_at = :now"),
+				ConditionExpression:       aws.String("attribute_exists(pk)"),
+				ExpressionAttributeValues: av,
+			}})
+		}
+		if err := s.DB.Transact(ctx, tx); err != nil {
+			return fmt.Errorf("record fees: %w", err)
+		}
+	}
+	return nil
 }

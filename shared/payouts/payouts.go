@@ -93,8 +93,47 @@ type Payout struct {
 	CreatedAt  time.Time `json:"created_at" dynamodbav:"created_at"`
 	UpdatedAt  time.Time `json:"updated_at" dynamodbav:"updated_at"`
 	// ProviderUpdated is the provider-side timestamp of the last state applied (out-of-order guard).
-	ProviderUpdated int64  `json:"-" dynamodbav:"provider_updated"`
-	Items           []Item `json:"items,omitempty" dynamodbav:"-"`
+	ProviderUpdated int64 `json:"-" dynamodbav:"provider_updated"`
+	// Progress is the checkpoint of an itemisation under way (see Store.Checkpoint).
+	Progress Progress `json:"-" dynamodbav:"itemise,omitempty"`
+	// Items is filled only where a caller loads them (reconciliation's journal);
+	// the API lists items on their own paged route, never inline.
+	Items []Item `json:"-" dynamodbav:"-"`
+}
+
+// Progress is how far an itemisation got: the provider's cursor of the last
+// line written (Stripe's starting_after), how many items are written, and
+// their running net. A retried job resumes from it instead of starting over.
+type Progress struct {
+	Cursor string `json:"cursor,omitempty" dynamodbav:"cursor,omitempty"`
+	Count  int    `json:"count" dynamodbav:"count"`
+	Net    int64  `json:"net" dynamodbav:"net"`
+}
+
+// Size bounds of an item (see docs/sizes.md). Text from the provider is clipped
+// so an item's stored size has a fixed ceiling, whatever the payout's size.
+const (
+	MaxIDLen          = 255 // Stripe IDs are at most 255 characters
+	MaxDescriptionLen = 350
+	// MaxItemBytes is the ceiling of one stored item (attribute names included).
+	MaxItemBytes = 2048
+)
+
+// Clip bounds an item's text fields (see MaxItemBytes).
+func (it *Item) Clip() {
+	it.SourceID, it.PaymentID, it.InvoiceID = clip(it.SourceID, MaxIDLen), clip(it.PaymentID, MaxIDLen), clip(it.InvoiceID, MaxIDLen)
+	it.Type, it.Currency, it.Description = clip(it.Type, 32), clip(it.Currency, 3), clip(it.Description, MaxDescriptionLen)
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	// Cut on a rune boundary so the stored text stays valid UTF-8.
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
 }
 
 // Item is one line of a payout's itemisation. Net = Amount - Fee, and the nets of

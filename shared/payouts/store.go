@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -211,7 +210,9 @@ func (s *Store) ListPaid(ctx context.Context, partnerID, companyID string, updat
 	return out, err
 }
 
-// List returns one page of the company's payouts, newest ID first, each with its items.
+// List returns one page of the company's payouts, newest ID first: summaries
+// only (a payout's items are paged on their own, see ItemsPage), so a page's
+// size does not depend on how many items the payouts have.
 func (s *Store) List(ctx context.Context, partnerID, companyID string, limit int32, cursor string) ([]Payout, string, error) {
 	var recs []record
 	next, err := s.DB.QueryPage(ctx, store.Query{PK: store.CompanyPK(partnerID, companyID), SKPrefix: "PAYOUT#", Desc: true, Limit: limit, Cursor: cursor}, &recs)
@@ -220,61 +221,128 @@ func (s *Store) List(ctx context.Context, partnerID, companyID string, limit int
 	}
 	out := make([]Payout, 0, len(recs))
 	for _, r := range recs {
-		p := r.Payout
-		if p.Items, err = s.items(ctx, p); err != nil {
-			return nil, "", err
-		}
-		out = append(out, p)
+		out = append(out, r.Payout)
 	}
 	return out, next, nil
 }
 
-// SetItems stores a payout's itemisation (replacing any earlier one) and marks the
-// payout complete when the items' nets sum exactly to its amount, incomplete
-// otherwise. Items are written before the payout is updated, so a crash leaves
-// the payout pending and the retried job finishes it. Returns the new status.
-func (s *Store) SetItems(ctx context.Context, p Payout, items []Item) (string, error) {
-	pk := store.CompanyPK(p.PartnerID, p.CompanyID)
-	for i := range items {
-		items[i].PayoutID, items[i].Seq = p.ID, i
-		if items[i].Currency == "" {
-			items[i].Currency = p.Currency
-		}
+// MaxItemsPage is the largest page of ItemsPage: MaxItemsPage × MaxItemBytes
+// bounds the response (≈ 1 MB as JSON), far below Lambda's 6 MB.
+const MaxItemsPage = 500
+
+// ItemsPage returns one page of a payout's items in order (404 apperr for an
+// unknown payout). The cursor is the store's partition-scoped cursor.
+func (s *Store) ItemsPage(ctx context.Context, partnerID, companyID, payoutID string, limit int32, cursor string) ([]Item, string, error) {
+	p, err := s.Get(ctx, partnerID, companyID, payoutID)
+	if err != nil {
+		return nil, "", err
 	}
-	for start := 0; start < len(items); start += 25 {
-		end := min(start+25, len(items))
+	out := []Item{}
+	if p.ItemCount == 0 {
+		return out, "", nil
+	}
+	limit = min(max(limit, 1), MaxItemsPage)
+	// Items past ItemCount (left by a longer earlier itemisation) are outside the range.
+	q := store.Query{PK: store.CompanyPK(partnerID, companyID), SKFrom: ItemSK(p.ID, 0), SKTo: ItemSK(p.ID, p.ItemCount-1), Limit: limit, Cursor: cursor}
+	var recs []itemRecord
+	next, err := s.DB.QueryPage(ctx, q, &recs)
+	if err != nil {
+		return nil, "", err
+	}
+	for _, r := range recs {
+		out = append(out, r.Item)
+	}
+	return out, next, nil
+}
+
+// SetItems stores a whole itemisation at once (replacing any earlier one) and
+// marks the payout complete or incomplete: WriteItems then FinishItems. Use
+// the streaming form (WriteItems, Checkpoint, FinishItems) for large payouts.
+func (s *Store) SetItems(ctx context.Context, p Payout, items []Item) (string, error) {
+	pr, err := s.WriteItems(ctx, p, Progress{}, items)
+	if err != nil {
+		return "", err
+	}
+	return s.FinishItems(ctx, p, pr)
+}
+
+// batchSize is BatchWriteItem's limit of put requests per call. Items are at
+// most MaxItemBytes, so a batch (≤ 25 × 2 KB) is far below its 16 MB limit.
+const batchSize = store.MaxBatchWrite
+
+// WriteItems writes items after those pr already counts (their seq continues
+// from pr.Count), 25 per BatchWriteItem call, and returns the progress after
+// them. Writes are idempotent by seq, so a retry rewrites the same items.
+func (s *Store) WriteItems(ctx context.Context, p Payout, pr Progress, items []Item) (Progress, error) {
+	pk := store.CompanyPK(p.PartnerID, p.CompanyID)
+	for start := 0; start < len(items); start += batchSize {
+		end := min(start+batchSize, len(items))
 		reqs := make([]types.WriteRequest, 0, end-start)
 		for _, it := range items[start:end] {
+			it.PayoutID, it.Seq = p.ID, pr.Count
+			if it.Currency == "" {
+				it.Currency = p.Currency
+			}
+			it.Clip()
 			r := itemRecord{PartnerID: p.PartnerID, CompanyID: p.CompanyID, Item: it}
 			r.PK, r.SK = pk, ItemSK(p.ID, it.Seq)
-			av, err := attributevalue.MarshalMap(r)
+			req, err := store.PutRequest(r)
 			if err != nil {
-				return "", err
+				return pr, err
 			}
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+			reqs = append(reqs, req)
+			pr.Count++
+			pr.Net += it.Net
 		}
-		if err := s.batchWrite(ctx, reqs); err != nil {
-			return "", fmt.Errorf("write items of %s: %w", p.ID, err)
+		if err := s.DB.BatchWrite(ctx, reqs); err != nil {
+			return pr, fmt.Errorf("write items of %s: %w", p.ID, err)
 		}
 	}
+	return pr, nil
+}
+
+// Checkpoint records an itemisation's progress on the payout (one UpdateItem),
+// so a job that times out resumes from pr. Call it after WriteItems returned.
+func (s *Store) Checkpoint(ctx context.Context, p Payout, pr Progress) error {
+	prAV, err := store.Marshal(pr)
+	if err != nil {
+		return err
+	}
+	_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.DB.Table), Key: store.Key(store.CompanyPK(p.PartnerID, p.CompanyID), SK(p.ID)),
+		UpdateExpression:          aws.String("SET itemise = :pr"),
+		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pr": &types.AttributeValueMemberM{Value: prAV}},
+	})
+	if err != nil {
+		return fmt.Errorf("checkpoint itemisation of %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// FinishItems ends an itemisation of pr.Count items: the payout is complete
+// when their nets sum exactly to its amount, incomplete otherwise; the
+// checkpoint is cleared. Items are always written before this, so a crash
+// leaves the payout pending and the retried job finishes it.
+func (s *Store) FinishItems(ctx context.Context, p Payout, pr Progress) (string, error) {
 	status := ItemisationComplete
-	if SumNet(items) != p.Amount {
+	if pr.Net != p.Amount {
 		status = ItemisationIncomplete
 	}
-	values := map[string]any{":st": status, ":n": len(items), ":now": s.now()}
+	values := map[string]any{":st": status, ":n": pr.Count, ":now": s.now()}
 	update := "SET itemisation_status = :st, item_count = :n, updated_at = :now"
 	if p.ItemisationIssue != "" && status != ItemisationComplete {
-		update += ", itemisation_issue = :iss, itemisation_note = :note"
+		update += ", itemisation_issue = :iss, itemisation_note = :note REMOVE itemise"
 		values[":iss"], values[":note"] = p.ItemisationIssue, p.ItemisationNote
 	} else {
-		update += " REMOVE itemisation_issue, itemisation_note"
+		update += " REMOVE itemisation_issue, itemisation_note, itemise"
 	}
 	av, err := store.Values(values)
 	if err != nil {
 		return "", err
 	}
 	_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.DB.Table), Key: store.Key(pk, SK(p.ID)),
+		TableName: aws.String(s.DB.Table), Key: store.Key(store.CompanyPK(p.PartnerID, p.CompanyID), SK(p.ID)),
 		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String("attribute_exists(pk)"),
 		ExpressionAttributeValues: av,
@@ -282,29 +350,8 @@ func (s *Store) SetItems(ctx context.Context, p Payout, items []Item) (string, e
 	if err != nil {
 		return "", fmt.Errorf("mark %s itemised: %w", p.ID, err)
 	}
-	p.ItemisationStatus = status
+	p.ItemisationStatus, p.ItemCount, p.Progress = status, pr.Count, Progress{}
 	return status, s.Changed(ctx, p)
-}
-
-func (s *Store) batchWrite(ctx context.Context, reqs []types.WriteRequest) error {
-	pending := map[string][]types.WriteRequest{s.DB.Table: reqs}
-	for attempt := 0; len(pending[s.DB.Table]) > 0; attempt++ {
-		if attempt > 8 {
-			return errors.New("unprocessed items after retries")
-		}
-		if attempt > 0 {
-			time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
-		}
-		res, err := s.DB.DB.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-		if err != nil {
-			return err
-		}
-		pending = res.UnprocessedItems
-		if pending == nil {
-			return nil
-		}
-	}
-	return nil
 }
 
 func (s *Store) now() time.Time {

@@ -82,7 +82,7 @@ func TestStore(t *testing.T) {
 			t.Fatalf("%d %q %v", len(page), next, err)
 		}
 		page2, _, err := s.List(ctx, "ptr_a", "co_a", 2, next)
-		if err != nil || len(page2) != 2 || page2[1].ID != "po_1" || len(page2[1].Items) != 1 {
+		if err != nil || len(page2) != 2 || page2[1].ID != "po_1" || page2[1].ItemCount != 1 {
 			t.Fatalf("%+v %v", page2, err)
 		}
 		if other, _, _ := s.List(ctx, "ptr_b", "co_a", 10, ""); len(other) != 0 {

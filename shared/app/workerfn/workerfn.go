@@ -23,7 +23,7 @@ import (
 // Worker builds the job worker.
 func Worker(e *app.Env) *webhooks.Worker {
 	return &webhooks.Worker{
-		Keys: e.Credentials, Stripe: e.Stripe, Payouts: stores.Payouts(e), Payments: stores.Payments(e), Log: e.Log,
+		Keys: e.Credentials, Stripe: e.Stripe, Payouts: stores.Payouts(e), Payments: stores.Payments(e), Log: e.Log, Now: e.Now,
 		Qualpay: &webhooks.QualpayPuller{Keys: e.Credentials, HTTP: e.HTTP, BaseURL: e.Cfg.QualpayBaseURL, Payouts: stores.Payouts(e), Now: e.Now, Log: e.Log,
 			// No queue here: the puller only reads and moves cursors (and
 			// Queue builds this worker).

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"sync"
 	"time"
 
@@ -92,7 +93,7 @@ func WorkedExample(account string, metadata [4]map[string]string, at time.Time) 
 // holds (checking the Stripe-Account header and expand[]=data.source), paging
 // with starting_after; every other request goes to the upstream (stripe-mock).
 type BalanceFake struct {
-	PageSize int // lines per page (default 2, so paging is always exercised)
+	PageSize int // at most this many lines per page (0: Stripe's limit alone); NewBalanceFake sets 2 so paging is always exercised
 
 	proxy   *httputil.ReverseProxy
 	mu      sync.Mutex
@@ -108,7 +109,7 @@ func NewBalanceFake(upstream string) (*BalanceFake, error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("example: bad upstream %q", upstream)
 	}
-	return &BalanceFake{proxy: httputil.NewSingleHostReverseProxy(u), txns: map[string][]map[string]any{}, acct: map[string]string{}, refused: map[string]bool{}}, nil
+	return &BalanceFake{PageSize: 2, proxy: httputil.NewSingleHostReverseProxy(u), txns: map[string][]map[string]any{}, acct: map[string]string{}, refused: map[string]bool{}}, nil
 }
 
 // Set makes payout (on account) list txns.
@@ -175,9 +176,21 @@ func (f *BalanceFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	size := f.PageSize
-	if size <= 0 {
-		size = 2
+	// Stripe's list limit: 1 to 100, default 10; anything else is a 400
+	// (https://docs.stripe.com/api/pagination). PageSize, when set, caps it
+	// further so tests exercise paging.
+	size := 10
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":{"type":"invalid_request_error","code":"parameter_invalid_integer","param":"limit","message":"Invalid integer: limit must be between 1 and 100"}}`)
+			return
+		}
+		size = n
+	}
+	if f.PageSize > 0 {
+		size = min(size, f.PageSize)
 	}
 	end := min(start+size, len(list))
 	_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "url": "/v1/balance_transactions",

@@ -23,16 +23,17 @@ type bookError struct{ err error }
 func (e *bookError) Error() string { return e.err.Error() }
 func (e *bookError) Unwrap() error { return e.err }
 
-// maxEntryBytes keeps a match item well under DynamoDB's 400 KB: bigger journals
-// are booked with one line per account and side instead of one per item.
-const maxEntryBytes = 250 << 10
-
-// book writes one match: the match with its journal entries, its lines and
-// payouts marked matched, in one conditional transaction (ErrConditionFailed
-// when any of them changed or got matched meanwhile). Then the invoices its
+// book writes one match: first its journal and invoice-link chunks
+// (BatchWriteItem, invisible until the header exists), then in one conditional
+// transaction the small header and its lines and payouts marked matched
+// (ErrConditionFailed when any of them changed or got matched meanwhile; the
+// chunks written for it are then deleted, best effort). Then the invoices its
 // payments paid move to reconciled.
 func (s *Service) book(ctx context.Context, pid, cid string, m recon.Match, lines []recon.BankLine, pays []payouts.Payout,
 	chart recon.AccountMap, by string) error {
+	if len(m.PayoutIDs) > MaxMatchPayouts || len(lines) > 2 {
+		return &bookError{fmt.Errorf("a match takes at most %d payouts and 2 bank lines", MaxMatchPayouts)}
+	}
 	post := recon.Posting{Kind: m.Kind, Lines: lines, Payouts: pays}
 	if m.Kind != recon.KindReturned {
 		for i := range post.Payouts {
@@ -47,18 +48,20 @@ func (s *Service) book(ctx context.Context, pid, cid string, m recon.Match, line
 	if err != nil {
 		return &bookError{err}
 	}
-	if entrySize(entries) > maxEntryBytes {
-		entries = compactEntries(entries)
-	}
 	now := s.now()
 	pk := store.CompanyPK(pid, cid)
+	invoiceIDs := recon.InvoiceIDs(post.Payouts)
 	rec := Match{
 		PartnerID: pid, CompanyID: cid, ID: s.IDs.ID("mt"), Kind: m.Kind, Rule: m.Rule, Evidence: m.Evidence,
 		BankTransactionIDs: m.LineIDs, PayoutIDs: m.PayoutIDs, Amount: m.Amount, Currency: m.Currency,
-		Date: m.Date.String(), Status: MatchActive, InvoiceIDs: recon.InvoiceIDs(post.Payouts), Entries: entries,
-		CreatedBy: by, CreatedAt: now,
+		Date: m.Date.String(), Status: MatchActive, EntryCount: len(entries), LineCount: lineCount(entries),
+		InvoiceCount: len(invoiceIDs), CreatedBy: by, CreatedAt: now,
 	}
 	rec.PK, rec.SK = pk, skMatch+rec.ID
+	chunks, err := s.writeChunks(ctx, &rec, entries, invoiceIDs)
+	if err != nil {
+		return err
+	}
 	put, err := s.Store.PutInput(rec, "attribute_not_exists(pk)", nil)
 	if err != nil {
 		return err
@@ -73,6 +76,9 @@ func (s *Service) book(ctx context.Context, pid, cid string, m recon.Match, line
 			map[string]any{":amt": p.Amount}))
 	}
 	if err := s.Store.Transact(ctx, tx); err != nil {
+		if errors.Is(err, store.ErrConditionFailed) {
+			s.dropChunks(ctx, pk, chunks)
+		}
 		return err
 	}
 	s.invoicePayments(ctx, pid, cid, rec.ID, post.Payouts, true)
@@ -109,6 +115,46 @@ func firstOf(a, b string) string {
 	return b
 }
 
+// writeChunks writes a new match's journal and invoice chunks and sets the
+// header's chunk count; it returns the chunks' keys.
+func (s *Service) writeChunks(ctx context.Context, rec *Match, entries []recon.Entry, invoiceIDs []string) ([]types.WriteRequest, error) {
+	reqs, err := journalPuts(rec.PartnerID, rec.CompanyID, rec.ID, 0, entries)
+	if err != nil {
+		return nil, err
+	}
+	inv, n, err := invoicePuts(rec.PartnerID, rec.CompanyID, rec.ID, invoiceIDs)
+	if err != nil {
+		return nil, err
+	}
+	rec.InvoiceChunks = n
+	reqs = append(reqs, inv...)
+	if err := s.Store.BatchWrite(ctx, reqs); err != nil {
+		return nil, fmt.Errorf("write journal of match %s: %w", rec.ID, err)
+	}
+	return reqs, nil
+}
+
+// dropChunks deletes chunks whose header was never written. Best effort: they
+// are invisible anyway (nothing reads chunks without their header).
+func (s *Service) dropChunks(ctx context.Context, pk string, puts []types.WriteRequest) {
+	dels := make([]types.WriteRequest, 0, len(puts))
+	for _, r := range puts {
+		sk := r.PutRequest.Item["sk"].(*types.AttributeValueMemberS).Value
+		dels = append(dels, store.DeleteRequest(pk, sk))
+	}
+	if err := s.Store.BatchWrite(ctx, dels); err != nil {
+		s.Log.WarnContext(ctx, "orphan journal chunks left", "err", err)
+	}
+}
+
+func lineCount(es []recon.Entry) int {
+	n := 0
+	for _, e := range es {
+		n += len(e.Lines)
+	}
+	return n
+}
+
 func (s *Service) setMatch(pk, sk, matchID, cond string, values map[string]any) types.TransactWriteItem {
 	values[":m"] = matchID
 	av, _ := store.Values(values)
@@ -117,52 +163,6 @@ func (s *Service) setMatch(pk, sk, matchID, cond string, values map[string]any) 
 		UpdateExpression:    aws.String("SET match_id = :m REMOVE gsi1pk, gsi1sk"),
 		ConditionExpression: aws.String(cond), ExpressionAttributeValues: av,
 	}}
-}
-
-func entrySize(es []recon.Entry) int {
-	n := 0
-	for _, e := range es {
-		n += 80 + len(e.Memo)
-		for _, l := range e.Lines {
-			n += 60 + len(l.Account) + len(l.PayoutID) + len(l.SourceID) + len(l.PaymentID) + len(l.InvoiceID) + len(l.BankTransactionID) + len(l.Memo)
-		}
-	}
-	return n
-}
-
-// compactEntries keeps each entry but merges its lines to one per account and
-// side (still balanced: the sums do not change).
-func compactEntries(es []recon.Entry) []recon.Entry {
-	out := make([]recon.Entry, len(es))
-	for i, e := range es {
-		type k struct {
-			acct  string
-			debit bool
-		}
-		sums := map[k]int64{}
-		counts := map[k]int{}
-		var order []k
-		for _, l := range e.Lines {
-			key := k{l.Account, l.Debit != 0}
-			if _, ok := sums[key]; !ok {
-				order = append(order, key)
-			}
-			sums[key] += l.Debit + l.Credit
-			counts[key]++
-		}
-		e.Lines = nil
-		for _, key := range order {
-			l := recon.EntryLine{Account: key.acct, PayoutID: e.PayoutID, Memo: fmt.Sprintf("%d line(s) combined", counts[key])}
-			if key.debit {
-				l.Debit = sums[key]
-			} else {
-				l.Credit = sums[key]
-			}
-			e.Lines = append(e.Lines, l)
-		}
-		out[i] = e
-	}
-	return out
 }
 
 // unmatch reverses a match: it is kept, marked reversed, with reversing entries
@@ -187,25 +187,32 @@ func (s *Service) unmatch(ctx context.Context, pid, cid, matchID, reason, lineID
 		return apperr.New(apperr.Conflict, "match %s is already reversed", matchID)
 	}
 	now := s.now()
-	rev := recon.Reverse(m.Entries, recon.DateFromTime(now))
+	entries, err := s.entries(ctx, m)
+	if err != nil {
+		return err
+	}
+	rev := recon.Reverse(entries, recon.DateFromTime(now))
 	for i := range rev {
 		rev[i].Memo += " (" + clip(reason, 200) + ")"
 	}
-	revAV, err := store.Marshal(struct {
-		E []recon.Entry `dynamodbav:"e"`
-	}{rev})
+	// The reversal's chunks follow the originals; they count once the header's
+	// entry_count covers them (same keys on a retry, so a rerun rewrites them).
+	puts, err := journalPuts(pid, cid, matchID, m.EntryCount, rev)
 	if err != nil {
 		return err
 	}
-	values, err := store.Values(map[string]any{":r": MatchReversed, ":a": MatchActive, ":now": now})
+	if err := s.Store.BatchWrite(ctx, puts); err != nil {
+		return fmt.Errorf("write reversal of match %s: %w", matchID, err)
+	}
+	values, err := store.Values(map[string]any{":r": MatchReversed, ":a": MatchActive, ":now": now, ":n": m.EntryCount,
+		":n2": m.EntryCount + len(rev), ":l2": m.LineCount + lineCount(rev)})
 	if err != nil {
 		return err
 	}
-	values[":rev"] = revAV["e"]
 	tx := []types.TransactWriteItem{{Update: &types.Update{
 		TableName: aws.String(s.Store.Table), Key: store.Key(pk, skMatch+matchID),
-		UpdateExpression:          aws.String("SET #st = :r, reversed_at = :now, entries = list_append(entries, :rev)"),
-		ConditionExpression:       aws.String("#st = :a"),
+		UpdateExpression:          aws.String("SET #st = :r, reversed_at = :now, entry_count = :n2, line_count = :l2"),
+		ConditionExpression:       aws.String("#st = :a AND entry_count = :n"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: values,
 	}}}
@@ -247,7 +254,7 @@ func (s *Service) unmatch(ctx context.Context, pid, cid, matchID, reason, lineID
 		}
 		return fmt.Errorf("reverse match %s: %w", matchID, err)
 	}
-	if len(m.InvoiceIDs) > 0 && s.Invoices != nil && s.Payouts != nil {
+	if m.InvoiceCount > 0 && s.Invoices != nil && s.Payouts != nil {
 		pays := make([]payouts.Payout, 0, len(m.PayoutIDs))
 		for _, id := range m.PayoutIDs {
 			items, err := s.Payouts.Items(ctx, pid, cid, id)
@@ -294,8 +301,11 @@ func (s *Service) ManualMatch(ctx context.Context, pid, cid string, in ManualMat
 	if in.BankTransactionID == "" || len(in.BankTransactionID) > 128 {
 		return Match{}, apperr.FieldErrors(map[string]string{"bank_transaction_id": "required"})
 	}
-	if len(in.PayoutIDs) == 0 || len(in.PayoutIDs) > 50 {
-		return Match{}, apperr.FieldErrors(map[string]string{"payout_ids": "give 1 to 50 payout IDs"})
+	if len(in.PayoutIDs) == 0 || len(in.PayoutIDs) > MaxMatchPayouts {
+		return Match{}, apperr.FieldErrors(map[string]string{"payout_ids": fmt.Sprintf("give 1 to %d payout IDs", MaxMatchPayouts)})
+	}
+	if slices.Sort(in.PayoutIDs); len(slices.Compact(slices.Clone(in.PayoutIDs))) != len(in.PayoutIDs) {
+		return Match{}, apperr.FieldErrors(map[string]string{"payout_ids": "each payout ID once"})
 	}
 	pk := store.CompanyPK(pid, cid)
 	var li lineItem

@@ -25,6 +25,10 @@ type Page[T any] struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
+// MaxCSVBytes is where a CSV export stops adding pages (one page past it at
+// most: < 4 MB + one page ≈ 1 MB, under Lambda's 6 MB response).
+const MaxCSVBytes = 3 << 20
+
 // MaxFeedBody caps a Plaid page (500 transactions of a few KB each).
 const MaxFeedBody = 6 << 20
 
@@ -42,7 +46,7 @@ func limit(r *http.Request) (int32, error) {
 
 func filter(r *http.Request) Filter {
 	q := r.URL.Query()
-	return Filter{From: q.Get("from"), To: q.Get("to"), Status: q.Get("status"), Reason: q.Get("reason")}
+	return Filter{From: q.Get("from"), To: q.Get("to"), Status: q.Get("status"), Reason: q.Get("reason"), MatchID: q.Get("match_id")}
 }
 
 func company(cos Companies, r *http.Request) (string, string, error) {
@@ -189,12 +193,12 @@ func ReportRoutes(rt *httpapi.Router, s *Service, cos Companies) {
 			}
 			return httpapi.WriteJSON(w, http.StatusOK, Page[JournalEntry]{Data: list, NextCursor: next})
 		}
-		// CSV export: up to 100 pages of matches in one response; the cursor to
-		// continue from, if any, is in X-Next-Cursor.
+		// CSV export: pages of entry parts until about MaxCSVBytes; the cursor
+		// to continue from, if any, is in X-Next-Cursor.
 		var buf bytes.Buffer
 		next := cursor
-		for i := 0; i < 100; i++ {
-			list, nx, err := s.JournalEntries(r.Context(), pid, cid, f, 100, next)
+		for i := 0; buf.Len() < MaxCSVBytes; i++ {
+			list, nx, err := s.JournalEntries(r.Context(), pid, cid, f, MaxJournalPage, next)
 			if err != nil {
 				return err
 			}

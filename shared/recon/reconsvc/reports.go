@@ -4,8 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
-
+	
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/csvsafe"
 	"github.com/payrecon/payrecon/shared/money"
@@ -18,6 +17,7 @@ type Filter struct {
 	From, To string
 	Status   string
 	Reason   string
+	MatchID  string // journal entries of one match
 }
 
 func (f Filter) validate(statuses ...string) error {
@@ -109,32 +109,61 @@ func (s *Service) GetMatch(ctx context.Context, pid, cid, id string) (Match, err
 	return m, nil
 }
 
-// JournalEntry is one entry as listed: its match and position give its ID.
+// JournalEntry is one entry, or one part of a long entry, as listed: its
+// match and position give its ID; an entry of more than journalChunkLines
+// lines comes in Parts parts sharing the ID, each with its share of the lines.
 type JournalEntry struct {
 	ID      string `json:"id"`
 	MatchID string `json:"match_id"`
+	Part    int    `json:"part"`  // 1-based
+	Parts   int    `json:"parts"` // how many parts the entry has
 	recon.Entry
 }
 
-// JournalEntries lists the entries of matches (newest match first), reversal
-// entries included, filtered by entry date. A page covers up to limit matches.
+// MaxJournalPage bounds a page of journal entry parts: 25 parts of at most
+// journalChunkLines lines keep the largest possible page ≈ 3.5 MB of JSON
+// (every text field at its bound, see docs/sizes.md), under Lambda's 6 MB.
+const MaxJournalPage = 25
+
+// JournalEntries lists journal entries part by part in ledger order (oldest
+// match first; within a match, entries in order, reversals after the
+// originals), optionally of one match, filtered by entry date. Each part is
+// checked against its match header, so parts of an unfinished write never show.
 func (s *Service) JournalEntries(ctx context.Context, pid, cid string, f Filter, limit int32, cursor string) ([]JournalEntry, string, error) {
 	if err := f.validate(); err != nil {
 		return nil, "", err
 	}
-	ms, next, err := s.Matches(ctx, pid, cid, Filter{}, limit, cursor)
+	pk := store.CompanyPK(pid, cid)
+	prefix := skJournal
+	if f.MatchID != "" {
+		if len(f.MatchID) > 128 {
+			return nil, "", apperr.FieldErrors(map[string]string{"match_id": "unknown match"})
+		}
+		prefix += f.MatchID + "#"
+	}
+	var chunks []journalChunk
+	next, err := s.Store.QueryPage(ctx, store.Query{PK: pk, SKPrefix: prefix, Limit: min(limit, MaxJournalPage), Cursor: cursor}, &chunks)
+	if err != nil {
+		return nil, "", err
+	}
+	ids := make([]string, 0, len(chunks))
+	for _, c := range chunks {
+		ids = append(ids, c.MatchID)
+	}
+	heads, err := s.headers(ctx, pk, ids)
 	if err != nil {
 		return nil, "", err
 	}
 	out := []JournalEntry{}
-	for _, m := range ms {
-		for i, e := range m.Entries {
-			d := e.Date.String()
-			if (f.From != "" && d < f.From) || (f.To != "" && d > f.To) {
-				continue
-			}
-			out = append(out, JournalEntry{ID: m.ID + "." + strconv.Itoa(i+1), MatchID: m.ID, Entry: e})
+	for _, c := range chunks {
+		if h, ok := heads[c.MatchID]; !ok || c.Index >= h.EntryCount {
+			continue // not (yet) part of a match
 		}
+		d := c.Entry.Date.String()
+		if (f.From != "" && d < f.From) || (f.To != "" && d > f.To) {
+			continue
+		}
+		out = append(out, JournalEntry{ID: entryID(c.MatchID, c.Index), MatchID: c.MatchID, Part: c.Part + 1, Parts: c.Parts, Entry: c.Entry})
 	}
 	return out, next, nil
 }

@@ -281,15 +281,17 @@ func (s *Service) bookFailed(ctx context.Context, p payouts.Payout) error {
 		s.Log.WarnContext(ctx, "failed payout not booked", "payout_id", p.ID, "err", err)
 		return nil
 	}
-	if entrySize(entries) > maxEntryBytes {
-		entries = compactEntries(entries)
-	}
 	rec := Match{
 		PartnerID: p.PartnerID, CompanyID: p.CompanyID, ID: "fp_" + p.ID, Kind: KindFailedPayout, Rule: "failed_payout",
 		BankTransactionIDs: []string{}, PayoutIDs: []string{p.ID}, Amount: p.Amount, Currency: p.Currency,
-		Date: p.ArrivalDate, Status: MatchActive, Entries: entries, CreatedBy: "reconcile", CreatedAt: s.now(),
+		Date: p.ArrivalDate, Status: MatchActive, EntryCount: len(entries), LineCount: lineCount(entries),
+		CreatedBy: "reconcile", CreatedAt: s.now(),
 	}
 	rec.PK, rec.SK = store.CompanyPK(p.PartnerID, p.CompanyID), skMatch+rec.ID
+	// The ID is the payout's, so a retry rewrites the same chunks before the header.
+	if _, err := s.writeChunks(ctx, &rec, entries, nil); err != nil {
+		return err
+	}
 	if err := s.Store.PutNew(ctx, rec); err != nil && !errors.Is(err, store.ErrConditionFailed) {
 		return fmt.Errorf("book failed payout %s: %w", p.ID, err)
 	}

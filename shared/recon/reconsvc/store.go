@@ -11,8 +11,10 @@
 //	BANKACCT#<id>      a Plaid account: name, currency, sync cursor
 //	RPAYOUT#<id>       reconciliation's view of a payout (header fields, match);
 //	                   open ones indexed under <company>#OPENPAYOUT by arrival date
-//	MATCH#<id>         a match with its journal entries (reversal entries added
-//	                   on unmatch: entries are never deleted)
+//	MATCH#<id>         a match header (status, counts); its journal entries are
+//	                   JE#<id>#… chunks and its invoice links MATCHINV#<id>#…
+//	                   chunks (ledger.go); an unmatch adds reversal entries,
+//	                   entries are never deleted
 //	EXC#<hash>         an exception; open ones indexed under <company>#OPENEXC by date
 //	RECONCHG#<payout>  a payout change marker written by payout ingestion
 //	RECON#STATE        run state; while a run is due it is indexed in gsi1 under
@@ -208,27 +210,35 @@ const (
 	MatchReversed = "reversed"
 )
 
-// Match is a stored match with its journal entries.
+// Match is a stored match: a small header. Its journal entries and invoice
+// links are chunk items of their own (ledger.go), read through it; lists and
+// responses carry only the header, whatever the match's size.
 type Match struct {
 	store.Keys         `json:"-"`
-	PartnerID          string        `dynamodbav:"partner_id" json:"-"`
-	CompanyID          string        `dynamodbav:"company_id" json:"company_id"`
-	ID                 string        `dynamodbav:"id" json:"id"`
-	Kind               string        `dynamodbav:"kind" json:"kind"`
-	Rule               string        `dynamodbav:"rule" json:"rule"`
-	Evidence           int           `dynamodbav:"evidence" json:"evidence"`
-	BankTransactionIDs []string      `dynamodbav:"bank_transaction_ids" json:"bank_transaction_ids"`
-	PayoutIDs          []string      `dynamodbav:"payout_ids" json:"payout_ids"`
-	Amount             int64         `dynamodbav:"amount" json:"amount"`
-	Currency           string        `dynamodbav:"currency" json:"currency"`
-	Date               string        `dynamodbav:"date" json:"date"`
-	Status             string        `dynamodbav:"status" json:"status"`
-	InvoiceIDs         []string      `dynamodbav:"invoice_ids,omitempty" json:"invoice_ids,omitempty"`
-	Entries            []recon.Entry `dynamodbav:"entries" json:"journal_entries"`
-	CreatedBy          string        `dynamodbav:"created_by" json:"created_by"` // reconcile or manual
-	CreatedAt          time.Time     `dynamodbav:"created_at" json:"created_at"`
-	ReversedAt         *time.Time    `dynamodbav:"reversed_at,omitempty" json:"reversed_at,omitempty"`
+	PartnerID          string     `dynamodbav:"partner_id" json:"-"`
+	CompanyID          string     `dynamodbav:"company_id" json:"company_id"`
+	ID                 string     `dynamodbav:"id" json:"id"`
+	Kind               string     `dynamodbav:"kind" json:"kind"`
+	Rule               string     `dynamodbav:"rule" json:"rule"`
+	Evidence           int        `dynamodbav:"evidence" json:"evidence"`
+	BankTransactionIDs []string   `dynamodbav:"bank_transaction_ids" json:"bank_transaction_ids"` // at most 2
+	PayoutIDs          []string   `dynamodbav:"payout_ids" json:"payout_ids"`                     // at most MaxMatchPayouts
+	Amount             int64      `dynamodbav:"amount" json:"amount"`
+	Currency           string     `dynamodbav:"currency" json:"currency"`
+	Date               string     `dynamodbav:"date" json:"date"`
+	Status             string     `dynamodbav:"status" json:"status"`
+	EntryCount         int        `dynamodbav:"entry_count" json:"entry_count"`     // journal entries, reversals included (GET …/journal-entries?match_id=)
+	LineCount          int        `dynamodbav:"line_count" json:"line_count"`       // journal lines over those entries
+	InvoiceCount       int        `dynamodbav:"invoice_count" json:"invoice_count"` // invoices its payments paid
+	InvoiceChunks      int        `dynamodbav:"invoice_chunks" json:"-"`            // MATCHINV# chunks holding them
+	CreatedBy          string     `dynamodbav:"created_by" json:"created_by"`       // reconcile or manual
+	CreatedAt          time.Time  `dynamodbav:"created_at" json:"created_at"`
+	ReversedAt         *time.Time `dynamodbav:"reversed_at,omitempty" json:"reversed_at,omitempty"`
 }
+
+// MaxMatchPayouts bounds a match's payouts (a manual match takes at most 50;
+// the matcher's batches are far smaller), so the header has a fixed ceiling.
+const MaxMatchPayouts = 50
 
 // Exception statuses.
 const (
