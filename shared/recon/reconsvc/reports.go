@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	
+
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/csvsafe"
 	"github.com/payrecon/payrecon/shared/money"
