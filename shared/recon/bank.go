@@ -201,15 +201,35 @@ type Changes struct {
 	Accounts   []PlaidAccount
 }
 
+// Bounds of a sync page. Plaid's /transactions/sync returns at most 500
+// transactions a page (its count parameter, 1 to 500:
+// https://plaid.com/docs/api/products/transactions/#transactionssync); an Item
+// has a handful of accounts, 100 is generous; counterparties are a few.
+const (
+	MaxPageLines      = 500
+	MaxPageAccounts   = 100
+	MaxCounterparties = 50
+)
+
 // NormalizePage validates a whole page and converts every line. Any error names
 // its field ("added[3].amount"); nothing is returned for a bad page, so callers
 // never apply half of one.
 func NormalizePage(p SyncPage) (Changes, error) {
 	var ch Changes
 	errs := map[string]string{}
+	if n := len(p.Added) + len(p.Modified) + len(p.Removed); n > MaxPageLines {
+		return Changes{}, &PageError{Fields: map[string]string{"added": fmt.Sprintf("a page holds at most %d transactions (added, modified and removed), got %d", MaxPageLines, n)}}
+	}
+	if len(p.Accounts) > MaxPageAccounts {
+		return Changes{}, &PageError{Fields: map[string]string{"accounts": fmt.Sprintf("at most %d accounts, got %d", MaxPageAccounts, len(p.Accounts))}}
+	}
 	seen := make(map[string]string, len(p.Added)+len(p.Modified))
 	conv := func(list string, ts []PlaidTransaction) {
 		for i, t := range ts {
+			if len(t.Counterparties) > MaxCounterparties {
+				errs[fmt.Sprintf("%s[%d].counterparties", list, i)] = fmt.Sprintf("at most %d", MaxCounterparties)
+				continue
+			}
 			l, err := FromPlaid(t)
 			if err != nil {
 				var fe *FieldError
@@ -247,9 +267,16 @@ func NormalizePage(p SyncPage) (Changes, error) {
 	if len(p.NextCursor) > 4096 {
 		errs["next_cursor"] = "at most 4096 characters"
 	}
+	accts := make(map[string]bool, len(p.Accounts))
 	for i, a := range p.Accounts {
 		if a.AccountID == "" || len(a.AccountID) > maxIDLen {
 			errs[fmt.Sprintf("accounts[%d].account_id", i)] = "required, at most 128 characters"
+			continue
+		}
+		// Plaid lists each account once; a repeat is dropped (the first wins).
+		if !accts[a.AccountID] {
+			accts[a.AccountID] = true
+			ch.Accounts = append(ch.Accounts, a)
 		}
 	}
 	if len(errs) > 0 {
@@ -258,7 +285,6 @@ func NormalizePage(p SyncPage) (Changes, error) {
 	slices.Sort(ch.Replaced)
 	ch.Replaced = slices.Compact(ch.Replaced)
 	ch.NextCursor = p.NextCursor
-	ch.Accounts = p.Accounts
 	return ch, nil
 }
 

@@ -515,7 +515,7 @@ func (g *gen) finishFeed() error {
 	if !g.cfg.Feed {
 		return nil
 	}
-	const size = 500
+	const size = recon.MaxPageLines
 	var pages []recon.SyncPage
 	for i := 0; i < len(g.adds); i += size {
 		pages = append(pages, recon.SyncPage{Added: g.adds[i:min(i+size, len(g.adds))]})
@@ -531,18 +531,16 @@ func (g *gen) finishFeed() error {
 			mods = append(mods, t)
 		}
 	}
-	for i := 0; i < len(later) || i < len(mods) || i < len(g.removes); i += size {
-		p := recon.SyncPage{}
-		if i < len(later) {
-			p.Added = later[i:min(i+size, len(later))]
-		}
-		if i < len(mods) {
-			p.Modified = mods[i:min(i+size, len(mods))]
-		}
-		if i < len(g.removes) {
-			p.Removed = g.removes[i:min(i+size, len(g.removes))]
-		}
-		pages = append(pages, p)
+	// A page holds at most recon.MaxPageLines transactions in all, so each kind
+	// gets its own pages, in the order Plaid applies them.
+	for i := 0; i < len(later); i += size {
+		pages = append(pages, recon.SyncPage{Added: later[i:min(i+size, len(later))]})
+	}
+	for i := 0; i < len(mods); i += size {
+		pages = append(pages, recon.SyncPage{Modified: mods[i:min(i+size, len(mods))]})
+	}
+	for i := 0; i < len(g.removes); i += size {
+		pages = append(pages, recon.SyncPage{Removed: g.removes[i:min(i+size, len(g.removes))]})
 	}
 	for i := range pages {
 		pages[i].NextCursor = fmt.Sprintf("cursor-%d", i+1)

@@ -8,9 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -70,10 +68,13 @@ type FeedResult struct {
 	NextCursor string `json:"next_cursor,omitempty"`
 }
 
-// Ingest applies one Plaid /transactions/sync page. The page is validated whole
-// first (422 naming every bad field; nothing written). Then lines are written
-// one by one, idempotently, so a page that fails half-way and is posted again
-// ends in the same state; cursors go last, so a failed page is re-sent.
+// Ingest applies one Plaid /transactions/sync page (at most recon.MaxPageLines
+// lines and recon.MaxPageAccounts accounts). The page is validated whole first
+// (422 naming every bad field; nothing written). Existing lines are read with
+// BatchGetItem (100 a call) and lines written with BatchWriteItem (25 a call),
+// idempotently, so a page that fails half-way and is posted again ends in the
+// same state; cursors go last, so a failed page is re-sent. A 500-line page is
+// about 5 + 20 calls, plus one unmatch transaction per matched line it changes.
 func (s *Service) Ingest(ctx context.Context, pid, cid string, page recon.SyncPage) (FeedResult, error) {
 	ch, err := recon.NormalizePage(page)
 	if err != nil {
@@ -82,9 +83,6 @@ func (s *Service) Ingest(ctx context.Context, pid, cid string, page recon.SyncPa
 			return FeedResult{}, apperr.FieldErrors(pe.Fields)
 		}
 		return FeedResult{}, err
-	}
-	if n := len(ch.Upserts) + len(ch.Removed); n > 2000 {
-		return FeedResult{}, apperr.New(apperr.Unprocessable, "a page holds at most 2000 transactions, got %d", n)
 	}
 	pk := store.CompanyPK(pid, cid)
 	now := s.now()
@@ -104,6 +102,7 @@ func (s *Service) Ingest(ctx context.Context, pid, cid string, page recon.SyncPa
 	if err != nil {
 		return FeedResult{}, err
 	}
+	writes := make(map[string]types.WriteRequest, len(ids)) // by sort key: one request per key in a batch
 	for _, l := range ch.Upserts {
 		old, had := existing[l.ID]
 		if had && recon.SameLine(old.line(), l) {
@@ -121,9 +120,11 @@ func (s *Service) Ingest(ctx context.Context, pid, cid string, page recon.SyncPa
 				res.Unmatched++
 			}
 		}
-		if err := s.Store.Put(ctx, it); err != nil {
-			return res, fmt.Errorf("write bank transaction %s: %w", l.ID, err)
+		req, err := store.PutRequest(it)
+		if err != nil {
+			return res, err
 		}
+		writes[it.SK] = req
 		touch(l.Date)
 		if had {
 			touch(old.line().Date)
@@ -138,15 +139,24 @@ func (s *Service) Ingest(ctx context.Context, pid, cid string, page recon.SyncPa
 			continue
 		}
 		if old.MatchID != "" {
+			// The unmatch deletes the line in its own transaction.
 			if err := s.unmatch(ctx, pid, cid, old.MatchID, "bank transaction "+id+" removed", id, true); err != nil {
 				return res, err
 			}
+			delete(writes, skLine+id)
 			res.Unmatched++
-		} else if err := s.Store.Delete(ctx, pk, skLine+id); err != nil {
-			return res, fmt.Errorf("remove bank transaction %s: %w", id, err)
+		} else {
+			writes[skLine+id] = store.DeleteRequest(pk, skLine+id)
 		}
 		touch(old.line().Date)
 		res.Removed++
+	}
+	reqs := make([]types.WriteRequest, 0, len(writes))
+	for _, r := range writes {
+		reqs = append(reqs, r)
+	}
+	if err := s.Store.BatchWrite(ctx, reqs); err != nil {
+		return res, fmt.Errorf("write bank transactions: %w", err)
 	}
 	if !minDate.IsZero() {
 		if err := markDirty(ctx, s.Store, pid, cid, minDate, now); err != nil {
@@ -164,37 +174,27 @@ func sameMoney(a, b recon.BankLine) bool {
 	return a.Amount == b.Amount && a.Currency == b.Currency && a.Date == b.Date && a.Pending == b.Pending && a.AccountID == b.AccountID
 }
 
-// getLines reads lines by ID (100 per BatchGetItem, unprocessed keys retried).
+// getLines reads lines by ID (store.BatchGet: 100 keys a call).
 func (s *Service) getLines(ctx context.Context, pk string, ids []string) (map[string]lineItem, error) {
 	out := make(map[string]lineItem, len(ids))
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	for start := 0; start < len(ids); start += 100 {
-		keys := make([]map[string]types.AttributeValue, 0, 100)
-		for _, id := range ids[start:min(start+100, len(ids))] {
-			keys = append(keys, store.Key(pk, skLine+id))
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	for _, id := range ids {
+		keys = append(keys, store.Key(pk, skLine+id))
+	}
+	err := s.Store.BatchGet(ctx, keys, func(items []map[string]types.AttributeValue) error {
+		var page []lineItem
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return err
 		}
-		req := map[string]types.KeysAndAttributes{s.Store.Table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 8 {
-				return nil, errors.New("read bank transactions: unprocessed keys after retries")
-			}
-			if attempt > 0 {
-				time.Sleep(time.Duration(10<<attempt) * time.Millisecond)
-			}
-			res, err := s.Store.DB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, fmt.Errorf("read bank transactions: %w", err)
-			}
-			var items []lineItem
-			if err := attributevalue.UnmarshalListOfMaps(res.Responses[s.Store.Table], &items); err != nil {
-				return nil, err
-			}
-			for _, it := range items {
-				out[it.ID] = it
-			}
-			req = res.UnprocessedKeys
+		for _, it := range page {
+			out[it.ID] = it
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read bank transactions: %w", err)
 	}
 	return out, nil
 }
@@ -202,7 +202,7 @@ func (s *Service) getLines(ctx context.Context, pk string, ids []string) (map[st
 // saveAccounts stores each account of the page with the page's cursor: Plaid's
 // cursor belongs to the Item, so every account the page covers gets it.
 func (s *Service) saveAccounts(ctx context.Context, pid, cid string, ch recon.Changes, now time.Time) error {
-	seen := map[string]bool{}
+	seen := map[string]bool{} // accounts are de-duplicated (the page's list, then its lines)
 	var accts []accountItem
 	for _, a := range ch.Accounts {
 		it := accountItem{PartnerID: pid, CompanyID: cid, AccountID: a.AccountID, Name: clip(a.Name, 100), Mask: clip(a.Mask, 8), Cursor: ch.NextCursor, UpdatedAt: now}
@@ -220,22 +220,43 @@ func (s *Service) saveAccounts(ctx context.Context, pid, cid string, ch recon.Ch
 			accts = append(accts, accountItem{PartnerID: pid, CompanyID: cid, AccountID: l.AccountID, Currency: l.Currency, Cursor: ch.NextCursor, UpdatedAt: now})
 		}
 	}
+	pk := store.CompanyPK(pid, cid)
+	keys := make([]map[string]types.AttributeValue, 0, len(accts))
 	for _, a := range accts {
-		a.PK, a.SK = store.CompanyPK(pid, cid), skAccount+a.AccountID
-		var old accountItem
-		err := s.Store.Get(ctx, a.PK, a.SK, &old)
-		if err == nil {
+		keys = append(keys, store.Key(pk, skAccount+a.AccountID))
+	}
+	olds := make(map[string]accountItem, len(accts))
+	err := s.Store.BatchGet(ctx, keys, func(items []map[string]types.AttributeValue) error {
+		var page []accountItem
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return err
+		}
+		for _, a := range page {
+			olds[a.AccountID] = a
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read bank accounts: %w", err)
+	}
+	reqs := make([]types.WriteRequest, 0, len(accts))
+	for _, a := range accts {
+		a.PK, a.SK = pk, skAccount+a.AccountID
+		if old, ok := olds[a.AccountID]; ok {
 			a.Name, a.Mask = first(a.Name, old.Name), first(a.Mask, old.Mask)
 			a.Currency = first(a.Currency, old.Currency)
 			if a.Cursor == "" {
 				a.Cursor = old.Cursor
 			}
-		} else if !errors.Is(err, store.ErrNotFound) {
+		}
+		req, err := store.PutRequest(a)
+		if err != nil {
 			return err
 		}
-		if err := s.Store.Put(ctx, a); err != nil {
-			return fmt.Errorf("save bank account %s: %w", a.AccountID, err)
-		}
+		reqs = append(reqs, req)
+	}
+	if err := s.Store.BatchWrite(ctx, reqs); err != nil {
+		return fmt.Errorf("save bank accounts: %w", err)
 	}
 	return nil
 }
