@@ -233,7 +233,7 @@ func (s *Service) unmatch(ctx context.Context, pid, cid, matchID, reason, lineID
 			tx = append(tx, s.Store.TxDelete(pk, skLine+id, ""))
 			continue
 		}
-		tx = append(tx, s.reopen(pk, skLine+id, matchID, openLinesPK(pk), it.Date+"#"+id))
+		tx = append(tx, s.reopen(pk, skLine+id, matchID, openPK(pk, it.Amount), it.Date+"#"+id))
 	}
 	for _, id := range m.PayoutIDs {
 		var v payoutView

@@ -477,79 +477,94 @@ func (c *counting) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 	return out, err
 }
 
-// TestIncrementalRunReadsOnlyNewWork: with a long history of bank lines and
-// payouts, a run after 100 new lines reads about as much as those 100 need,
-// not the history (items read through a counting client).
-func TestIncrementalRunReadsOnlyNewWork(t *testing.T) { incrementalReads(t, 3000) }
+// TestIncrementalRunReadsOnlyNewWork: a company with 25 bank lines a day (24
+// card purchases and one Stripe deposit, matched to that day's payout) up to
+// yesterday; today 100 new lines (95 purchases, 5 deposits) and 5 payouts. The
+// run reads the new lines and payouts and the unmatched candidates in their
+// windows, never the already-matched history nor the older purchases (items
+// read through a counting client).
+func TestIncrementalRunReadsOnlyNewWork(t *testing.T) { incrementalReads(t, 60) }
 
-// TestIncrementalRun100kHistory is the size; make bench runs it
-// (PAYRECON_LONG=1) because loading 100k lines into DynamoDB Local takes minutes.
+// TestIncrementalRun100kHistory is the same with 4,000 days (100,000 lines) of
+// history; make bench runs it (PAYRECON_LONG=1) because loading them into
+// DynamoDB Local takes minutes.
 func TestIncrementalRun100kHistory(t *testing.T) {
 	if os.Getenv("PAYRECON_LONG") == "" {
 		t.Skip("set PAYRECON_LONG=1 (make bench) to load a 100k-line history")
 	}
-	incrementalReads(t, 100_000)
+	incrementalReads(t, 4000)
 }
 
-func incrementalReads(t *testing.T, history int) {
+func incrementalReads(t *testing.T, days int) {
 	w := newWorld(t)
 	ctx := context.Background()
-	old := time.Date(2025, 6, 2, 12, 0, 0, 0, time.UTC)
-	s := w.service(old, nil)
+	now := time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)
+	first := now.AddDate(0, 0, -days)
+	s := w.service(first, nil)
 	s.ScanPayouts = false // payout ingestion marks changes (MarkPayoutChanged)
-	feed := func(s *reconsvc.Service, start time.Time, n int, prefix string) {
-		for off := 0; off < n; off += 500 {
-			var p recon.SyncPage
-			for i := off; i < min(off+500, n); i++ {
-				d := start.AddDate(0, 0, i/max(40, n/120)) // about four months of history
-				// Most lines are ordinary spending that never matches: it stays open.
-				p.Added = append(p.Added, recon.PlaidTransaction{TransactionID: fmt.Sprintf("%s%05d", prefix, i), AccountID: "acc",
-					Amount: json.Number(fmt.Sprintf("%d.%02d", 10+i%500, i%100)), ISOCurrencyCode: ptr("USD"), Date: d.Format(time.DateOnly), Name: "CARD PURCHASE"})
-			}
-			if _, err := s.Ingest(ctx, w.pid, w.cid, p); err != nil {
+	// day renders one day's lines: purchases, then deposits of the payouts.
+	day := func(d time.Time, purchases, deposits int, tag string, amount func(i int) int64) []recon.PlaidTransaction {
+		var out []recon.PlaidTransaction
+		for i := 0; i < purchases; i++ {
+			out = append(out, recon.PlaidTransaction{TransactionID: fmt.Sprintf("%s-%s-p%02d", tag, d.Format("20060102"), i), AccountID: "acc",
+				Amount: json.Number(fmt.Sprintf("%d.%02d", 10+i*3, i)), ISOCurrencyCode: ptr("USD"), Date: d.Format(time.DateOnly), Name: "CARD PURCHASE"})
+		}
+		for i := 0; i < deposits; i++ {
+			out = append(out, recon.PlaidTransaction{TransactionID: fmt.Sprintf("%s-%s-d%d", tag, d.Format("20060102"), i), AccountID: "acc",
+				Amount: json.Number(money.Format(-amount(i), "USD")), ISOCurrencyCode: ptr("USD"), Date: d.Format(time.DateOnly), Name: "STRIPE TRANSFER"})
+		}
+		return out
+	}
+	feed := func(s *reconsvc.Service, ts []recon.PlaidTransaction) {
+		for off := 0; off < len(ts); off += recon.MaxPageLines {
+			if _, err := s.Ingest(ctx, w.pid, w.cid, recon.SyncPage{Added: ts[off:min(off+recon.MaxPageLines, len(ts))]}); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	feed(s, old, history, "h")
-	for i := 0; i < 20; i++ { // some history payouts, reconciled long ago
-		p := w.payout(fmt.Sprintf("po_h%02d", i), old.AddDate(0, 0, i), charge("t", 1000+int64(i), 0, ""))
-		if err := reconsvc.MarkPayoutChanged(ctx, s.Store, p, old); err != nil {
-			t.Fatal(err)
-		}
+	var hist []recon.PlaidTransaction
+	for i := 0; i < days; i++ {
+		d := first.AddDate(0, 0, i)
+		amt := int64(100000 + 7*i)
+		w.payout(fmt.Sprintf("po_h%05d", i), d, charge("t", amt, 0, ""))
+		hist = append(hist, day(d, 24, 1, "h", func(int) int64 { return amt })...)
 	}
-	// Reconciled once every window of the history has passed.
-	s = w.service(old.AddDate(0, 4, 0), nil)
+	feed(s, hist)
+	// The history is reconciled as it came in: every deposit matched.
+	s = w.service(now.Add(-time.Hour), nil)
 	s.ScanPayouts = false
-	if _, err := s.Reconcile(ctx, w.pid, w.cid, true); err != nil {
-		t.Fatal(err)
+	sum, err := s.Reconcile(ctx, w.pid, w.cid, true)
+	if err != nil || sum.Matched != days {
+		t.Fatalf("history run: %+v %v", sum, err)
 	}
 
-	now := old.AddDate(0, 6, 0)
-	c := &counting{API: w.env.Store.DB}
+	// Today: 100 new lines, 5 of them deposits of today's 5 payouts.
 	s2 := w.service(now, nil)
-	feed(s2, now, 100, "n")
+	amount := func(i int) int64 { return int64(250000 + 13*i) }
 	for i := 0; i < 5; i++ {
-		p := w.payout(fmt.Sprintf("po_n%d", i), now, charge("t", 2000+int64(i), 0, ""))
+		p := w.payout(fmt.Sprintf("po_n%d", i), now, charge("t", amount(i), 0, ""))
 		if err := reconsvc.MarkPayoutChanged(ctx, s2.Store, p, now); err != nil {
 			t.Fatal(err)
 		}
 	}
+	feed(s2, day(now, 95, 5, "n", amount))
+	c := &counting{API: w.env.Store.DB}
 	counted := w.service(now.Add(time.Minute), c)
 	counted.ScanPayouts = false
-	sum, err := counted.Reconcile(ctx, w.pid, w.cid, false)
+	sum, err = counted.Reconcile(ctx, w.pid, w.cid, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("incremental run on a %d-line history: %d items read in %d calls; considered %d lines, %d payouts from %s", history, c.items.Load(), c.calls.Load(), sum.BankTransactions, sum.Payouts, sum.From)
-	if sum.BankTransactions != 100 || c.items.Load() > 300 {
-		t.Fatalf("read %d items for 100 new lines (history %d)", c.items.Load(), history)
+	t.Logf("incremental run, 25 lines a day for %d days up to yesterday (%d lines): %d items read in %d calls; considered %d lines, %d payouts from %s; matched %d",
+		days, 25*days, c.items.Load(), c.calls.Load(), sum.BankTransactions, sum.Payouts, sum.From, sum.Matched)
+	if sum.BankTransactions != 100 || sum.Matched != 5 || c.items.Load() > 300 {
+		t.Fatalf("read %d items for 100 new lines (%d days of history): %+v", c.items.Load(), days, sum)
 	}
 	c.items.Store(0)
 	if _, err := counted.Reconcile(ctx, w.pid, w.cid, true); err != nil {
 		t.Fatal(err)
 	}
-	if c.items.Load() < int64(history) {
+	if c.items.Load() < int64(24*days) {
 		t.Fatalf("a full run read only %d items", c.items.Load())
 	}
 }

@@ -2,8 +2,12 @@ package reconsvc
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/csvsafe"
@@ -237,12 +241,13 @@ func (s *Service) BankTransactions(ctx context.Context, pid, cid string, f Filte
 		return nil, "", err
 	}
 	pk := store.CompanyPK(pid, cid)
-	var q store.Query
-	switch f.Status {
-	case "unmatched":
-		q = store.Query{PK: openLinesPK(pk), Index: store.GSI1, SKFrom: first(f.From, "0"), SKTo: first(f.To, "9999-12-31") + "~", Limit: limit, Cursor: cursor}
-	default:
-		q = store.Query{PK: pk, SKPrefix: skLine, Limit: limit, Cursor: cursor}
+	var items []lineItem
+	var next string
+	var err error
+	if f.Status == "unmatched" {
+		items, next, err = s.openLines(ctx, pk, f, limit, cursor)
+	} else {
+		q := store.Query{PK: pk, SKPrefix: skLine, Limit: limit, Cursor: cursor}
 		dateFilter(&q, "date", f)
 		switch f.Status {
 		case "pending":
@@ -251,9 +256,8 @@ func (s *Service) BankTransactions(ctx context.Context, pid, cid string, f Filte
 		case "matched":
 			addFilter(&q, "attribute_exists(match_id)")
 		}
+		next, err = s.Store.QueryPage(ctx, q, &items)
 	}
-	var items []lineItem
-	next, err := s.Store.QueryPage(ctx, q, &items)
 	out := make([]BankTransaction, 0, len(items))
 	for _, it := range items {
 		out = append(out, it.api())
@@ -267,4 +271,40 @@ type State struct {
 	DirtyFrom   string   `json:"dirty_from,omitempty"`
 	Due         bool     `json:"due"`
 	LastSummary *Summary `json:"last_summary,omitempty"`
+}
+
+// openLines lists the open lines of both directions by date: the two index
+// partitions are read from the cursor's position and merged. The cursor is
+// the last listed line's index sort key (a position inside the caller's own
+// partitions, so it cannot reach another company's data).
+func (s *Service) openLines(ctx context.Context, pk string, f Filter, limit int32, cursor string) ([]lineItem, string, error) {
+	lo, hi := first(f.From, "0"), first(f.To, "9999-12-31")+"~"
+	after := ""
+	if cursor != "" {
+		b, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || len(b) == 0 || len(b) > 512 || string(b) < lo || string(b) > hi || !utf8.Valid(b) {
+			return nil, "", apperr.New(apperr.Invalid, "cursor is not valid for this list")
+		}
+		after, lo = string(b), string(b)
+	}
+	var all []lineItem
+	for _, gpk := range []string{openLinesPK(pk), openOutLinesPK(pk)} {
+		var page []lineItem
+		// Two more than a page: the cursor's own line may come back, and one
+		// more says whether a next page exists.
+		if _, err := s.Store.QueryPage(ctx, store.Query{PK: gpk, Index: store.GSI1, SKFrom: lo, SKTo: hi, Limit: limit + 2}, &page); err != nil {
+			return nil, "", err
+		}
+		for _, it := range page {
+			if it.GSI1SK != after {
+				all = append(all, it)
+			}
+		}
+	}
+	slices.SortFunc(all, func(a, b lineItem) int { return strings.Compare(a.GSI1SK, b.GSI1SK) })
+	if len(all) <= int(limit) {
+		return all, "", nil
+	}
+	all = all[:limit]
+	return all, base64.RawURLEncoding.EncodeToString([]byte(all[limit-1].GSI1SK)), nil
 }

@@ -72,20 +72,37 @@ func (s *Service) Reconcile(ctx context.Context, pid, cid string, full bool) (Su
 			return sum, err
 		}
 	}
-	horizon := ""
+	// What a run reads: open payouts and money-in lines from the horizon (a
+	// margin of windows before the earliest change), and money-out lines only
+	// from the earliest changed date: they can pair with nothing but negative
+	// or failed payouts, so older ones are read only when such a payout is
+	// open. Already-matched lines and payouts are never read (they leave the
+	// open index when matched).
+	horizon, outFrom := "", ""
 	if !full {
 		horizon = cfg.Calendar.AddBusinessDays(base, -margin).String()
+		outFrom = max(horizon, min(today.String(), first(st.DirtyFrom, today.String())))
 	}
 	sum.From = horizon
 
-	lines, err := queryAll[lineItem](ctx, s.Store, store.Query{PK: openLinesPK(pk), Index: store.GSI1, SKFrom: first(horizon, "0"), SKTo: "~", Limit: 1000}, 0)
-	if err != nil {
-		return sum, fmt.Errorf("read open bank transactions: %w", err)
-	}
 	views, err := queryAll[payoutView](ctx, s.Store, store.Query{PK: openPayoutsPK(pk), Index: store.GSI1, SKFrom: first(horizon, "0"), SKTo: "~", Limit: 1000}, 0)
 	if err != nil {
 		return sum, fmt.Errorf("read open payouts: %w", err)
 	}
+	for _, v := range views {
+		if v.MatchID == "" && (v.Amount < 0 || v.Status == payouts.StatusFailed || v.Status == payouts.StatusCanceled) {
+			outFrom = horizon
+		}
+	}
+	lines, err := queryAll[lineItem](ctx, s.Store, store.Query{PK: openLinesPK(pk), Index: store.GSI1, SKFrom: first(horizon, "0"), SKTo: "~", Limit: 1000}, 0)
+	if err != nil {
+		return sum, fmt.Errorf("read open bank transactions: %w", err)
+	}
+	outs, err := queryAll[lineItem](ctx, s.Store, store.Query{PK: openOutLinesPK(pk), Index: store.GSI1, SKFrom: first(outFrom, "0"), SKTo: "~", Limit: 1000}, 0)
+	if err != nil {
+		return sum, fmt.Errorf("read open bank transactions: %w", err)
+	}
+	lines = append(lines, outs...)
 	accts, err := queryAll[accountItem](ctx, s.Store, store.Query{PK: pk, SKPrefix: skAccount, Limit: 100}, 1000)
 	if err != nil {
 		return sum, err
@@ -148,7 +165,7 @@ func (s *Service) Reconcile(ctx context.Context, pid, cid string, full bool) (Su
 			sum.Matched++
 		}
 	}
-	if err := s.writeExceptions(ctx, pid, cid, horizon, append(res.Exceptions, extra...), &sum); err != nil {
+	if err := s.writeExceptions(ctx, pid, cid, horizon, outFrom, byLine, append(res.Exceptions, extra...), &sum); err != nil {
 		return sum, err
 	}
 	for _, m := range markers {
@@ -381,8 +398,10 @@ func (s *Service) updateState(ctx context.Context, pk, expr, cond string, values
 
 // writeExceptions makes the stored open exceptions of the run's scope equal to
 // found: new ones are written, changed ones rewritten, ones no longer found
-// resolved, identical ones left alone (a second run writes nothing).
-func (s *Service) writeExceptions(ctx context.Context, pid, cid, horizon string, found []recon.Exception, sum *Summary) error {
+// resolved, identical ones left alone (a second run writes nothing). An
+// exception about an open money-out line the run did not read (older than
+// outFrom) is left as it is: the run cannot tell whether it still holds.
+func (s *Service) writeExceptions(ctx context.Context, pid, cid, horizon, outFrom string, read map[string]lineItem, found []recon.Exception, sum *Summary) error {
 	pk := store.CompanyPK(pid, cid)
 	open, err := queryAll[Exception](ctx, s.Store, store.Query{PK: openExcPK(pk), Index: store.GSI1, SKFrom: first(horizon, "0"), SKTo: "~", Limit: 1000}, 0)
 	if err != nil {
@@ -425,8 +444,26 @@ func (s *Service) writeExceptions(ctx context.Context, pid, cid, horizon string,
 			return fmt.Errorf("write exception: %w", err)
 		}
 	}
+	var unread []string
 	for _, x := range open {
-		if keep[x.ID] || x.Source != "" {
+		for _, id := range x.BankTransactionIDs {
+			if _, ok := read[id]; !ok && !keep[x.ID] {
+				unread = append(unread, id)
+			}
+		}
+	}
+	notRead := map[string]bool{}
+	if len(unread) > 0 {
+		ls, err := s.getLines(ctx, pk, unread)
+		if err != nil {
+			return err
+		}
+		for id, it := range ls {
+			notRead[id] = !it.Pending && it.MatchID == "" && it.Amount < 0 && it.Date < outFrom
+		}
+	}
+	for _, x := range open {
+		if keep[x.ID] || x.Source != "" || slices.ContainsFunc(x.BankTransactionIDs, func(id string) bool { return notRead[id] }) {
 			continue
 		}
 		values, _ := store.Values(map[string]any{":r": ExceptionResolved, ":o": ExceptionOpen, ":now": now})

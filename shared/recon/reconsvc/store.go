@@ -6,8 +6,9 @@
 // Items, all in the company partition (store.CompanyPK):
 //
 //	BANKTXN#<id>       a bank line; while posted and unmatched it is indexed in
-//	                   gsi1 under <company>#OPENTXN by date, so a run reads only
-//	                   the open lines of the dates it looks at
+//	                   gsi1 under <company>#OPENTXN (money in) or #OPENTXNOUT
+//	                   (money out) by date, so a run reads only the open lines
+//	                   of the dates and directions it looks at
 //	BANKACCT#<id>      a Plaid account: name, currency, sync cursor
 //	RPAYOUT#<id>       reconciliation's view of a payout (header fields, match);
 //	                   open ones indexed under <company>#OPENPAYOUT by arrival date
@@ -56,7 +57,21 @@ const (
 	dueShards = 8
 )
 
-func openLinesPK(pk string) string   { return pk + "#OPENTXN" }
+// Open bank lines are indexed in two partitions by direction: money in
+// (deposits, the candidates of ordinary payouts) and money out (spending, the
+// bulk of a feed, candidates only of negative or failed payouts). A run reads
+// the money-in lines of its whole horizon but money-out lines only from the
+// earliest changed date, unless a negative or failed payout needs them.
+func openLinesPK(pk string) string    { return pk + "#OPENTXN" }
+func openOutLinesPK(pk string) string { return pk + "#OPENTXNOUT" }
+
+// openPK is the index partition an open line of amount lives in.
+func openPK(pk string, amount int64) string {
+	if amount < 0 {
+		return openOutLinesPK(pk)
+	}
+	return openLinesPK(pk)
+}
 func openPayoutsPK(pk string) string { return pk + "#OPENPAYOUT" }
 func openExcPK(pk string) string     { return pk + "#OPENEXC" }
 
@@ -105,7 +120,7 @@ func newLineItem(pid, cid string, l recon.BankLine, now time.Time) lineItem {
 func (it *lineItem) setOpen() {
 	it.GSI1PK, it.GSI1SK = "", ""
 	if !it.Pending && it.MatchID == "" {
-		it.GSI1PK, it.GSI1SK = openLinesPK(it.PK), it.Date+"#"+it.ID
+		it.GSI1PK, it.GSI1SK = openPK(it.PK, it.Amount), it.Date+"#"+it.ID
 	}
 }
 
