@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -348,6 +349,69 @@ func TestBankFeed(t *testing.T) {
 			t.Fatalf("reversed: %+v", ms)
 		}
 	})
+	t.Run("page bounds: 500 lines, 100 accounts (repeats dropped)", func(t *testing.T) {
+		var big []map[string]any
+		for i := 0; i < recon.MaxPageLines+1; i++ {
+			big = append(big, plaid(fmt.Sprintf("t_big%03d", i), "1.00", today, "X"))
+		}
+		if res := w.do(srv.URL, "POST", "/bank-transactions", page(big), nil); res.Status != 422 || !strings.Contains(string(res.Body), "at most 500") {
+			t.Fatalf("501 lines: %d %s", res.Status, res.Body)
+		}
+		p := page(nil)
+		var accts []any
+		for i := 0; i < recon.MaxPageAccounts+1; i++ {
+			accts = append(accts, map[string]any{"account_id": fmt.Sprintf("acc_%03d", i)})
+		}
+		p["accounts"] = accts
+		if res := w.do(srv.URL, "POST", "/bank-transactions", p, nil); res.Status != 422 || !strings.Contains(string(res.Body), "accounts") {
+			t.Fatalf("101 accounts: %d %s", res.Status, res.Body)
+		}
+		// The same account listed 100 times is one account; a full page of
+		// 500 lines is a handful of batched calls.
+		p = page(big[:recon.MaxPageLines])
+		p["accounts"] = accts[:1]
+		for i := 1; i < recon.MaxPageAccounts; i++ {
+			p["accounts"] = append(p["accounts"].([]any), accts[0])
+		}
+		c := &counting{API: w.env.Store.DB}
+		s := w.service(today, c)
+		var pg recon.SyncPage
+		b, _ := json.Marshal(p)
+		if err := json.Unmarshal(b, &pg); err != nil {
+			t.Fatal(err)
+		}
+		fed, err := s.Ingest(context.Background(), w.pid, w.cid, pg)
+		if err != nil || fed.Added != recon.MaxPageLines {
+			t.Fatalf("%+v %v", fed, err)
+		}
+		// 5 BatchGets of lines + 1 of accounts; 20 + 1 BatchWrites; the dirty mark.
+		if n := c.calls.Load() + c.writes.Load(); n > 30 {
+			t.Fatalf("a 500-line page took %d DynamoDB calls", n)
+		}
+		t.Logf("a 500-line page: %d reads, %d writes (DynamoDB calls)", c.calls.Load(), c.writes.Load())
+	})
+	t.Run("unmatched lines of both directions list by date across pages", func(t *testing.T) {
+		var all []string
+		cursor := ""
+		for {
+			var list reconsvc.Page[reconsvc.BankTransaction]
+			if res := w.do(srv.URL, "GET", "/bank-transactions?status=unmatched&limit=7&cursor="+cursor, nil, &list); res.Status != 200 {
+				t.Fatalf("%d %s", res.Status, res.Body)
+			}
+			for _, l := range list.Data {
+				all = append(all, l.Date.String()+"#"+l.ID)
+			}
+			if cursor = list.NextCursor; cursor == "" {
+				break
+			}
+		}
+		if !slices.IsSorted(all) || len(slices.Compact(slices.Clone(all))) != len(all) || len(all) < recon.MaxPageLines+2 {
+			t.Fatalf("%d lines, sorted %v", len(all), slices.IsSorted(all))
+		}
+		if res := w.do(srv.URL, "GET", "/bank-transactions?status=unmatched&cursor=bm90LWEtY3Vyc29y", nil, nil); res.Status != 400 {
+			t.Fatalf("bad cursor: %d", res.Status)
+		}
+	})
 	t.Run("another partner cannot see or feed the company", func(t *testing.T) {
 		_, otherKey := w.env.Partner("Other")
 		for _, m := range []string{"GET", "POST"} {
@@ -445,10 +509,30 @@ func TestExceptionsResolveThemselves(t *testing.T) {
 
 func ptr(s string) *string { return &s }
 
-// counting wraps the DynamoDB client and counts items read.
+// counting wraps the DynamoDB client and counts items read (and write calls).
 type counting struct {
 	store.API
-	items, calls atomic.Int64
+	items, calls, writes atomic.Int64
+}
+
+func (c *counting) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error) {
+	c.writes.Add(1)
+	return c.API.BatchWriteItem(ctx, in, o...)
+}
+
+func (c *counting) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.writes.Add(1)
+	return c.API.TransactWriteItems(ctx, in, o...)
+}
+
+func (c *counting) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.writes.Add(1)
+	return c.API.UpdateItem(ctx, in, o...)
+}
+
+func (c *counting) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.writes.Add(1)
+	return c.API.PutItem(ctx, in, o...)
 }
 
 func (c *counting) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
