@@ -168,6 +168,9 @@ func Assemble(cfg Config, log *slog.Logger, db *dynamodb.Client, sec secrets.Sto
 	gen := ids.New()
 	hc := &http.Client{Timeout: cfg.HTTPClientTimeout}
 	st := store.New(db, cfg.Table)
+	if cfg.DynamoEndpoint != "" {
+		st.MaxTransact = store.MaxTransactLocal // DynamoDB Local's older limit
+	}
 	cached := secrets.NewCached(sec, cfg.SecretsCacheTTL, now)
 	sf := stripeapi.NewFactory(stripeapi.Config{APIURL: cfg.StripeAPIURL, ConnectURL: cfg.StripeConnectURL, HTTPClient: hc, MaxRetries: 2})
 	return &Env{

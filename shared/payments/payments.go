@@ -268,15 +268,16 @@ type FeeUpdate struct {
 }
 
 // SetFees records fees for payments known to exist (read by GetMany just
-// before), in transactions of 25 updates (DynamoDB Local's limit; AWS allows
-// 100). A payment deleted meanwhile fails its transaction: the caller's job is
-// retried.
+// before), as many updates a transaction as the table takes (100 in AWS, 10 on
+// DynamoDB Local). A payment deleted meanwhile fails its transaction: the
+// caller's job is retried.
 func (s *Store) SetFees(ctx context.Context, partnerID, companyID string, fees []FeeUpdate) error {
 	pk := store.CompanyPK(partnerID, companyID)
 	now := s.Now().UTC()
-	for start := 0; start < len(fees); start += 25 {
-		tx := make([]types.TransactWriteItem, 0, 25)
-		for _, f := range fees[start:min(start+25, len(fees))] {
+	step := s.DB.TxLimit()
+	for start := 0; start < len(fees); start += step {
+		tx := make([]types.TransactWriteItem, 0, step)
+		for _, f := range fees[start:min(start+step, len(fees))] {
 			av, err := store.Values(map[string]any{":g": f.Gross, ":f": f.Fee, ":n": f.Gross - f.Fee, ":t": true, ":now": now})
 			if err != nil {
 				return err

@@ -43,6 +43,24 @@ type API interface {
 type Store struct {
 	DB    API
 	Table string
+	// MaxTransact is the most actions one TransactWriteItems takes: 100 in AWS
+	// (the default when 0); DynamoDB Local's build here takes 10.
+	MaxTransact int
+}
+
+// Limits of TransactWriteItems: AWS's, and DynamoDB Local's (the jar the local
+// stack runs answers "Member must have length less than or equal to 10").
+const (
+	MaxTransactAWS   = 100
+	MaxTransactLocal = 10
+)
+
+// TxLimit is the most actions a transaction may hold on this table.
+func (s *Store) TxLimit() int {
+	if s.MaxTransact > 0 {
+		return s.MaxTransact
+	}
+	return MaxTransactAWS
 }
 
 // New returns a store on table.
