@@ -295,7 +295,7 @@ func scaleScenario(tb testing.TB, n, nInvoices int) scaleResult {
 		tb.Fatalf("invoice links: %d %v", len(ids), err)
 	}
 	do("POST", "/bank-transactions", page(nil, "dep_scale"), nil) // Plaid removes it: the match is reversed
-	do("POST", "/bank-transactions", dep("dep_scale_2"), nil)      // and sends it again under a new ID
+	do("POST", "/bank-transactions", dep("dep_scale_2"), nil)     // and sends it again under a new ID
 	reconcile("", 1)
 	do("GET", "/matches?status=active", nil, &ms)
 	if len(ms.Data) != 1 {
