@@ -16,6 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/reconfn"
+	"github.com/payrecon/payrecon/shared/app/stores"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/local/example"
@@ -155,7 +158,7 @@ func scaleScenario(tb testing.TB, n, nInvoices int) scaleResult {
 
 	// The payout: n charges, the first half of them our recorded payments
 	// (fees not known yet), nInvoices of those paying invoices.
-	inv := app.InvoiceStore(env.Env)
+	inv := stores.Invoices(env.Env)
 	var seed []types.WriteRequest
 	var txns []map[string]any
 	var total int64
@@ -193,7 +196,7 @@ func scaleScenario(tb testing.TB, n, nInvoices int) scaleResult {
 	}
 	txns = append([]map[string]any{example.BalanceTxn("txn_scale_payout", "payout", "payout", -total, 0, created+60, map[string]any{"id": "po_scale", "object": "payout"})}, txns...)
 	fake.Set(scaleAcct, "po_scale", txns)
-	pst := app.PayoutStore(env.Env)
+	pst := stores.Payouts(env.Env)
 	po := payouts.Payout{PartnerID: pid, CompanyID: cid, ID: "po_scale", Provider: payouts.Stripe, AccountID: scaleAcct, Amount: total,
 		Currency: "USD", Status: payouts.StatusPaid, Automatic: true, ArrivalDate: today.Format(time.DateOnly), Descriptor: "SCALE SHOP", ProviderUpdated: 1}
 	if err := pst.Upsert(ctx, po); err != nil {
@@ -202,7 +205,7 @@ func scaleScenario(tb testing.TB, n, nInvoices int) scaleResult {
 
 	// Itemise: the first attempt stops at its deadline after one page and
 	// checkpoints; the retry resumes there.
-	wk := app.Worker(env.Env)
+	wk := workerfn.Worker(env.Env)
 	dctx, cancel := context.WithDeadline(ctx, time.Now().Add(time.Hour))
 	defer cancel()
 	wk.Now = func() time.Time { return time.Now().Add(time.Hour - 5*time.Second) }
@@ -253,7 +256,7 @@ func scaleScenario(tb testing.TB, n, nInvoices int) scaleResult {
 	if got.ItemCount != n || got.Progress != (payouts.Payout{}).Progress {
 		tb.Fatalf("itemised: %+v", got)
 	}
-	pay, err := app.PaymentStore(env.Env).Get(ctx, pid, cid, "pi_scale_000007")
+	pay, err := stores.Payments(env.Env).Get(ctx, pid, cid, "pi_scale_000007")
 	if err != nil || !pay.FeeKnown || pay.Fee != 59+7 {
 		tb.Fatalf("fee not recorded: %+v %v", pay, err)
 	}
@@ -291,7 +294,7 @@ func scaleScenario(tb testing.TB, n, nInvoices int) scaleResult {
 		tb.Fatalf("match: %+v", ms.Data)
 	}
 	var ids []string
-	if err := app.ReconService(env.Env).MatchInvoiceIDs(ctx, pid, cid, ms.Data[0].ID, func(c []string) error { ids = append(ids, c...); return nil }); err != nil || len(ids) != nInvoices {
+	if err := reconfn.Service(env.Env).MatchInvoiceIDs(ctx, pid, cid, ms.Data[0].ID, func(c []string) error { ids = append(ids, c...); return nil }); err != nil || len(ids) != nInvoices {
 		tb.Fatalf("invoice links: %d %v", len(ids), err)
 	}
 	do("POST", "/bank-transactions", page(nil, "dep_scale"), nil) // Plaid removes it: the match is reversed
