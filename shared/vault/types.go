@@ -105,6 +105,13 @@ type CustomerInput struct {
 	Comments    string `json:"comments"`
 }
 
+// Bounds of the vault's request arrays (every request array has one; past it
+// the request is 422 and nothing is sent to Qualpay).
+const (
+	MaxShippingAddresses = 20 // per request
+	MaxBillingEmails     = 5
+)
+
 // CustomerPatch changes some fields. Shipping addresses merge by
 // shipping_id (entries without one are added); removing one is DELETE on it.
 type CustomerPatch struct {
@@ -243,6 +250,10 @@ func (in CustomerPatch) validate() error {
 	b.maxp("comments", in.Comments, 128)
 	if in.Email != nil {
 		b.email("email", *in.Email)
+	}
+	if len(in.ShippingAddresses) > MaxShippingAddresses {
+		b["shipping_addresses"] = "at most " + strconv.Itoa(MaxShippingAddresses) + " addresses in one request"
+		in.ShippingAddresses = nil
 	}
 	for i, a := range in.ShippingAddresses {
 		for k, v := range a.problems(a.ShippingID == 0) {
@@ -401,7 +412,9 @@ func (in CardInput) validate(adding bool) error {
 	if bi.Zip4 != nil && *bi.Zip4 != "" && !zip4Re.MatchString(*bi.Zip4) {
 		b["billing.zip4"] = "must be 4 digits"
 	}
-	if bi.Email != nil {
+	if bi.Email != nil && len(*bi.Email) > MaxBillingEmails {
+		b["billing.email"] = "at most " + strconv.Itoa(MaxBillingEmails) + " addresses"
+	} else if bi.Email != nil {
 		for i, e := range *bi.Email {
 			if !emailRe.MatchString(e) || len(e) > 128 {
 				b["billing.email["+strconv.Itoa(i)+"]"] = "must be an email address"

@@ -66,3 +66,25 @@ func TestScalarPatchSendsNoArrays(t *testing.T) {
 		t.Fatalf("%+v %v", up, err)
 	}
 }
+
+// TestRequestArrayBounds: arrays past their documented maximum are 422.
+func TestRequestArrayBounds(t *testing.T) {
+	emails := make([]string, MaxBillingEmails+1)
+	for i := range emails {
+		emails[i] = "a@b.co"
+	}
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"shipping addresses", CustomerPatch{ShippingAddresses: make([]AddressPatch, MaxShippingAddresses+1)}.validate()},
+		{"billing emails", CardInput{Billing: &BillingInput{Email: &emails}}.validate(false)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !apperr.Is(tc.err, apperr.Unprocessable) {
+				t.Fatalf("err = %v", tc.err)
+			}
+		})
+	}
+}
