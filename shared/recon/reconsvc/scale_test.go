@@ -386,3 +386,34 @@ func largestItem(tb testing.TB, st *store.Store, pk string) (int, string) {
 		}
 	}
 }
+
+// BenchmarkFeedPage500 ingests one full Plaid page (500 new lines, one
+// account) per iteration: BatchGetItem of the lines and the account, 25-item
+// BatchWriteItem calls, the company's dirty mark. Reported per page.
+func BenchmarkFeedPage500(b *testing.B) {
+	env := testenv.New(b)
+	pid, _ := env.Partner("Feed")
+	co, _, err := env.Companies.Create(context.Background(), pid, "feed", "Feed Shop")
+	if err != nil {
+		b.Fatal(err)
+	}
+	calls := &callCounter{API: env.Store.DB}
+	s := reconfn.Service(env.Env)
+	s.Store = store.New(calls, env.Store.Table)
+	s.Store.MaxTransact = env.Store.MaxTransact
+	day := time.Now().UTC().Format(time.DateOnly)
+	pages := make([]recon.SyncPage, b.N)
+	for i := range pages {
+		for j := 0; j < recon.MaxPageLines; j++ {
+			pages[i].Added = append(pages[i].Added, recon.PlaidTransaction{TransactionID: fmt.Sprintf("b%05d-%03d", i, j), AccountID: "acc",
+				Amount: "12.34", ISOCurrencyCode: ptr("USD"), Date: day, Name: "CARD PURCHASE"})
+		}
+	}
+	b.ResetTimer()
+	for i := range pages {
+		if res, err := s.Ingest(context.Background(), pid, co.ID, pages[i]); err != nil || res.Added != recon.MaxPageLines {
+			b.Fatalf("%+v %v", res, err)
+		}
+	}
+	b.ReportMetric(float64(calls.total())/float64(b.N), "dynamodb-calls/page")
+}
