@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -215,25 +213,6 @@ func (s *Store) List(ctx context.Context, partnerID, companyID, status string, l
 	return out, next, err
 }
 
-// SetFee records a payment's fee once it is known from its balance transaction.
-// It does nothing when the payment is not recorded (a charge without our record).
-func (s *Store) SetFee(ctx context.Context, partnerID, companyID, id string, gross, fee int64) error {
-	av, err := store.Values(map[string]any{":g": gross, ":f": fee, ":n": gross - fee, ":t": true, ":now": s.Now().UTC()})
-	if err != nil {
-		return err
-	}
-	_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.DB.Table), Key: store.Key(store.CompanyPK(partnerID, companyID), SK(id)),
-		UpdateExpression:          aws.String("SET gross = :g, fee = :f, net = :n, fee_known = :t, updated_at = :now"),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: av,
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return nil
-	}
-	return err
-}
 
 // GetMany reads payments by ID, 100 keys per BatchGetItem (DynamoDB's limit),
 // retrying unprocessed keys. Unknown IDs are absent from the result.
@@ -248,16 +227,7 @@ func (s *Store) GetMany(ctx context.Context, partnerID, companyID string, ids []
 		}
 	}
 	out := make(map[string]Payment, len(keys))
-	err := s.DB.BatchGet(ctx, keys, func(items []map[string]types.AttributeValue) error {
-		var page []Payment
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return err
-		}
-		for _, p := range page {
-			out[p.ID] = p
-		}
-		return nil
-	})
+	err := store.BatchGetAs(ctx, s.DB, keys, func(p Payment) { out[p.ID] = p })
 	return out, err
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -90,4 +91,18 @@ func PutRequest(item any) (types.WriteRequest, error) {
 // DeleteRequest is a batch delete of one key.
 func DeleteRequest(pk, sk string) types.WriteRequest {
 	return types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: Key(pk, sk)}}
+}
+
+// BatchGetAs is BatchGet decoding each item as T.
+func BatchGetAs[T any](ctx context.Context, s *Store, keys []map[string]types.AttributeValue, fn func(T)) error {
+	return s.BatchGet(ctx, keys, func(items []map[string]types.AttributeValue) error {
+		var page []T
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return err
+		}
+		for _, v := range page {
+			fn(v)
+		}
+		return nil
+	})
 }

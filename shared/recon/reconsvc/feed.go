@@ -8,7 +8,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -183,17 +182,7 @@ func (s *Service) getLines(ctx context.Context, pk string, ids []string) (map[st
 	for _, id := range ids {
 		keys = append(keys, store.Key(pk, skLine+id))
 	}
-	err := s.Store.BatchGet(ctx, keys, func(items []map[string]types.AttributeValue) error {
-		var page []lineItem
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return err
-		}
-		for _, it := range page {
-			out[it.ID] = it
-		}
-		return nil
-	})
-	if err != nil {
+	if err := store.BatchGetAs(ctx, s.Store, keys, func(it lineItem) { out[it.ID] = it }); err != nil {
 		return nil, fmt.Errorf("read bank transactions: %w", err)
 	}
 	return out, nil
@@ -226,17 +215,7 @@ func (s *Service) saveAccounts(ctx context.Context, pid, cid string, ch recon.Ch
 		keys = append(keys, store.Key(pk, skAccount+a.AccountID))
 	}
 	olds := make(map[string]accountItem, len(accts))
-	err := s.Store.BatchGet(ctx, keys, func(items []map[string]types.AttributeValue) error {
-		var page []accountItem
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return err
-		}
-		for _, a := range page {
-			olds[a.AccountID] = a
-		}
-		return nil
-	})
-	if err != nil {
+	if err := store.BatchGetAs(ctx, s.Store, keys, func(a accountItem) { olds[a.AccountID] = a }); err != nil {
 		return fmt.Errorf("read bank accounts: %w", err)
 	}
 	reqs := make([]types.WriteRequest, 0, len(accts))

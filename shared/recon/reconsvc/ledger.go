@@ -195,16 +195,7 @@ func (s *Service) headers(ctx context.Context, pk string, ids []string) (map[str
 		}
 	}
 	out := make(map[string]Match, len(keys))
-	err := s.Store.BatchGet(ctx, keys, func(items []map[string]types.AttributeValue) error {
-		var page []Match
-		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
-			return err
-		}
-		for _, m := range page {
-			out[m.ID] = m
-		}
-		return nil
-	})
+	err := store.BatchGetAs(ctx, s.Store, keys, func(m Match) { out[m.ID] = m })
 	return out, err
 }
 

@@ -135,13 +135,21 @@ func (w *world) do(srvURL, method, path string, body any, out any) testenv.Respo
 // parts of long entries.
 func (w *world) journal(srvURL, matchID string) []recon.Entry {
 	w.t.Helper()
+	return readJournal(w.t, srvURL+"/v1/companies/"+w.cid, w.key, "match_id="+matchID)
+}
+
+// readJournal pages through base/journal-entries?query, joining entry parts.
+func readJournal(tb testing.TB, base, key, query string) []recon.Entry {
+	tb.Helper()
 	var out []recon.Entry
 	cursor := ""
 	for {
 		var pg reconsvc.Page[reconsvc.JournalEntry]
-		if res := w.do(srvURL, "GET", "/journal-entries?match_id="+matchID+"&limit=100&cursor="+cursor, nil, &pg); res.Status != 200 {
-			w.t.Fatalf("journal of %s: %d %s", matchID, res.Status, res.Body)
+		res := testenv.Do(tb, "GET", base+"/journal-entries?limit=100&"+query+"&cursor="+cursor, key, nil)
+		if res.Status != 200 {
+			tb.Fatalf("journal %s: %d %s", query, res.Status, res.Body)
 		}
+		res.JSON(tb, &pg)
 		for _, je := range pg.Data {
 			if je.Part == 1 {
 				out = append(out, je.Entry)
