@@ -213,7 +213,6 @@ func (s *Store) List(ctx context.Context, partnerID, companyID, status string, l
 	return out, next, err
 }
 
-
 // GetMany reads payments by ID, 100 keys per BatchGetItem (DynamoDB's limit),
 // retrying unprocessed keys. Unknown IDs are absent from the result.
 func (s *Store) GetMany(ctx context.Context, partnerID, companyID string, ids []string) (map[string]Payment, error) {
