@@ -515,6 +515,52 @@ func TestExceptionsResolveThemselves(t *testing.T) {
 	}
 }
 
+// TestUnreadMoneyOutStaysAsItWas: a run that does not read older money-out
+// lines (nothing needs them) leaves their exceptions open; a negative payout
+// makes the run read them again, and the debit matches it.
+func TestUnreadMoneyOutStaysAsItWas(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	day0 := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC) // a Monday
+	s := w.service(day0, nil)
+	debit := recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: "debit", AccountID: "acc", Amount: "45.00",
+		ISOCurrencyCode: ptr("USD"), Date: "2026-03-02", Name: "STRIPE TRANSFER"}}}
+	if _, err := s.Ingest(ctx, w.pid, w.cid, debit); err != nil {
+		t.Fatal(err)
+	}
+	later := day0.AddDate(0, 0, 10)
+	s = w.service(later, nil)
+	if sum, err := s.Reconcile(ctx, w.pid, w.cid, false); err != nil || sum.NewExceptions != 1 {
+		t.Fatalf("day 10: %+v %v", sum, err)
+	}
+	// Two days on, a new purchase: the run reads money-out lines from its date
+	// only, so the debit is not looked at and its exception stays open.
+	day12 := later.AddDate(0, 0, 2)
+	s = w.service(day12, nil)
+	if _, err := s.Ingest(ctx, w.pid, w.cid, recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: "coffee", AccountID: "acc",
+		Amount: "4.50", ISOCurrencyCode: ptr("USD"), Date: day12.Format(time.DateOnly), Name: "COFFEE"}}}); err != nil {
+		t.Fatal(err)
+	}
+	s = w.service(day12.Add(time.Minute), nil)
+	sum, err := s.Reconcile(ctx, w.pid, w.cid, false)
+	if err != nil || sum.Resolved != 0 || sum.BankTransactions != 1 {
+		t.Fatalf("day 12: %+v %v", sum, err)
+	}
+	if xs, _, _ := s.Exceptions(ctx, w.pid, w.cid, reconsvc.Filter{}, 50, ""); len(xs) != 1 {
+		t.Fatalf("open exceptions: %+v", xs)
+	}
+	// A negative payout of day 0 (Stripe debited the bank): the run reads the
+	// older money-out lines again and matches the debit.
+	p := w.payout("po_neg", day0, payouts.Item{SourceID: "t", Type: payouts.ItemAdjustment, Amount: -4500, Net: -4500, Currency: "USD"})
+	if err := reconsvc.MarkPayoutChanged(ctx, s.Store, p, day12); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = s.Reconcile(ctx, w.pid, w.cid, false)
+	if err != nil || sum.Matched != 1 || sum.Resolved != 1 {
+		t.Fatalf("negative payout: %+v %v", sum, err)
+	}
+}
+
 func ptr(s string) *string { return &s }
 
 // counting wraps the DynamoDB client and counts items read (and write calls).
