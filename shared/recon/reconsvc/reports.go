@@ -140,7 +140,7 @@ func (s *Service) JournalEntries(ctx context.Context, pid, cid string, f Filter,
 	pk := store.CompanyPK(pid, cid)
 	prefix := skJournal
 	if f.MatchID != "" {
-		if len(f.MatchID) > 128 {
+		if len(f.MatchID) > 128 || strings.Contains(f.MatchID, "#") {
 			return nil, "", apperr.FieldErrors(map[string]string{"match_id": "unknown match"})
 		}
 		prefix += f.MatchID + "#"
