@@ -523,11 +523,7 @@ func TestUnreadMoneyOutStaysAsItWas(t *testing.T) {
 	ctx := context.Background()
 	day0 := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC) // a Monday
 	s := w.service(day0, nil)
-	debit := recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: "debit", AccountID: "acc", Amount: "45.00",
-		ISOCurrencyCode: ptr("USD"), Date: "2026-03-02", Name: "STRIPE TRANSFER"}}}
-	if _, err := s.Ingest(ctx, w.pid, w.cid, debit); err != nil {
-		t.Fatal(err)
-	}
+	w.line(s, "debit", "45.00", day0, "STRIPE TRANSFER")
 	later := day0.AddDate(0, 0, 10)
 	s = w.service(later, nil)
 	if sum, err := s.Reconcile(ctx, w.pid, w.cid, false); err != nil || sum.NewExceptions != 1 {
@@ -537,10 +533,7 @@ func TestUnreadMoneyOutStaysAsItWas(t *testing.T) {
 	// only, so the debit is not looked at and its exception stays open.
 	day12 := later.AddDate(0, 0, 2)
 	s = w.service(day12, nil)
-	if _, err := s.Ingest(ctx, w.pid, w.cid, recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: "coffee", AccountID: "acc",
-		Amount: "4.50", ISOCurrencyCode: ptr("USD"), Date: day12.Format(time.DateOnly), Name: "COFFEE"}}}); err != nil {
-		t.Fatal(err)
-	}
+	w.line(s, "coffee", "4.50", day12, "COFFEE")
 	s = w.service(day12.Add(time.Minute), nil)
 	sum, err := s.Reconcile(ctx, w.pid, w.cid, false)
 	if err != nil || sum.Resolved != 0 || sum.BankTransactions != 1 {
@@ -558,6 +551,15 @@ func TestUnreadMoneyOutStaysAsItWas(t *testing.T) {
 	sum, err = s.Reconcile(ctx, w.pid, w.cid, false)
 	if err != nil || sum.Matched != 1 || sum.Resolved != 1 {
 		t.Fatalf("negative payout: %+v %v", sum, err)
+	}
+}
+
+// line ingests one posted Plaid line (Plaid's sign: positive is money out).
+func (w *world) line(s *reconsvc.Service, id, amount string, date time.Time, name string) {
+	w.t.Helper()
+	if _, err := s.Ingest(context.Background(), w.pid, w.cid, recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: id, AccountID: "acc",
+		Amount: json.Number(amount), ISOCurrencyCode: ptr("USD"), Date: date.Format(time.DateOnly), Name: name}}}); err != nil {
+		w.t.Fatal(err)
 	}
 }
 
