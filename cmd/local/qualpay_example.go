@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -84,16 +85,9 @@ func qualpayExample(ctx context.Context, l *local, base string) (string, error) 
 	}
 	var ms struct {
 		Data []struct {
-			ID         string   `json:"id"`
-			PayoutIDs  []string `json:"payout_ids"`
-			InvoiceIDs []string `json:"invoice_ids"`
-			Entries    []struct {
-				Kind  string `json:"kind"`
-				Lines []struct {
-					Account       string
-					Debit, Credit int64
-				} `json:"lines"`
-			} `json:"journal_entries"`
+			ID           string   `json:"id"`
+			PayoutIDs    []string `json:"payout_ids"`
+			InvoiceCount int      `json:"invoice_count"`
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(raw, &ms); err != nil {
@@ -107,13 +101,38 @@ func qualpayExample(ctx context.Context, l *local, base string) (string, error) 
 			continue
 		}
 		matched++
-		reconciled += len(m.InvoiceIDs)
-		for _, e := range m.Entries {
-			for _, ln := range e.Lines {
-				debits, credits = debits+ln.Debit, credits+ln.Credit
-				perAccount[ln.Account] += ln.Debit - ln.Credit
-				fmt.Fprintf(&b, "  %-10s %-28s debit %10s  credit %10s\n", e.Kind, ln.Account, money.Format(ln.Debit, "USD"), money.Format(ln.Credit, "USD"))
+		reconciled += m.InvoiceCount
+		// A match's entries are listed on their own route, part by part.
+		for cursor := "first"; cursor != ""; {
+			q := co + "/journal-entries?limit=100&match_id=" + url.QueryEscape(m.ID)
+			if cursor != "first" {
+				q += "&cursor=" + url.QueryEscape(cursor)
 			}
+			raw, err := call(ctx, hc, "GET", q, l.Demo.APIKey, nil)
+			if err != nil {
+				return "", fmt.Errorf("journal entries: %w", err)
+			}
+			var page struct {
+				Data []struct {
+					Kind  string `json:"kind"`
+					Lines []struct {
+						Account       string
+						Debit, Credit int64
+					} `json:"lines"`
+				} `json:"data"`
+				NextCursor string `json:"next_cursor"`
+			}
+			if err := json.Unmarshal(raw, &page); err != nil {
+				return "", fmt.Errorf("journal entries: %w", err)
+			}
+			for _, e := range page.Data {
+				for _, ln := range e.Lines {
+					debits, credits = debits+ln.Debit, credits+ln.Credit
+					perAccount[ln.Account] += ln.Debit - ln.Credit
+					fmt.Fprintf(&b, "  %-10s %-28s debit %10s  credit %10s\n", e.Kind, ln.Account, money.Format(ln.Debit, "USD"), money.Format(ln.Credit, "USD"))
+				}
+			}
+			cursor = page.NextCursor
 		}
 	}
 	fmt.Fprintf(&b, "Bank deposit 1970.50 USD on %s reconciled by the schedule: %d match, %d invoices reconciled.\n", p.ArrivalDate, matched, reconciled)
