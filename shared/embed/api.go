@@ -265,7 +265,36 @@ func (s *Service) apiMatches(w http.ResponseWriter, r *http.Request, sess Sessio
 	if err != nil {
 		return err
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, reconsvc.Page[reconsvc.Match]{Data: list, NextCursor: next})
+	out := make([]MatchView, 0, len(list))
+	for _, m := range list {
+		v := MatchView{Match: m, Entries: []recon.Entry{}}
+		// The first parts of its journal (matches are headers; a long journal
+		// is paged on the reports API), so the page stays bounded.
+		parts, more, err := s.Recon.JournalEntries(r.Context(), sess.PartnerID, sess.CompanyID, reconsvc.Filter{MatchID: m.ID}, journalParts, "")
+		if err != nil {
+			return err
+		}
+		for _, je := range parts {
+			if je.Part == 1 || len(v.Entries) == 0 {
+				v.Entries = append(v.Entries, je.Entry)
+			} else {
+				v.Entries[len(v.Entries)-1].Lines = append(v.Entries[len(v.Entries)-1].Lines, je.Lines...)
+			}
+		}
+		v.MoreEntries = more != ""
+		out = append(out, v)
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, reconsvc.Page[MatchView]{Data: out, NextCursor: next})
+}
+
+// journalParts is how many journal parts (≤ 40 lines each) a listed match shows.
+const journalParts = 5
+
+// MatchView is a match with the first parts of its journal entries.
+type MatchView struct {
+	reconsvc.Match
+	Entries     []recon.Entry `json:"journal_entries"`
+	MoreEntries bool          `json:"more_journal_entries,omitempty"`
 }
 
 // Exception is an open exception with a title a person understands.
