@@ -43,10 +43,18 @@ func TestLocalRunnerServesEveryRoute(t *testing.T) {
 	for _, rt := range routes {
 		path := rt.Path
 		for _, seg := range strings.Split(rt.Path, "/") {
-			if strings.HasPrefix(seg, "{") {
+			switch {
+			case seg == "{proxy+}":
+				// Greedy routes serve files below them; ask for one that exists.
+				path = strings.Replace(path, seg, "assets/app.css", 1)
+			case strings.HasPrefix(seg, "{"):
 				path = strings.Replace(path, seg, "x", 1)
 			}
 		}
+		// Routes that authenticate by other means than the partner's API key
+		// (an embed session, a provider's signature or JWT) answer 401 to this
+		// unauthenticated probe: that still proves the route reaches its function.
+		ownAuth := rt.Path == "/embed" || rt.Path == "/plaid"
 		method := rt.Method
 		if method == "ANY" {
 			method = "GET"
@@ -56,7 +64,7 @@ func TestLocalRunnerServesEveryRoute(t *testing.T) {
 			if strings.Contains(string(res.Body), "no route for") && !strings.HasPrefix(path, "/v1/integrations") {
 				t.Fatalf("route not mounted: %d %s", res.Status, res.Body)
 			}
-			if res.Status == 401 || res.Status >= 500 {
+			if (res.Status == 401 && !ownAuth) || res.Status >= 500 {
 				t.Fatalf("%d %s", res.Status, res.Body)
 			}
 		})

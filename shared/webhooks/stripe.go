@@ -337,13 +337,13 @@ func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Ev
 // one rule for every provider). Their conditions are on the invoice as read:
 // a concurrent change fails the transaction and the event is re-planned.
 func (s *Service) planInvoice(ctx context.Context, p *plan, c *payments.Change, md map[string]string, r invoices.Received) error {
-	inv, ok, err := s.invoiceOf(ctx, c, md)
+	r.PaymentID, r.ChargeID = c.ID, c.ChargeID
+	inv, link, ok, err := s.invoiceWithLink(ctx, c, md, r.PaymentID)
 	if err != nil || !ok {
 		return err
 	}
 	c.InvoiceID = inv.ID
-	r.PaymentID, r.ChargeID = c.ID, c.ChargeID
-	txs, _, err := s.Invoices.ApplyPayment(ctx, inv, r)
+	txs, _, err := s.Invoices.ApplyPaymentOver(inv, link, r)
 	if err != nil {
 		return err
 	}
@@ -351,6 +351,24 @@ func (s *Service) planInvoice(ctx context.Context, p *plan, c *payments.Change, 
 		p.effects = append(p.effects, effect{name: "invoice", tx: tx})
 	}
 	return nil
+}
+
+// invoiceWithLink finds the invoice a payment pays and the payment's link to it.
+// An invoice named by our ID is read with the link in one round trip (the hot
+// path); every other reference resolves first, then reads the link.
+func (s *Service) invoiceWithLink(ctx context.Context, c *payments.Change, md map[string]string, paymentID string) (invoices.Invoice, invoices.PaymentLink, bool, error) {
+	if ref, _ := invoiceRef(md); strings.HasPrefix(ref, "inv_") {
+		inv, link, err := s.Invoices.InvoiceWithLink(ctx, c.PartnerID, c.CompanyID, ref, paymentID)
+		if err == nil || !apperr.Is(err, apperr.NotFound) {
+			return inv, link, err == nil, err
+		}
+	}
+	inv, ok, err := s.invoiceOf(ctx, c, md)
+	if err != nil || !ok {
+		return inv, invoices.PaymentLink{}, ok, err
+	}
+	link, err := s.Invoices.Link(ctx, inv, paymentID)
+	return inv, link, err == nil, err
 }
 
 func (s *Service) invoiceOf(ctx context.Context, c *payments.Change, md map[string]string) (invoices.Invoice, bool, error) {
