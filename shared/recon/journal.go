@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/payrecon/payrecon/shared/money"
 	"github.com/payrecon/payrecon/shared/payouts"
 )
 
@@ -184,7 +185,13 @@ func Journal(p Posting, accts AccountMap) ([]Entry, error) {
 		return nil, errors.New("journal: no payouts")
 	}
 	dep := p.Lines[0]
-	pays := slices.Clone(p.Payouts)
+	pays := make([]payouts.Payout, len(p.Payouts))
+	for i, po := range p.Payouts {
+		var err error
+		if pays[i], err = inBankUnits(po); err != nil {
+			return nil, err
+		}
+	}
 	slices.SortFunc(pays, func(a, b payouts.Payout) int { return strings.Compare(a.ID, b.ID) })
 	var total int64
 	for _, po := range pays {
@@ -223,11 +230,49 @@ func JournalFailedPayout(po payouts.Payout, date Date, accts AccountMap) ([]Entr
 	if accts == nil {
 		accts = DefaultAccounts()
 	}
+	po, err := inBankUnits(po)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkItems(po); err != nil {
 		return nil, err
 	}
 	out := itemEntries(po, date, accts)
 	return out, CheckBalanced(out)
+}
+
+// inBankUnits restates a payout and its items in ISO 4217 minor units, the
+// bank feed's and the ledger's, as the matcher compares them (bankUnits): Stripe
+// writes ISK and UGX with two decimals where ISO has none. An amount the bank
+// cannot represent is an error, so nothing unbalanced is ever booked.
+func inBankUnits(po payouts.Payout) (payouts.Payout, error) {
+	if po.Provider != payouts.Stripe {
+		return po, nil
+	}
+	se, err1 := money.Stripe.Exponent(po.Currency)
+	ie, err2 := money.ISO.Exponent(po.Currency)
+	if err1 != nil || err2 != nil || se == ie {
+		return po, nil // same exponent (or a code ISO lacks: matched as it is)
+	}
+	conv := func(v int64) (int64, error) { return money.Rescale(v, po.Currency, money.Stripe, money.ISO) }
+	amt, err := conv(po.Amount)
+	if err != nil {
+		return po, fmt.Errorf("journal: payout %s: %w", po.ID, err)
+	}
+	out := po
+	out.Amount = amt
+	out.Items = make([]payouts.Item, len(po.Items))
+	for i, it := range po.Items {
+		a, err1 := conv(it.Amount)
+		f, err2 := conv(it.Fee)
+		n, err3 := conv(it.Net)
+		if err := errors.Join(err1, err2, err3); err != nil {
+			return po, fmt.Errorf("journal: payout %s item %s: %w", po.ID, it.SourceID, err)
+		}
+		it.Amount, it.Fee, it.Net = a, f, n
+		out.Items[i] = it
+	}
+	return out, nil
 }
 
 func checkItems(po payouts.Payout) error {

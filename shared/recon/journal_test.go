@@ -279,3 +279,37 @@ func TestAccounts(t *testing.T) {
 		}
 	})
 }
+
+// Stripe writes ISK with two decimals (100 = 1 króna); the bank feed and the
+// ledger use ISO's zero. A match in ISK books the bank's krónur and balances.
+func TestJournalStripeTwoDecimalISK(t *testing.T) {
+	isk := func(p *payouts.Payout) { p.Currency = "ISK" }
+	p := po("po_isk", 1_000_000, 0, isk) // kr 10,000 in Stripe's units
+	for _, it := range []payouts.Item{
+		item(p.ID, "txn_ch1", payouts.ItemCharge, 1_050_000, 50_000, "inv_1"), // kr 10,500, fee kr 500
+	} {
+		it.Currency = "ISK"
+		p.Items = append(p.Items, it)
+	}
+	line := ln("plaid_isk", 10_000, 0, "STRIPE TRANSFER", func(l *BankLine) { l.Currency = "ISK" })
+	res, err := Run(Input{Lines: []BankLine{line}, Payouts: []payouts.Payout{p}}, DefaultConfig(day(1)))
+	if err != nil || len(res.Matches) != 1 {
+		t.Fatalf("match: %+v %v", res, err)
+	}
+	entries, err := Journal(Posting{Kind: res.Matches[0].Kind, Lines: []BankLine{line}, Payouts: []payouts.Payout{p}}, DefaultAccounts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{"Bank": 10_000, "Merchant Fees": 500, "Accounts Receivable": -10_500, "Stripe Clearing": 0}
+	if b := Balances(entries); !reflect.DeepEqual(b, want) {
+		t.Fatalf("balances = %v, want %v", b, want)
+	}
+	t.Run("fractional krónur are refused, not booked", func(t *testing.T) {
+		q := p
+		q.Items = []payouts.Item{item(p.ID, "txn_ch1", payouts.ItemCharge, 1_050_050, 50_050, "inv_1")}
+		q.Items[0].Currency = "ISK"
+		if _, err := Journal(Posting{Kind: KindSingle, Lines: []BankLine{line}, Payouts: []payouts.Payout{q}}, DefaultAccounts()); err == nil {
+			t.Fatal("a fractional ISK amount was booked")
+		}
+	})
+}
