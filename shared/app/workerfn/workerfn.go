@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/sqsclient"
 	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/queue"
 	"github.com/payrecon/payrecon/shared/vault"
@@ -82,7 +82,7 @@ var (
 // that runs the same Worker (local runner, tests).
 func Queue(e *app.Env) queue.Enqueuer {
 	if e.Cfg.WorkQueueURL != "" {
-		q, _ := sqsQueues.LoadOrStore(e, &queue.SQS{API: sqs.NewFromConfig(e.AWS), QueueURL: e.Cfg.WorkQueueURL})
+		q, _ := sqsQueues.LoadOrStore(e, &queue.SQS{API: sqsclient.New(e), QueueURL: e.Cfg.WorkQueueURL})
 		return q.(*queue.SQS)
 	}
 	return LocalQueue(e)
