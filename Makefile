@@ -50,9 +50,9 @@ build: ## every function as bootstrap for linux/arm64 (provided.al2023)
 	  printf '%-18s %s MB\n' $$f "$$(stat -c %s $(BUILD_DIR)/$$f/bootstrap | awk '{printf "%.2f", $$1/1048576}')"; \
 	done
 
-invoke: ## sam local invoke FN=CredentialsFunction EVENT=events/credentials-put-stripe.json
-	@command -v sam >/dev/null || { echo "invoke needs the AWS SAM CLI (https://docs.aws.amazon.com/serverless-application-model/)"; exit 1; }
-	CGO_ENABLED=0 GOFLAGS='-tags=lambda.norpc -trimpath' sam build && sam local invoke $(FN) -e $(EVENT)
+invoke: tools ## FN=<LogicalId> EVENT=events/<file>.json: the real bootstrap under aws-lambda-rie on the local stack
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=StripeWebhookFunction EVENT=events/stripe-webhook-payout-paid.json"; exit 1; }
+	@$(GO) run ./cmd/local invoke -fn $(FN) -event $(EVENT)
 
 deploy: ## sam build + deploy (STAGE=dev|staging|prod → samconfig.toml section)
 	CGO_ENABLED=0 GOFLAGS='-tags=lambda.norpc -trimpath' sam build && sam deploy --config-env $(STAGE)

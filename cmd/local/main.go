@@ -6,6 +6,7 @@
 //	local partners create -name N   create a partner and print its first API key (once)
 //	local partners keys|rotate|revoke -partner ID [-key KEYID]
 //	local load [-requests N -duration D -concurrency 1,4,16,64]  bounded load on loopback
+//	local invoke -fn LogicalId -event FILE  one function's bootstrap under aws-lambda-rie (make invoke)
 //	local sign-event FILE           fill events/ placeholders from PAYRECON_* env and sign webhook bodies
 //
 // partners and sign-event act on the table named by TABLE_NAME (and DYNAMODB_ENDPOINT,
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 		return runPartners(ctx, args[1:], out, getenv)
 	case "load":
 		return runLoad(ctx, args[1:], out, getenv)
+	case "invoke":
+		return runInvoke(ctx, args[1:], out, getenv)
 	case "sign-event":
 		return runSignEvent(args[1:], out, getenv)
 	}

@@ -53,6 +53,10 @@ func runLocal(ctx context.Context, args []string, out io.Writer, getenv func(str
 	}
 	defer closeLocal()
 	d := l.Demo
+	envFile, err := writeFunctionEnv(l.FunctionEnv)
+	if err != nil {
+		return err
+	}
 	srv := newServer(l.Handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -75,7 +79,10 @@ payrecon is running locally on %s
   Secrets Manager %s   (moto_server)
   Stripe API      %s   (stripe-mock)
 
-Demo partner %s, API key (shown once):
+Functions under aws-lambda-rie:  make invoke FN=StripeWebhookFunction EVENT=events/stripe-webhook-payout-paid.json
+  (their environment, in sam --env-vars format: %s)
+
+Demo partner %s, API key (fixed, local only):
 
   export PAYRECON_API_KEY=%s
 
@@ -90,7 +97,7 @@ Embedded UI for the demo company (open within 15 minutes; single use):
   new one: curl -s -X POST -H "Authorization: Bearer $PAYRECON_API_KEY" -d '{"components":["connect","payouts","reconciliation"]}' %s/v1/companies/%s/embed-sessions
 
 Ctrl-C stops everything.
-`, base, stack.DynamoURL, localTable, stack.SecretsURL, stack.StripeURL, d.PartnerID, d.APIKey, base, d.CompanyID, demo.StripeAccountID, demo.QualpayMerchantID, summary, embed, base, d.CompanyID)
+`, base, stack.DynamoURL, localTable, stack.SecretsURL, stack.StripeURL, envFile, d.PartnerID, d.APIKey, base, d.CompanyID, demo.StripeAccountID, demo.QualpayMerchantID, summary, embed, base, d.CompanyID)
 
 	select {
 	case <-ctx.Done():
@@ -110,6 +117,10 @@ type local struct {
 	Handler http.Handler
 	Demo    demo.Demo
 	Env     *app.Env
+	// FunctionEnv is a deployed function's environment on this stack (make
+	// invoke, sam local invoke --env-vars): the in-process handlers above use an
+	// in-process work queue, the functions the stack's SQS queues (moto_server).
+	FunctionEnv map[string]string
 	// Balance serves Stripe balance transactions for payouts (stripe-mock's fixtures
 	// cannot itemise a real payout); everything else goes on to stripe-mock.
 	Balance *example.BalanceFake
@@ -182,7 +193,11 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 	if err != nil {
 		return nil, fmt.Errorf("seed demo: %w", err)
 	}
-	return &local{Handler: mux, Demo: d, Env: e, Balance: balance, Qualpay: qpFake, Plaid: plFake}, nil
+	fnEnv, err := functionEnv(ctx, e, stack.SecretsURL)
+	if err != nil {
+		return nil, err
+	}
+	return &local{Handler: mux, Demo: d, Env: e, Balance: balance, Qualpay: qpFake, Plaid: plFake, FunctionEnv: fnEnv}, nil
 }
 
 // standInPath serves the local stand-in of Stripe's authorize page.

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/sqsclient"
+	"github.com/payrecon/payrecon/shared/local/localstack"
+)
+
+// functionEnv is what a deployed function sees on this stack: the Env's own
+// configuration plus the SQS queues (created on moto_server, which also serves
+// SQS) and local credentials. Only variables the template declares reach a
+// function under `sam local invoke`; make invoke passes the same set.
+func functionEnv(ctx context.Context, e *app.Env, motoURL string) (map[string]string, error) {
+	c := e.Cfg
+	sqsCfg := *e
+	sqsCfg.Cfg.SQSEndpoint = motoURL
+	q := sqsclient.New(&sqsCfg)
+	queue := func(name string) (string, error) {
+		out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name)})
+		if err != nil {
+			return "", fmt.Errorf("create queue %s: %w", name, err)
+		}
+		return aws.ToString(out.QueueUrl), nil
+	}
+	work, err := queue(c.Table + "-work")
+	if err != nil {
+		return nil, err
+	}
+	recon, err := queue(c.Table + "-reconcile")
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		"STAGE": c.Stage, "TABLE_NAME": c.Table, "AWS_REGION": c.Region,
+		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+		"DYNAMODB_ENDPOINT": c.DynamoEndpoint, "SECRETSMANAGER_ENDPOINT": c.SecretsEndpoint, "SQS_ENDPOINT": motoURL,
+		"STRIPE_API_URL": c.StripeAPIURL, "STRIPE_CONNECT_URL": c.StripeConnectURL, "QUALPAY_BASE_URL": c.QualpayBaseURL,
+		"PUBLIC_BASE_URL": c.PublicBaseURL, "WORK_QUEUE_URL": work, "RECONCILE_QUEUE_URL": recon,
+	}, nil
+}
+
+// runningEnvFile is where `make run` leaves its functions' environment for make invoke.
+const runningEnvFile = ".build/env.running.json"
+
+// writeFunctionEnv writes env in `sam local invoke --env-vars` format.
+func writeFunctionEnv(env map[string]string) (string, error) {
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(root, runningEnvFile)
+	b, err := json.MarshalIndent(map[string]map[string]string{"Parameters": env}, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return "", err
+	}
+	return path, os.Rename(tmp, path) // atomic: make invoke never reads half a file
+}
