@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
@@ -70,4 +72,21 @@ func writeFunctionEnv(env map[string]string) (string, error) {
 		return "", err
 	}
 	return path, os.Rename(tmp, path) // atomic: make invoke never reads half a file
+}
+
+// queuedJobs is how many messages wait on the function env's work queue.
+func queuedJobs(ctx context.Context, env map[string]string) (int, error) {
+	e := &app.Env{Cfg: app.Config{SQSEndpoint: env["SQS_ENDPOINT"]}}
+	awsCfg, err := app.AWSConfig(app.Config{Region: env["AWS_REGION"], SQSEndpoint: env["SQS_ENDPOINT"],
+		AWSAccessKeyID: env["AWS_ACCESS_KEY_ID"], AWSSecretAccessKey: env["AWS_SECRET_ACCESS_KEY"]})
+	if err != nil {
+		return 0, err
+	}
+	e.AWS = awsCfg
+	out, err := sqsclient.New(e).GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(env["WORK_QUEUE_URL"]),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameApproximateNumberOfMessages}})
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)])
 }

@@ -93,6 +93,11 @@ func runInvoke(ctx context.Context, args []string, out io.Writer, getenv func(st
 	if d, err := p.InitDuration(); err == nil {
 		fmt.Fprintf(os.Stderr, "invoke: %s init %.2f ms (emulator INIT REPORT)\n", f.LogicalID, float64(d)/float64(time.Millisecond))
 	}
+	if env["WORK_QUEUE_URL"] != "" {
+		if n, err := queuedJobs(ctx, env); err == nil {
+			fmt.Fprintf(os.Stderr, "invoke: %d job(s) waiting on the work queue %s\n", n, env["WORK_QUEUE_URL"])
+		}
+	}
 	var pretty bytes.Buffer
 	if json.Indent(&pretty, res, "", "  ") == nil {
 		res = pretty.Bytes()

@@ -197,6 +197,12 @@ func TestBootstrapsUnderRIE(t *testing.T) {
 					}
 				}
 			}
+			if dir == "stripe-webhook" {
+				// payout.paid queued its itemisation on the stack's SQS work queue.
+				if n, err := queuedJobs(ctx, l.FunctionEnv); err != nil || n < 1 {
+					t.Errorf("work queue after payout.paid: %d jobs, %v", n, err)
+				}
+			}
 			if dir == "stripe-oauth" {
 				// The shipped callback's state was never issued; a real round trip
 				// (Start Stripe Flow, the local authorize stand-in) gives one that is.

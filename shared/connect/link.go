@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -17,10 +18,11 @@ import (
 	"github.com/payrecon/payrecon/shared/stripeapi"
 )
 
-var acctIDRe = regexp.MustCompile(`^acct_[A-Za-z0-9]{6,64}$`)
+// Regexps compile on first use, not at init (every cold start pays init).
+var acctIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^acct_[A-Za-z0-9]{6,64}$`) })
 
 // keyInText matches API keys (including Stripe's masked form) inside provider messages.
-var keyInText = regexp.MustCompile(`(sk|rk|pk)_(test|live)_[A-Za-z0-9*]*`)
+var keyInText = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(sk|rk|pk)_(test|live)_[A-Za-z0-9*]*`) })
 
 // LinkStripe connects an existing Stripe account the platform can already reach
 // (partners with existing integrations). created is false when the same
@@ -29,7 +31,7 @@ func (s *Service) LinkStripe(ctx context.Context, partnerID, companyID, accountI
 	if _, err := s.Companies.Get(ctx, partnerID, companyID); err != nil {
 		return companies.Connection{}, false, err
 	}
-	if !acctIDRe.MatchString(accountID) {
+	if !acctIDRe().MatchString(accountID) {
 		return companies.Connection{}, false, apperr.FieldErrors(map[string]string{"account_id": "must be a Stripe account ID (acct_…)"})
 	}
 	keys, err := s.stripeKeys(ctx, partnerID)
@@ -68,7 +70,7 @@ func accountCheckError(err error) error {
 	case se.HTTPStatusCode >= 500:
 		return &apperr.Error{Code: apperr.BadGateway, Message: "Stripe is unavailable; retry shortly", RetryAfter: 10}
 	}
-	reason := strings.TrimSpace(keyInText.ReplaceAllString(se.Msg, "[key]"))
+	reason := strings.TrimSpace(keyInText().ReplaceAllString(se.Msg, "[key]"))
 	if reason == "" {
 		reason = string(se.Code)
 	}
@@ -136,7 +138,7 @@ func (s *Service) deauthorize(ctx context.Context, partnerID, accountID string) 
 }
 
 func reasonOr(r, def string) string {
-	if reasonRe.MatchString(r) {
+	if reasonRe().MatchString(r) {
 		return r
 	}
 	return def

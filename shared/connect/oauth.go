@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -69,7 +70,9 @@ func (s *Service) StartStripe(ctx context.Context, partnerID, companyID, returnU
 	return StartResult{URL: startURL(redirectURI, st), ExpiresAt: rec.ExpiresAt}, nil
 }
 
-var hostRe = regexp.MustCompile(`^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?$`)
+var hostRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:[0-9]{1,5})?$`)
+})
 
 // RedirectURI is the OAuth redirect_uri: PublicBaseURL + /integrations/stripe,
 // or, when that is not configured, https://<request host> (http for loopback
@@ -78,7 +81,7 @@ func (s *Service) RedirectURI(requestHost string) (string, error) {
 	if s.PublicBaseURL != "" {
 		return strings.TrimRight(s.PublicBaseURL, "/") + CallbackPath, nil
 	}
-	if !hostRe.MatchString(requestHost) {
+	if !hostRe().MatchString(requestHost) {
 		return "", apperr.New(apperr.Invalid, "cannot derive the OAuth redirect URL from the request host")
 	}
 	u := url.URL{Scheme: "https", Host: requestHost, Path: CallbackPath}
@@ -112,7 +115,7 @@ func (e *StateError) Unwrap() error { return e.err }
 // Expired reports whether the state existed but had expired.
 func (e *StateError) Expired() bool { return errors.Is(e.err, errStateExpired) }
 
-var reasonRe = regexp.MustCompile(`^[a-z_]{1,64}$`)
+var reasonRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z_]{1,64}$`) })
 
 // Callback completes the OAuth redirect. It returns the URL to send the browser
 // to: always the return_url stored with the state, with status=connected or
@@ -171,7 +174,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (s
 		return fail("stripe_unavailable"), nil
 	}
 	// tok also carries an access token: deliberately dropped here, never stored or logged.
-	if !acctIDRe.MatchString(tok.StripeUserID) {
+	if !acctIDRe().MatchString(tok.StripeUserID) {
 		log.ErrorContext(ctx, "stripe oauth: token response without a valid stripe_user_id")
 		return fail("exchange_failed"), nil
 	}
