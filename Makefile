@@ -43,11 +43,11 @@ bench: tools ## benchmarks (recorded in README)
 fuzz: ## longer fuzzing of every target (FUZZTIME per target, default 60s)
 	@scripts/fuzz.sh $${FUZZTIME:-60s}
 
-build: ## every function as bootstrap for linux/arm64 (provided.al2023)
+build: ## every function as bootstrap for linux/arm64 (provided.al2023); sizes in bytes and decimal MB (goal <= 9 MB)
 	@for f in $(FUNCTIONS); do \
 	  mkdir -p $(BUILD_DIR)/$$f && \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/$$f/bootstrap ./functions/$$f || exit 1; \
-	  printf '%-18s %s MB\n' $$f "$$(stat -c %s $(BUILD_DIR)/$$f/bootstrap | awk '{printf "%.2f", $$1/1048576}')"; \
+	  stat -c %s $(BUILD_DIR)/$$f/bootstrap | awk -v f=$$f '{printf "%-18s %10d bytes  %5.2f MB%s\n", f, $$1, $$1/1e6, ($$1 > 9e6 ? "  (over the 9 MB goal)" : "")}'; \
 	done
 
 invoke: tools ## FN=<LogicalId> EVENT=events/<file>.json: the real bootstrap under aws-lambda-rie on the local stack
