@@ -119,5 +119,7 @@ func BenchmarkColdStart(b *testing.B) {
 	}
 	b.ReportMetric(hello, "hello-world-init-ms")
 	b.ReportMetric(worst, "worst-x-hello")
-	b.Log(report.String())
+	if b.N >= 5 { // the measured run, not the framework's first single-iteration probe
+		fmt.Print(report.String())
+	}
 }
