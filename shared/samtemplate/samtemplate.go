@@ -32,15 +32,6 @@ func (r Route) Pattern() string {
 
 // Routes parses the template's HttpApi events, sorted by path then method.
 func Routes(templatePath string) ([]Route, error) {
-	raw, err := os.ReadFile(templatePath)
-	if err != nil {
-		return nil, err
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("parse template: %w", err)
-	}
-	clearTags(&doc)
 	var tpl struct {
 		Resources map[string]struct {
 			Type       string `yaml:"Type"`
@@ -56,7 +47,7 @@ func Routes(templatePath string) ([]Route, error) {
 			} `yaml:"Properties"`
 		} `yaml:"Resources"`
 	}
-	if err := doc.Decode(&tpl); err != nil {
+	if err := decode(templatePath, &tpl); err != nil {
 		return nil, fmt.Errorf("decode template: %w", err)
 	}
 	var out []Route
@@ -83,33 +74,34 @@ func Routes(templatePath string) ([]Route, error) {
 
 // Functions returns the logical ID -> folder name of every function in the template.
 func Functions(templatePath string) (map[string]string, error) {
-	raw, err := os.ReadFile(templatePath)
+	fns, err := FunctionSettings(templatePath)
 	if err != nil {
 		return nil, err
 	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, err
-	}
-	clearTags(&doc)
-	var tpl struct {
-		Resources map[string]struct {
-			Type       string `yaml:"Type"`
-			Properties struct {
-				CodeUri string `yaml:"CodeUri"`
-			} `yaml:"Properties"`
-		} `yaml:"Resources"`
-	}
-	if err := doc.Decode(&tpl); err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for id, r := range tpl.Resources {
-		if r.Type == "AWS::Serverless::Function" {
-			out[id] = path.Base(strings.TrimSuffix(r.Properties.CodeUri, "/"))
-		}
+	out := make(map[string]string, len(fns))
+	for id, f := range fns {
+		out[id] = f.Dir
 	}
 	return out, nil
+}
+
+// decode reads the template into v. CloudFormation short-form tags (!Ref,
+// !Sub …) are not standard YAML types: decoding into a yaml.Node first and
+// clearing them lets v read plain values.
+func decode(templatePath string, v any) error {
+	raw, err := os.ReadFile(templatePath)
+	if err != nil {
+		return err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("parse template: %w", err)
+	}
+	clearTags(&doc)
+	if err := doc.Decode(v); err != nil {
+		return fmt.Errorf("decode template: %w", err)
+	}
+	return nil
 }
 
 func clearTags(n *yaml.Node) {

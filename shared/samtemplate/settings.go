@@ -1,12 +1,8 @@
 package samtemplate
 
 import (
-	"fmt"
-	"os"
 	"path"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 // Function is what the runtime needs to know about one AWS::Serverless::Function:
@@ -20,15 +16,6 @@ type Function struct {
 
 // FunctionSettings returns every function of the template by logical ID.
 func FunctionSettings(templatePath string) (map[string]Function, error) {
-	raw, err := os.ReadFile(templatePath)
-	if err != nil {
-		return nil, err
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, fmt.Errorf("parse template: %w", err)
-	}
-	clearTags(&doc)
 	type limits struct {
 		CodeUri    string `yaml:"CodeUri"`
 		Timeout    int    `yaml:"Timeout"`
@@ -43,8 +30,8 @@ func FunctionSettings(templatePath string) (map[string]Function, error) {
 			Properties limits `yaml:"Properties"`
 		} `yaml:"Resources"`
 	}
-	if err := doc.Decode(&tpl); err != nil {
-		return nil, fmt.Errorf("decode template: %w", err)
+	if err := decode(templatePath, &tpl); err != nil {
+		return nil, err
 	}
 	// Lambda's own defaults when neither the function nor Globals sets them.
 	g := tpl.Globals.Function

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -42,25 +41,14 @@ type keyElem struct {
 // CreateTableInputFromTemplate reads the table definition from a SAM template, so
 // local and test tables can never drift from what is deployed.
 func CreateTableInputFromTemplate(templatePath, tableName string) (*dynamodb.CreateTableInput, string, error) {
-	raw, err := os.ReadFile(templatePath)
-	if err != nil {
-		return nil, "", err
-	}
-	// CloudFormation short-form tags (!Ref, !Sub …) are not standard YAML types;
-	// decoding into yaml.Node first and clearing tags lets us read plain values.
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		return nil, "", fmt.Errorf("parse template: %w", err)
-	}
-	clearTags(&doc)
 	var tpl struct {
 		Resources map[string]struct {
 			Type       string    `yaml:"Type"`
 			Properties yaml.Node `yaml:"Properties"`
 		} `yaml:"Resources"`
 	}
-	if err := doc.Decode(&tpl); err != nil {
-		return nil, "", fmt.Errorf("decode template: %w", err)
+	if err := decode(templatePath, &tpl); err != nil {
+		return nil, "", err
 	}
 	res, ok := tpl.Resources[TableResource]
 	if !ok || res.Type != "AWS::DynamoDB::Table" {
