@@ -7,7 +7,7 @@
 //	local partners keys|rotate|revoke -partner ID [-key KEYID]
 //	local load [-requests N -duration D -concurrency 1,4,16,64]  bounded load on loopback
 //	local invoke -fn LogicalId -event FILE  one function's bootstrap under aws-lambda-rie (make invoke)
-//	local sign-event FILE           fill events/ placeholders from PAYRECON_* env and sign webhook bodies
+//	local sign-event FILE           an events/ file for another partner or stage: placeholders from PAYRECON_* env, signatures re-signed now
 //
 // partners and sign-event act on the table named by TABLE_NAME (and DYNAMODB_ENDPOINT,
 // SECRETSMANAGER_ENDPOINT when local), like the functions do.
@@ -42,7 +42,7 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
-		return errors.New("usage: local run|stack|partners|sign-event (see cmd/local/main.go)")
+		return errors.New("usage: local run|stack|partners|invoke|sign-event (see cmd/local/main.go)")
 	}
 	switch args[0] {
 	case "run":
