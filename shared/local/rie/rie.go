@@ -193,8 +193,15 @@ func (p *Process) Stop() {
 	if p == nil || p.cmd.Process == nil {
 		return
 	}
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL) // its process group: the emulator and the bootstrap
-	<-p.done
+	// SIGTERM lets the emulator stop the runtime as Lambda does (quietly); its
+	// whole process group is killed if it has not exited within two seconds.
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(2 * time.Second):
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		<-p.done
+	}
 }
 
 type syncBuffer struct {
