@@ -55,12 +55,14 @@ var expected = map[string]want{
 	"reports-list-matches":             {200, "data"},
 	"splits-create-intent":             {201, "id"},
 	"splits-create-partnership":        {201, "id"},
+	"splits-create-split-qualy":        {404, "error"}, // the guide's IDs as printed: no such payment intent here
 	"splits-create-tax":                {201, "id"},
 	"splits-list-intents":              {200, "data"},
 	"stripe-oauth-callback":            {400, ""}, // a state never issued: the HTML "link expired" page
 	"stripe-webhook-payment-succeeded": {200, "received"},
 	"stripe-webhook-payout-paid":       {200, "received"},
 	"vault-add-shipping-address":       {404, "error"}, // runs before vault-create-customer
+	"vault-create-plan":                {201, "plan_id"},
 	"vault-create-customer":            {201, "customer_id"},
 	"vault-get-customer":               {200, "customer_id"},
 	"vault-list-customers":             {200, "data"},
