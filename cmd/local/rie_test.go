@@ -301,8 +301,9 @@ func rejectedVariant(raw []byte) ([]byte, int, bool) {
 }
 
 // oauthCallback starts the Stripe flow for a new company on the in-process
-// handlers, approves it on the local authorize stand-in, and returns the
-// shipped callback event carrying the code and state Stripe would send back.
+// handlers, opens its start link (which binds the flow to a cookie), approves
+// it on the local authorize stand-in, and returns the shipped callback event
+// carrying the code, the state and the binding cookie.
 func oauthCallback(t *testing.T, l *local, root string) []byte {
 	t.Helper()
 	srv := httptest.NewServer(l.Handler)
@@ -317,14 +318,25 @@ func oauthCallback(t *testing.T, l *local, root string) []byte {
 	if err := json.Unmarshal(flow.Body, &f); err != nil || f.URL == "" {
 		t.Fatalf("start stripe flow: %d %s", flow.Status, flow.Body)
 	}
-	u, err := url.Parse(f.URL)
+	// The start link binds the flow to this "browser" (a cookie) and redirects to the authorize page.
+	start, err := url.Parse(f.URL)
 	if err != nil {
 		t.Fatal(err)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	bind, err := noRedirect.Get(srv.URL + start.RequestURI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bind.Body.Close()
+	cookies := bind.Cookies()
+	u, err := url.Parse(bind.Header.Get("Location"))
+	if err != nil || len(cookies) == 0 {
+		t.Fatalf("start link: %d %q, %d cookies", bind.StatusCode, bind.Header.Get("Location"), len(cookies))
 	}
 	q := u.Query()
 	form := url.Values{"client_id": {q.Get("client_id")}, "redirect_uri": {q.Get("redirect_uri")}, "state": {q.Get("state")},
 		"scope": {q.Get("scope")}, "account_id": {"acct_1RieOAuthTest0001"}, "decision": {"approve"}}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := noRedirect.PostForm(srv.URL+standInPath, form)
 	if err != nil {
 		t.Fatal(err)
@@ -348,6 +360,11 @@ func oauthCallback(t *testing.T, l *local, root string) []byte {
 		params[k] = back.Query().Get(k)
 	}
 	ev["queryStringParameters"] = params
+	var jar []string
+	for _, c := range cookies {
+		jar = append(jar, c.Name+"="+c.Value)
+	}
+	ev["cookies"] = jar // API Gateway v2 carries the browser's cookies here
 	b, _ := json.Marshal(ev)
 	return b
 }
