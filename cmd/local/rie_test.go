@@ -31,6 +31,8 @@ type want struct {
 
 // expected covers every events/*.json; a new event file must be added here.
 var expected = map[string]want{
+	"embedded-create-session":          {201, "url"},
+	"embedded-put-settings":            {200, "allowed_origins"},
 	"bank-feed-sync-page":              {200, "added"},
 	"connections-create-company":       {201, "id"},
 	"connections-link-stripe":          {200, "account_id"},
@@ -72,7 +74,7 @@ var expected = map[string]want{
 // order runs functions so that later events find what earlier ones made, and
 // the credentials deletion comes last.
 var order = []string{"stripe-webhook", "worker", "qualpay-webhook", "connections", "stripe-oauth", "payments",
-	"vault", "splits", "bank-feed", "reconcile", "reports", "credentials"}
+	"vault", "splits", "bank-feed", "reconcile", "reports", "embedded", "credentials"}
 
 // TestBootstrapsUnderRIE runs every function's real bootstrap (built as
 // deployment builds it, for this host's architecture) under aws-lambda-rie on
