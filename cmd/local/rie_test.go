@@ -33,6 +33,8 @@ type want struct {
 var expected = map[string]want{
 	"embedded-create-session":          {201, "url"},
 	"embedded-put-settings":            {200, "allowed_origins"},
+	"plaid-get-integration":            {404, "error"}, // the demo seed configures no Plaid credentials
+	"plaid-list-items":                 {200, "data"},
 	"bank-feed-sync-page":              {200, "added"},
 	"connections-create-company":       {201, "id"},
 	"connections-link-stripe":          {200, "account_id"},
@@ -74,7 +76,7 @@ var expected = map[string]want{
 // order runs functions so that later events find what earlier ones made, and
 // the credentials deletion comes last.
 var order = []string{"stripe-webhook", "worker", "qualpay-webhook", "connections", "stripe-oauth", "payments",
-	"vault", "splits", "bank-feed", "reconcile", "reports", "embedded", "credentials"}
+	"vault", "splits", "bank-feed", "reconcile", "reports", "embedded", "plaid", "credentials"}
 
 // TestBootstrapsUnderRIE runs every function's real bootstrap (built as
 // deployment builds it, for this host's architecture) under aws-lambda-rie on

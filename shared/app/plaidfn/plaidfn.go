@@ -10,10 +10,10 @@ import (
 	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/reconfn"
+	"github.com/payrecon/payrecon/shared/app/sqsclient"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/httpapi"
 	"github.com/payrecon/payrecon/shared/plaid"
@@ -53,7 +53,7 @@ func Items(e *app.Env) *plaiditems.Store { return &plaiditems.Store{Store: e.Sto
 // an in-process queue running the same sync (local runner, tests).
 func Queue(e *app.Env) queue.Enqueuer {
 	if e.Cfg.PlaidQueueURL != "" {
-		return &queue.SQS{API: sqs.NewFromConfig(e.AWS), QueueURL: e.Cfg.PlaidQueueURL}
+		return &queue.SQS{API: sqsclient.New(e), QueueURL: e.Cfg.PlaidQueueURL}
 	}
 	return LocalQueue(e)
 }

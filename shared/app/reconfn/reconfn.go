@@ -64,7 +64,7 @@ func ReconcileEntry(e *app.Env, queueURL string, plaidSyncs ...queue.Enqueuer) f
 	if len(plaidSyncs) > 0 {
 		plaidQ = plaidSyncs[0]
 	} else if e.Cfg.PlaidQueueURL != "" {
-		plaidQ = &queue.SQS{API: sqs.NewFromConfig(e.AWS), QueueURL: e.Cfg.PlaidQueueURL}
+		plaidQ = &queue.SQS{API: sqsclient.New(e), QueueURL: e.Cfg.PlaidQueueURL}
 	}
 	httpH := httpapi.Lambda(ReconcileHandler(e))
 	send := svc.Inline
