@@ -129,7 +129,7 @@ func TestEmbeddedUIInBrowser(t *testing.T) {
 
 	t.Run("the $3,890.00 payout with its 5 items", func(t *testing.T) {
 		row := "#payout-" + example.PayoutID
-		do(t, 20*time.Second, chromedp.Click(chromedp.ID("tab-payouts")), chromedp.WaitVisible(chromedp.CSS(row)))
+		do(t, 20*time.Second, chromedp.Click(chromedp.ID("tab-payouts")), chromedp.WaitVisible(chromedp.CSS(`#payouts[aria-busy="false"] `+row)))
 		rowText := text(t, row)
 		do(t, 20*time.Second, chromedp.Click(chromedp.CSS(row+" button")), chromedp.WaitVisible(chromedp.ID("payout-total")))
 		total := text(t, "#payout-total")
@@ -141,7 +141,8 @@ func TestEmbeddedUIInBrowser(t *testing.T) {
 	})
 
 	t.Run("an exception resolved by a manual match", func(t *testing.T) {
-		do(t, 20*time.Second, chromedp.Click(chromedp.ID("tab-reconciliation")), chromedp.WaitVisible(chromedp.CSS(".exception")), shots("exception"))
+		do(t, 20*time.Second, chromedp.Click(chromedp.ID("tab-reconciliation")), chromedp.WaitVisible(chromedp.CSS(`#exceptions[aria-busy="false"] .exception`)),
+			chromedp.WaitVisible(chromedp.CSS(`#matches[aria-busy="false"]`)), shots("exception"))
 		title := text(t, ".exception h3")
 		do(t, 20*time.Second, chromedp.Click(chromedp.CSS(".exception button.primary")),
 			chromedp.WaitVisible(chromedp.CSS(".match-form input[type=checkbox]")),
@@ -160,7 +161,7 @@ func TestEmbeddedUIInBrowser(t *testing.T) {
 
 	t.Run("connect Stripe through the stand-in authorize page", func(t *testing.T) {
 		do(t, 30*time.Second, chromedp.Click(chromedp.ID("tab-connect")),
-			chromedp.WaitVisible(chromedp.CSS("#conn-stripe button.danger")),
+			chromedp.WaitVisible(chromedp.CSS(`#connections[aria-busy="false"] #conn-stripe button.danger`)),
 			chromedp.Click(chromedp.CSS("#conn-stripe button.danger")), // Disconnect Stripe…
 			chromedp.Click(chromedp.Search(`//button[text()="Yes, disconnect Stripe"]`)),
 			chromedp.WaitVisible(chromedp.Search(`//button[text()="Connect Stripe"]`)), shots("connect"),

@@ -159,6 +159,7 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 	s.stamp(&m)
 	res := Result{Received: true, EventID: m.EventID}
 	dropped := map[string]int{} // effect -> stale hits: 1 = use its fallback, 2 = drop it
+	hostRetried := 0            // condition failures of the dedupe host that were not duplicates
 	for attempt := 0; attempt < 8; attempt++ {
 		if attempt > 0 {
 			time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
@@ -245,6 +246,13 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 			if seen {
 				res.Duplicate, res.Outcome = true, "duplicate"
 				return res, nil
+			}
+			// The payment's own guard failed, or a concurrent writer changed the
+			// item between plan and write: plan again once before calling the
+			// event stale, as the marker path does. A really older event fails
+			// its guard again and is dropped on the next pass.
+			if hostRetried++; hostRetried == 1 {
+				continue
 			}
 		}
 		for i, e := range kept {

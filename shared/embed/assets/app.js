@@ -94,8 +94,11 @@
 
   // Connect component.
   var providerNames = { stripe: "Stripe", qualpay: "Qualpay" };
+  // Each loader marks its panel busy until it has re-rendered (screen readers
+  // announce it; tests wait for it rather than clicking a node about to go).
   function loadConnect() {
     var box = document.getElementById("connections");
+    box.setAttribute("aria-busy", "true");
     return api("GET", "/connections").then(function (res) {
       clear(box).setAttribute("aria-busy", "false");
       res.data.forEach(function (c) {
@@ -146,6 +149,7 @@
   function badge(state) { var l = recLabels[state] || [state, ""]; return el("span", { "class": "badge " + l[1], text: l[0] }); }
   function loadPayouts(cursor) {
     var box = document.getElementById("payouts");
+    box.setAttribute("aria-busy", "true");
     return api("GET", "/payouts" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : "")).then(function (res) {
       clear(box).setAttribute("aria-busy", "false");
       if (!res.data.length) { box.appendChild(el("p", { "class": "muted", text: "No payouts yet." })); return; }
@@ -209,6 +213,8 @@
 
   // Reconciliation component.
   function loadReconciliation() {
+    document.getElementById("exceptions").setAttribute("aria-busy", "true");
+    document.getElementById("matches").setAttribute("aria-busy", "true");
     return Promise.all([api("GET", "/exceptions"), api("GET", "/matches")]).then(function (r) {
       renderExceptions(r[0].data);
       renderMatches(r[1].data);
