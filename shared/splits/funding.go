@@ -116,7 +116,22 @@ func (s *Service) fund(ctx context.Context, pid string, e PaymentEvent) error {
 	if err := s.Store.DB.Put(ctx, ref); err != nil {
 		return err
 	}
-	return s.recordAndPay(ctx, pid, "", e.PaymentIntent, e.Metadata, e.Amount, e.Currency, &f)
+	if err := s.recordAndPay(ctx, pid, "", e.PaymentIntent, e.Metadata, e.Amount, e.Currency, &f); err != nil {
+		return err
+	}
+	// Stripe does not order deliveries (https://docs.stripe.com/webhooks#event-ordering):
+	// a refund may have been delivered (and found no round to take back from)
+	// before this success event. The charge as it is now, read after the
+	// transfers, says what the platform already refunded. (A dispute comes
+	// days later, long after the success event's retries.)
+	now, err := s.Platform.Charge(ctx, keys.SecretKey, e.Charge)
+	if err != nil {
+		return fmt.Errorf("read charge %s: %w", e.Charge, err)
+	}
+	if now.Refunded > 0 {
+		return s.takeBack(ctx, pid, PaymentEvent{Type: "charge.refunded", PaymentIntent: e.PaymentIntent, Charge: e.Charge, Refunded: now.Refunded})
+	}
+	return nil
 }
 
 // funding is how a round's money arrived on the platform.

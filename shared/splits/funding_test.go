@@ -160,6 +160,41 @@ func TestSplitFunding(t *testing.T) {
 		}
 	})
 
+	t.Run("a refund delivered before the payment's success event is reversed once the shares are paid", func(t *testing.T) {
+		// Stripe does not order deliveries (https://docs.stripe.com/webhooks#event-ordering):
+		// payment_intent.succeeded may fail or come late and be retried after charge.refunded.
+		id := newIntent()
+		ev, err := w.fake.Pay(checkout(id).StripePaymentIntent, "card")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := chargeOf(ev)
+		rev, err := w.fake.Refund(ch, 150000) // all of it, before the shares were transferred
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res := w.platformEvent(rev); res.Status != 200 {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		if res := w.platformEvent(ev); res.Status != 200 {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		for _, tr := range w.transfersOf(id) {
+			if tr.Reversed != tr.Amount {
+				t.Fatalf("the refunded payment's transfer to %s kept %d of %d: the platform paid the refund from its own balance",
+					tr.Destination, tr.Amount-tr.Reversed, tr.Amount)
+			}
+		}
+		if res := w.platformEvent(rev); res.Status != 200 { // the refund's redelivery reverses nothing twice
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		for _, tr := range w.transfersOf(id) {
+			if tr.Reversed != tr.Amount {
+				t.Fatalf("transfer to %s reversed %d of %d", tr.Destination, tr.Reversed, tr.Amount)
+			}
+		}
+	})
+
 	t.Run("ACH-type payments transfer after success, without source_transaction", func(t *testing.T) {
 		id := newIntent()
 		c := checkout(id)
