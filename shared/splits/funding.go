@@ -298,7 +298,13 @@ func (s *Service) reverse(ctx context.Context, pid string, in Intent, r *Round, 
 		if delta <= 0 {
 			continue
 		}
-		idem := fmt.Sprintf("payrecon-rev-%s-%s-%s-%s-%d", pid, in.ID, r.Payment, p.Key, targets[j])
+		// The key names where this reversal starts (what the round records as
+		// reversed already), not where it ends: two deliveries handled at once
+		// from the same record, or one after a crash that reversed without
+		// recording, send the same key, and Stripe runs only the first; the other
+		// gets idempotency_error (other parameters) and is retried once the
+		// first is recorded. A key naming the target let both reverse.
+		idem := fmt.Sprintf("payrecon-rev-%s-%s-%s-%s-from-%d", pid, in.ID, r.Payment, p.Key, p.Reversed+p.Unrecovered)
 		id, err := s.Platform.Reverse(ctx, keys.SecretKey, p.TransferID, delta, idem,
 			map[string]string{MetaPartner: pid, MetaIntent: in.ID, MetaPayout: payoutRef(r.Payment, p.Key)})
 		var te *TransferError

@@ -2,7 +2,9 @@ package splits_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/payrecon/payrecon/shared/local/connectfake"
@@ -192,6 +194,43 @@ func TestSplitFunding(t *testing.T) {
 			if tr.Reversed != tr.Amount {
 				t.Fatalf("transfer to %s reversed %d of %d", tr.Destination, tr.Reversed, tr.Amount)
 			}
+		}
+	})
+
+	t.Run("two refunds delivered at once reverse their total once", func(t *testing.T) {
+		// Stripe delivers events concurrently and out of order; each runs in its own
+		// Lambda. Refund A (30 %) is reversing while refund B (cumulative 60 %) is handled.
+		id := newIntent()
+		ev, err := w.fake.Pay(checkout(id).StripePaymentIntent, "card")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := chargeOf(ev)
+		if res := w.platformEvent(ev); res.Status != 200 {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		evA, _ := w.fake.Refund(ch, 45000)
+		evB, _ := w.fake.Refund(ch, 45000)
+		var fired atomic.Bool
+		hook := func(r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/reversals") && fired.CompareAndSwap(false, true) {
+				_ = w.platformEvent(evB) // may fail while A is under way: Stripe retries it
+			}
+		}
+		w.afterStripe.Store(&hook)
+		res := w.platformEvent(evA)
+		w.afterStripe.Store(nil)
+		if res.Status != 200 {
+			t.Fatalf("refund A: %d %s", res.Status, res.Body)
+		}
+		for _, ev := range [][]byte{evB, evA} { // Stripe's retries and redeliveries
+			if res := w.platformEvent(ev); res.Status != 200 {
+				t.Fatalf("%d %s", res.Status, res.Body)
+			}
+		}
+		trs := byDest(id)
+		if trs[schoolAcct].Reversed != 54000 || trs[agentAcct].Reversed != 31500 {
+			t.Fatalf("60 %% refunded: school reversed %d (want 54000), agent %d (want 31500)", trs[schoolAcct].Reversed, trs[agentAcct].Reversed)
 		}
 	})
 
