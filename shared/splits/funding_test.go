@@ -59,6 +59,22 @@ func TestSplitFunding(t *testing.T) {
 		_ = json.Unmarshal(event, &ev)
 		return ev.Data.Object.LatestCharge
 	}
+	deliver := func(evs ...[]byte) {
+		t.Helper()
+		for _, ev := range evs {
+			if res := w.platformEvent(ev); res.Status != 200 {
+				t.Fatalf("%d %s", res.Status, res.Body)
+			}
+		}
+	}
+	payCard := func(id string) (event []byte, charge string) {
+		t.Helper()
+		ev, err := w.fake.Pay(checkout(id).StripePaymentIntent, "card")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev, chargeOf(ev)
+	}
 	byDest := func(id string) map[string]connectfake.Transfer {
 		out := map[string]connectfake.Transfer{}
 		for _, tr := range w.transfersOf(id) {
@@ -166,30 +182,19 @@ func TestSplitFunding(t *testing.T) {
 		// Stripe does not order deliveries (https://docs.stripe.com/webhooks#event-ordering):
 		// payment_intent.succeeded may fail or come late and be retried after charge.refunded.
 		id := newIntent()
-		ev, err := w.fake.Pay(checkout(id).StripePaymentIntent, "card")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ch := chargeOf(ev)
+		ev, ch := payCard(id)
 		rev, err := w.fake.Refund(ch, 150000) // all of it, before the shares were transferred
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res := w.platformEvent(rev); res.Status != 200 {
-			t.Fatalf("%d %s", res.Status, res.Body)
-		}
-		if res := w.platformEvent(ev); res.Status != 200 {
-			t.Fatalf("%d %s", res.Status, res.Body)
-		}
+		deliver(rev, ev)
 		for _, tr := range w.transfersOf(id) {
 			if tr.Reversed != tr.Amount {
 				t.Fatalf("the refunded payment's transfer to %s kept %d of %d: the platform paid the refund from its own balance",
 					tr.Destination, tr.Amount-tr.Reversed, tr.Amount)
 			}
 		}
-		if res := w.platformEvent(rev); res.Status != 200 { // the refund's redelivery reverses nothing twice
-			t.Fatalf("%d %s", res.Status, res.Body)
-		}
+		deliver(rev) // the refund's redelivery reverses nothing twice
 		for _, tr := range w.transfersOf(id) {
 			if tr.Reversed != tr.Amount {
 				t.Fatalf("transfer to %s reversed %d of %d", tr.Destination, tr.Reversed, tr.Amount)
@@ -201,14 +206,8 @@ func TestSplitFunding(t *testing.T) {
 		// Stripe delivers events concurrently and out of order; each runs in its own
 		// Lambda. Refund A (30 %) is reversing while refund B (cumulative 60 %) is handled.
 		id := newIntent()
-		ev, err := w.fake.Pay(checkout(id).StripePaymentIntent, "card")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ch := chargeOf(ev)
-		if res := w.platformEvent(ev); res.Status != 200 {
-			t.Fatalf("%d %s", res.Status, res.Body)
-		}
+		ev, ch := payCard(id)
+		deliver(ev)
 		evA, _ := w.fake.Refund(ch, 45000)
 		evB, _ := w.fake.Refund(ch, 45000)
 		var fired atomic.Bool
@@ -223,11 +222,7 @@ func TestSplitFunding(t *testing.T) {
 		if res.Status != 200 {
 			t.Fatalf("refund A: %d %s", res.Status, res.Body)
 		}
-		for _, ev := range [][]byte{evB, evA} { // Stripe's retries and redeliveries
-			if res := w.platformEvent(ev); res.Status != 200 {
-				t.Fatalf("%d %s", res.Status, res.Body)
-			}
-		}
+		deliver(evB, evA) // Stripe's retries and redeliveries
 		trs := byDest(id)
 		if trs[schoolAcct].Reversed != 54000 || trs[agentAcct].Reversed != 31500 {
 			t.Fatalf("60 %% refunded: school reversed %d (want 54000), agent %d (want 31500)", trs[schoolAcct].Reversed, trs[agentAcct].Reversed)
