@@ -1,12 +1,14 @@
 package splits_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
 
+	"github.com/payrecon/payrecon/shared/app/splitsfn"
 	"github.com/payrecon/payrecon/shared/local/connectfake"
 	"github.com/payrecon/payrecon/shared/local/demo"
 	"github.com/payrecon/payrecon/shared/splits"
@@ -199,6 +201,31 @@ func TestSplitFunding(t *testing.T) {
 			if tr.Reversed != tr.Amount {
 				t.Fatalf("transfer to %s reversed %d of %d", tr.Destination, tr.Reversed, tr.Amount)
 			}
+		}
+	})
+
+	t.Run("transfers reversed for a refund are not paid again by the retry endpoint", func(t *testing.T) {
+		// Stripe sends transfer.reversed for each transfer payrecon fully reversed.
+		id := newIntent()
+		ev, ch := payCard(id)
+		deliver(ev)
+		rev, err := w.fake.Refund(ch, 150000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deliver(rev)
+		svc := *splitsfn.Service(w.env.Env)
+		for _, tr := range w.transfersOf(id) {
+			if err := svc.TransferEvent(context.Background(), w.d.PartnerID, "transfer.reversed", tr.ID, tr.Metadata, tr.Reversed == tr.Amount); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := len(w.transfersOf(id))
+		if res := w.do("POST", "/v1/payment-intents/"+id+"/payouts/retry", nil); res.Status != 200 {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		if after := len(w.transfersOf(id)); after != before {
+			t.Fatalf("the retry transferred the refunded payment's shares again: %d transfers, was %d", after, before)
 		}
 	})
 
