@@ -73,13 +73,20 @@ type PaymentLink struct {
 func linkPrefix(invoiceID string) string        { return "INVPAY#" + invoiceID + "#" }
 func linkSK(invoiceID, paymentID string) string { return linkPrefix(invoiceID) + paymentID }
 
-// stateRank: a payment goes processing -> succeeded | failed, never back.
+// stateRank: a payment goes processing -> failed -> succeeded, never back. A
+// failure is not final for a Stripe PaymentIntent: after a decline
+// (payment_intent.payment_failed) the customer retries on the same intent and it
+// can still succeed (https://docs.stripe.com/payments/paymentintents/lifecycle);
+// a success means the money was received, and a failure reported after it is
+// an earlier attempt's event arriving late.
 func stateRank(s string) int {
 	switch s {
 	case PaymentProcessing:
 		return 1
-	case PaymentSucceeded, PaymentFailed:
+	case PaymentFailed:
 		return 2
+	case PaymentSucceeded:
+		return 3
 	}
 	return 0
 }

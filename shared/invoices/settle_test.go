@@ -56,6 +56,13 @@ func TestSettle(t *testing.T) {
 			{ok("pi_1", 100000), invoices.StatusPaid, 100000, ""},
 			{invoices.Received{PaymentID: "pi_1", State: invoices.PaymentSucceeded, Currency: "usd", Lost: 100000}, invoices.StatusOpen, 0, ""},
 		}},
+		{"a declined card retried on the same PaymentIntent pays", []step{
+			// payment_intent.payment_failed, then the customer retries with another card:
+			// payment_intent.succeeded on the same pi_ (https://docs.stripe.com/payments/paymentintents/lifecycle).
+			{invoices.Received{PaymentID: "pi_1", State: invoices.PaymentFailed, Amount: 100000, Currency: "usd"}, invoices.StatusOpen, 0, ""},
+			{ok("pi_1", 100000), invoices.StatusPaid, 100000, ""},
+			{invoices.Received{PaymentID: "pi_1", State: invoices.PaymentFailed, Amount: 100000, Currency: "usd"}, invoices.StatusPaid, 100000, ""}, // its charge.failed, late
+		}},
 		{"failure after success is ignored", []step{
 			{ok("pi_1", 100000), invoices.StatusPaid, 100000, ""},
 			{invoices.Received{PaymentID: "pi_1", State: invoices.PaymentFailed, Amount: 100000, Currency: "usd"}, invoices.StatusPaid, 100000, ""},

@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +35,9 @@ type world struct {
 	school string // partnership IDs
 	agent  string
 	fake   *connectfake.Fake // Stripe Connect's money (transfers, balances), over stripe-mock
+	// afterStripe, when set, runs once a request to the Connect fake was
+	// handled and before its answer reaches the caller (concurrent deliveries).
+	afterStripe *atomic.Pointer[func(*http.Request)]
 }
 
 const (
@@ -42,14 +47,15 @@ const (
 
 func newWorld(t *testing.T, opts ...func(*app.Config)) *world {
 	t.Helper()
-	fake, fakeURL := newConnectFake(t)
+	after := new(atomic.Pointer[func(*http.Request)])
+	fake, fakeURL := newConnectFake(t, after)
 	env := testenv.New(t, append([]func(*app.Config){func(c *app.Config) { c.StripeAPIURL = fakeURL }}, opts...)...)
 	ctx := context.Background()
 	d, err := demo.Seed(ctx, env.Env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, env: env, srv: env.Server(), d: d, fake: fake}
+	w := &world{t: t, env: env, srv: env.Server(), d: d, fake: fake, afterStripe: after}
 	for _, a := range []string{demo.StripeAccountID, schoolAcct, agentAcct} {
 		fake.SetAccount(connectfake.Account{ID: a, Country: "US", Transfers: true, CardPayments: true})
 	}
@@ -101,7 +107,7 @@ func (w *world) intent(body string) (string, []string) {
 }
 
 // newConnectFake starts the Connect fake (spec-checked) in front of stripe-mock.
-func newConnectFake(t *testing.T) (*connectfake.Fake, string) {
+func newConnectFake(t *testing.T, after *atomic.Pointer[func(*http.Request)]) (*connectfake.Fake, string) {
 	t.Helper()
 	st, err := localstack.Start(os.Getenv)
 	if err != nil {
@@ -119,7 +125,18 @@ func newConnectFake(t *testing.T) (*connectfake.Fake, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(fake)
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if fn := after.Load(); fn != nil {
+			rec := httptest.NewRecorder()
+			fake.ServeHTTP(rec, r)
+			(*fn)(r)
+			maps.Copy(rw.Header(), rec.Header())
+			rw.WriteHeader(rec.Code)
+			_, _ = rw.Write(rec.Body.Bytes())
+			return
+		}
+		fake.ServeHTTP(rw, r)
+	}))
 	t.Cleanup(func() {
 		srv.Close()
 		if bad := fake.Invalid(); len(bad) > 0 {

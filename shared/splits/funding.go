@@ -116,7 +116,22 @@ func (s *Service) fund(ctx context.Context, pid string, e PaymentEvent) error {
 	if err := s.Store.DB.Put(ctx, ref); err != nil {
 		return err
 	}
-	return s.recordAndPay(ctx, pid, "", e.PaymentIntent, e.Metadata, e.Amount, e.Currency, &f)
+	if err := s.recordAndPay(ctx, pid, "", e.PaymentIntent, e.Metadata, e.Amount, e.Currency, &f); err != nil {
+		return err
+	}
+	// Stripe does not order deliveries (https://docs.stripe.com/webhooks#event-ordering):
+	// a refund may have been delivered (and found no round to take back from)
+	// before this success event. The charge as it is now, read after the
+	// transfers, says what the platform already refunded. (A dispute comes
+	// days later, long after the success event's retries.)
+	now, err := s.Platform.Charge(ctx, keys.SecretKey, e.Charge)
+	if err != nil {
+		return fmt.Errorf("read charge %s: %w", e.Charge, err)
+	}
+	if now.Refunded > 0 {
+		return s.takeBack(ctx, pid, PaymentEvent{Type: "charge.refunded", PaymentIntent: e.PaymentIntent, Charge: e.Charge, Refunded: now.Refunded})
+	}
+	return nil
 }
 
 // funding is how a round's money arrived on the platform.
@@ -283,7 +298,13 @@ func (s *Service) reverse(ctx context.Context, pid string, in Intent, r *Round, 
 		if delta <= 0 {
 			continue
 		}
-		idem := fmt.Sprintf("payrecon-rev-%s-%s-%s-%s-%d", pid, in.ID, r.Payment, p.Key, targets[j])
+		// The key names where this reversal starts (what the round records as
+		// reversed already), not where it ends: two deliveries handled at once
+		// from the same record, or one after a crash that reversed without
+		// recording, send the same key, and Stripe runs only the first; the other
+		// gets idempotency_error (other parameters) and is retried once the
+		// first is recorded. A key naming the target let both reverse.
+		idem := fmt.Sprintf("payrecon-rev-%s-%s-%s-%s-from-%d", pid, in.ID, r.Payment, p.Key, p.Reversed+p.Unrecovered)
 		id, err := s.Platform.Reverse(ctx, keys.SecretKey, p.TransferID, delta, idem,
 			map[string]string{MetaPartner: pid, MetaIntent: in.ID, MetaPayout: payoutRef(r.Payment, p.Key)})
 		var te *TransferError

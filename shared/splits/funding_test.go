@@ -1,10 +1,14 @@
 package splits_test
 
 import (
+	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/payrecon/payrecon/shared/app/splitsfn"
 	"github.com/payrecon/payrecon/shared/local/connectfake"
 	"github.com/payrecon/payrecon/shared/local/demo"
 	"github.com/payrecon/payrecon/shared/splits"
@@ -56,6 +60,22 @@ func TestSplitFunding(t *testing.T) {
 		}
 		_ = json.Unmarshal(event, &ev)
 		return ev.Data.Object.LatestCharge
+	}
+	deliver := func(evs ...[]byte) {
+		t.Helper()
+		for _, ev := range evs {
+			if res := w.platformEvent(ev); res.Status != 200 {
+				t.Fatalf("%d %s", res.Status, res.Body)
+			}
+		}
+	}
+	payCard := func(id string) (event []byte, charge string) {
+		t.Helper()
+		ev, err := w.fake.Pay(checkout(id).StripePaymentIntent, "card")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ev, chargeOf(ev)
 	}
 	byDest := func(id string) map[string]connectfake.Transfer {
 		out := map[string]connectfake.Transfer{}
@@ -157,6 +177,82 @@ func TestSplitFunding(t *testing.T) {
 		xs := w.exceptionsOf("transfer_reversal_failed")
 		if len(xs) != 1 || xs[0]["amount"].(float64) != 26250 || !strings.Contains(xs[0]["message"].(string), agentAcct) {
 			t.Fatalf("exceptions %v", xs)
+		}
+	})
+
+	t.Run("a refund delivered before the payment's success event is reversed once the shares are paid", func(t *testing.T) {
+		// Stripe does not order deliveries (https://docs.stripe.com/webhooks#event-ordering):
+		// payment_intent.succeeded may fail or come late and be retried after charge.refunded.
+		id := newIntent()
+		ev, ch := payCard(id)
+		rev, err := w.fake.Refund(ch, 150000) // all of it, before the shares were transferred
+		if err != nil {
+			t.Fatal(err)
+		}
+		deliver(rev, ev)
+		for _, tr := range w.transfersOf(id) {
+			if tr.Reversed != tr.Amount {
+				t.Fatalf("the refunded payment's transfer to %s kept %d of %d: the platform paid the refund from its own balance",
+					tr.Destination, tr.Amount-tr.Reversed, tr.Amount)
+			}
+		}
+		deliver(rev) // the refund's redelivery reverses nothing twice
+		for _, tr := range w.transfersOf(id) {
+			if tr.Reversed != tr.Amount {
+				t.Fatalf("transfer to %s reversed %d of %d", tr.Destination, tr.Reversed, tr.Amount)
+			}
+		}
+	})
+
+	t.Run("transfers reversed for a refund are not paid again by the retry endpoint", func(t *testing.T) {
+		// Stripe sends transfer.reversed for each transfer payrecon fully reversed.
+		id := newIntent()
+		ev, ch := payCard(id)
+		deliver(ev)
+		rev, err := w.fake.Refund(ch, 150000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deliver(rev)
+		svc := *splitsfn.Service(w.env.Env)
+		for _, tr := range w.transfersOf(id) {
+			if err := svc.TransferEvent(context.Background(), w.d.PartnerID, "transfer.reversed", tr.ID, tr.Metadata, tr.Reversed == tr.Amount); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := len(w.transfersOf(id))
+		if res := w.do("POST", "/v1/payment-intents/"+id+"/payouts/retry", nil); res.Status != 200 {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		if after := len(w.transfersOf(id)); after != before {
+			t.Fatalf("the retry transferred the refunded payment's shares again: %d transfers, was %d", after, before)
+		}
+	})
+
+	t.Run("two refunds delivered at once reverse their total once", func(t *testing.T) {
+		// Stripe delivers events concurrently and out of order; each runs in its own
+		// Lambda. Refund A (30 %) is reversing while refund B (cumulative 60 %) is handled.
+		id := newIntent()
+		ev, ch := payCard(id)
+		deliver(ev)
+		evA, _ := w.fake.Refund(ch, 45000)
+		evB, _ := w.fake.Refund(ch, 45000)
+		var fired atomic.Bool
+		hook := func(r *http.Request) {
+			if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/reversals") && fired.CompareAndSwap(false, true) {
+				_ = w.platformEvent(evB) // may fail while A is under way: Stripe retries it
+			}
+		}
+		w.afterStripe.Store(&hook)
+		res := w.platformEvent(evA)
+		w.afterStripe.Store(nil)
+		if res.Status != 200 {
+			t.Fatalf("refund A: %d %s", res.Status, res.Body)
+		}
+		deliver(evB, evA) // Stripe's retries and redeliveries
+		trs := byDest(id)
+		if trs[schoolAcct].Reversed != 54000 || trs[agentAcct].Reversed != 31500 {
+			t.Fatalf("60 %% refunded: school reversed %d (want 54000), agent %d (want 31500)", trs[schoolAcct].Reversed, trs[agentAcct].Reversed)
 		}
 	})
 

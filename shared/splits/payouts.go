@@ -303,8 +303,8 @@ func (s *Service) RetryPayouts(ctx context.Context, pid, intentID string) (Payou
 	var firstErr error
 	for _, r := range rounds {
 		for i, p := range r.Payouts {
-			if p.Status != SplitFailed {
-				continue
+			if p.Status != SplitFailed || p.TransferID != "" && takenBack(r) {
+				continue // a transfer reversed after a refund or dispute is never paid again
 			}
 			next := p
 			next.Status, next.Error, next.Attempt = SplitPending, "", p.Attempt+1
@@ -326,6 +326,11 @@ func (s *Service) RetryPayouts(ctx context.Context, pid, intentID string) (Payou
 	}
 	return s.Payouts(ctx, pid, intentID)
 }
+
+// takenBack reports whether a refund or dispute took money of the round back
+// from the platform: its transfers were reversed by payrecon (takeBack), so a
+// fully reversed one is settled, not a failure to pay again.
+func takenBack(r Round) bool { return r.Refunded+r.Disputed > 0 }
 
 // TransferEvent applies a Stripe transfer.* event (platform events, delivered on
 // /stripe/{partner_id}) to the payout named in the transfer's metadata: a created
@@ -356,6 +361,8 @@ func (s *Service) TransferEvent(ctx context.Context, partnerID, eventType, trans
 		next.UpdatedAt = s.now()
 		var from []SplitStatus
 		switch {
+		case eventType == "transfer.reversed" && reversed && takenBack(r):
+			return nil // payrecon's own reversal for a refund or dispute: the round records it
 		case eventType == "transfer.reversed" && reversed:
 			next.Status, next.Error, next.TransferID = SplitFailed, "transfer "+transferID+" was reversed", transferID
 			from = []SplitStatus{SplitPending, SplitPaid}

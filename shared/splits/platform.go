@@ -56,6 +56,7 @@ type ChargeInfo struct {
 	Fee      int64
 	Net      int64
 	Currency string
+	Refunded int64 // amount_refunded so far
 }
 
 // StripePlatform is the stripe-go Platform.
@@ -136,7 +137,7 @@ func (s StripePlatform) Charge(ctx context.Context, key, id string) (ChargeInfo,
 	if err != nil {
 		return ChargeInfo{}, transferError(err)
 	}
-	out := ChargeInfo{ID: ch.ID, Amount: ch.Amount, Currency: strings.ToUpper(string(ch.Currency))}
+	out := ChargeInfo{ID: ch.ID, Amount: ch.Amount, Currency: strings.ToUpper(string(ch.Currency)), Refunded: ch.AmountRefunded}
 	if bt := ch.BalanceTransaction; bt != nil {
 		out.Fee, out.Net = bt.Fee, bt.Net
 	}

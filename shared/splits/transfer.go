@@ -122,7 +122,9 @@ func transferError(err error) error {
 	// 400/402/403/404 are answers about this transfer (insufficient funds, account
 	// not capable, unknown destination); 401, 409, 429 and 5xx may pass with time.
 	permanent := st == 400 || st == 402 || st == 403 || st == 404
-	if code == string(stripe.ErrorCodeIdempotencyKeyInUse) {
+	// idempotency_error: the key was first used with other parameters (another
+	// delivery's reversal is under way or was not yet recorded): retry later.
+	if code == string(stripe.ErrorCodeIdempotencyKeyInUse) || se.Type == stripe.ErrorTypeIdempotency {
 		permanent = false
 	}
 	return &TransferError{Status: st, Code: code, Message: msg, Permanent: permanent}

@@ -82,6 +82,7 @@ type intent struct {
 type saved struct {
 	status int
 	body   []byte
+	params string // the request's form, to refuse the key with other parameters
 }
 
 // Fake is the Connect fake; safe for concurrent use.
@@ -362,6 +363,13 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Idempotency-Key")
 	if r.Method == http.MethodPost && key != "" {
 		if sv, ok := f.idem[p+"\x00"+key]; ok {
+			if sv.params != r.PostForm.Encode() {
+				// "The idempotency layer compares incoming parameters to those of the
+				// original request and errors if they're not the same"
+				// (https://docs.stripe.com/api/idempotent_requests).
+				stripeError(w, 400, "idempotency_error", "", "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '"+key+"' if you meant to execute a different request.", "")
+				return
+			}
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("Idempotent-Replayed", "true")
 			w.WriteHeader(sv.status)
@@ -376,7 +384,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// included (https://docs.stripe.com/api/idempotent_requests); the
 		// injected 500s model requests that never reached it, so are not saved.
 		if r.Method == http.MethodPost && key != "" && status < 500 {
-			f.idem[p+"\x00"+key] = saved{status, b}
+			f.idem[p+"\x00"+key] = saved{status, b, r.PostForm.Encode()}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -388,7 +396,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b, _ := json.Marshal(obj)
 	if r.Method == http.MethodPost && key != "" {
-		f.idem[p+"\x00"+key] = saved{200, b}
+		f.idem[p+"\x00"+key] = saved{200, b, r.PostForm.Encode()}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
