@@ -68,7 +68,7 @@ func BenchmarkColdStart(b *testing.B) {
 		"STAGE": "bench", "TABLE_NAME": "payrecon-bench", "AWS_REGION": "us-east-1",
 		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
 		"DYNAMODB_ENDPOINT": dead, "SECRETSMANAGER_ENDPOINT": dead, "SQS_ENDPOINT": dead,
-		"WORK_QUEUE_URL": dead + "/q/work", "RECONCILE_QUEUE_URL": dead + "/q/reconcile",
+		"WORK_QUEUE_URL": dead + "/q/work", "RECONCILE_QUEUE_URL": dead + "/q/reconcile", "PLAID_QUEUE_URL": dead + "/q/plaid",
 	}
 	// An API request with no API key (401 before any read) for HTTP functions
 	// and reconcile; an empty batch for the worker; hello-world answers anything.
@@ -88,8 +88,9 @@ func BenchmarkColdStart(b *testing.B) {
 				ev = sqsEvent
 			}
 			if _, err := p.Invoke(ctx, ev); err != nil {
+				logs := p.Logs()
 				p.Stop()
-				b.Fatalf("%s: %v", t.name, err)
+				b.Fatalf("%s: %v\n%s", t.name, err, logs)
 			}
 			d, err := p.InitDuration()
 			p.Stop()
