@@ -2,7 +2,6 @@ package embed
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/httpapi"
@@ -176,54 +175,70 @@ type PayoutDetail struct {
 	PayoutRow
 	Items      []payouts.Item `json:"items"`
 	NextCursor string         `json:"next_cursor,omitempty"`
-	Totals     []Total        `json:"totals"`
-	TotalNet   int64          `json:"total_net"`
-	AddsUp     bool           `json:"adds_up"`
+	// TotalsKnown is false for a payout itemised before totals were stored
+	// whose items do not fit on one page: its totals are then not shown.
+	TotalsKnown bool    `json:"totals_known"`
+	Totals      []Total `json:"totals"`
+	TotalNet    int64   `json:"total_net"`
+	AddsUp      bool    `json:"adds_up"`
 }
 
 var totalLabels = []struct{ kind, label string }{
-	{payouts.ItemCharge, "Charges"}, {payouts.ItemPayment, "Payments"}, {"fees", "Processing fees"},
+	{payouts.ItemCharge, "Charges"}, {payouts.ItemPayment, "Payments"}, {payouts.TotalsFees, "Processing fees"},
 	{payouts.ItemRefund, "Refunds"}, {payouts.ItemDispute, "Disputes"}, {payouts.ItemClimate, "Stripe Climate"},
 	{payouts.ItemAdjustment, "Adjustments"}, {payouts.ItemFee, "Other fees"}, {payouts.ItemApplicationFee, "Platform fees"},
 	{payouts.ItemPayoutFailure, "Failed payout reversals"}, {payouts.ItemOther, "Other"},
 }
 
-// totals groups items by kind; a charge's fee goes to "Processing fees", so
-// every line is an amount and the lines add up to the items' nets.
-func totals(items []payouts.Item) ([]Total, int64) {
-	sum := map[string]*Total{}
-	add := func(kind string, amt int64) {
-		t := sum[kind]
-		if t == nil {
-			t = &Total{Kind: kind}
-			sum[kind] = t
-		}
-		t.Count++
-		t.Amount += amt
+// storedTotals reads the totals the itemisation stored on the payout (a
+// charge's fee is under "Processing fees", so every line is an amount and the
+// lines add up to the items' nets); ok is false when the payout has none that
+// cover all its items.
+func storedTotals(p payouts.Payout) (out []Total, net int64, ok bool) {
+	if p.Totals == nil {
+		return nil, 0, false
 	}
-	var net int64
-	for _, it := range items {
-		kind := it.Type
+	sum := map[string]*Total{}
+	count := 0
+	for kind, t := range p.Totals {
+		if kind != payouts.TotalsFees {
+			count += t.Count
+		}
 		known := false
 		for _, l := range totalLabels {
 			known = known || l.kind == kind
 		}
-		if !known || kind == "fees" {
+		if !known {
 			kind = payouts.ItemOther
 		}
-		add(kind, it.Amount)
-		if it.Fee != 0 {
-			add("fees", -it.Fee)
+		if sum[kind] == nil {
+			sum[kind] = &Total{Kind: kind}
 		}
-		net += it.Net
+		sum[kind].Count += t.Count
+		sum[kind].Amount += t.Amount
+		net += t.Amount
 	}
-	out := []Total{}
+	if count != p.ItemCount {
+		return nil, 0, false
+	}
+	out = []Total{}
 	for _, l := range totalLabels {
 		if t := sum[l.kind]; t != nil {
 			t.Label = l.label
 			out = append(out, *t)
 		}
 	}
+	return out, net, true
+}
+
+// pageTotals totals items the same way, for a payout without stored totals
+// whose items all fit on the page read.
+func pageTotals(items []payouts.Item) ([]Total, int64) {
+	t := map[string]payouts.KindTotal{}
+	for _, it := range items {
+		payouts.AddTotal(t, it)
+	}
+	out, net, _ := storedTotals(payouts.Payout{Totals: t, ItemCount: len(items)})
 	return out, net
 }
 
@@ -233,30 +248,27 @@ func (s *Service) apiPayout(w http.ResponseWriter, r *http.Request, sess Session
 	if err != nil {
 		return err
 	}
-	// Reads every item to total them and serves one page (bounded response;
-	// the read grows with the payout until the store pages items, issue 13).
-	items, err := s.Payouts.Items(ctx, sess.PartnerID, sess.CompanyID, p.ID)
+	// One page of items (the store's paged route, as GET …/payouts/{id}/items)
+	// and the totals stored on the payout: the reads are bounded whatever the
+	// payout's size.
+	cursor := r.URL.Query().Get("cursor")
+	items, next, err := s.Payouts.ItemsPage(ctx, sess.PartnerID, sess.CompanyID, p.ID, ItemsPage, cursor)
 	if err != nil {
 		return err
-	}
-	start := 0
-	if c := r.URL.Query().Get("cursor"); c != "" {
-		if start, err = strconv.Atoi(c); err != nil || start < 0 || start > len(items) {
-			return apperr.FieldErrors(map[string]string{"cursor": "invalid cursor"})
-		}
 	}
 	matched, excepted, err := s.reconState(r, sess)
 	if err != nil {
 		return err
 	}
-	d := PayoutDetail{PayoutRow: row(p, matched, excepted)}
-	d.Totals, d.TotalNet = totals(items)
-	d.AddsUp = d.TotalNet == p.Amount && p.ItemisationStatus == payouts.ItemisationComplete
-	end := min(start+ItemsPage, len(items))
-	d.Items = items[start:end]
-	if end < len(items) {
-		d.NextCursor = strconv.Itoa(end)
+	d := PayoutDetail{PayoutRow: row(p, matched, excepted), Items: items, NextCursor: next, Totals: []Total{}}
+	if d.Totals, d.TotalNet, d.TotalsKnown = storedTotals(p); !d.TotalsKnown {
+		d.Totals = []Total{}
+		if cursor == "" && next == "" {
+			d.Totals, d.TotalNet = pageTotals(items)
+			d.TotalsKnown = true
+		}
 	}
+	d.AddsUp = d.TotalsKnown && d.TotalNet == p.Amount && p.ItemisationStatus == payouts.ItemisationComplete
 	return httpapi.WriteJSON(w, http.StatusOK, d)
 }
 

@@ -50,11 +50,12 @@ type Companies interface {
 	Connections(ctx context.Context, partnerID, companyID string) ([]companies.Connection, error)
 }
 
-// PayoutStore reads payouts and their items (payouts.Store).
+// PayoutStore reads payout summaries and pages of their items (payouts.Store):
+// no read grows with the size of a payout.
 type PayoutStore interface {
 	List(ctx context.Context, partnerID, companyID string, limit int32, cursor string) ([]payouts.Payout, string, error)
 	Get(ctx context.Context, partnerID, companyID, id string) (payouts.Payout, error)
-	Items(ctx context.Context, partnerID, companyID, payoutID string) ([]payouts.Item, error)
+	ItemsPage(ctx context.Context, partnerID, companyID, payoutID string, limit int32, cursor string) ([]payouts.Item, string, error)
 }
 
 // Service issues embed sessions and serves the page's API.

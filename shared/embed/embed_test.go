@@ -1,6 +1,7 @@
 package embed_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,9 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/embed"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/partners"
+	"github.com/payrecon/payrecon/shared/payouts"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -50,7 +53,7 @@ var csrfRe = regexp.MustCompile(`name="csrf-token" content="([0-9a-f]{64})"`)
 func TestEmbedSessions(t *testing.T) {
 	env := testenv.New(t)
 	srv := env.Server()
-	_, key := env.Partner("Acme")
+	pid, key := env.Partner("Acme")
 	_, otherKey := env.Partner("Other")
 	res := testenv.Do(t, "POST", srv.URL+"/v1/companies", key, map[string]any{"external_id": "c1", "name": "Cafe One"})
 	var co struct{ ID string }
@@ -156,6 +159,75 @@ func TestEmbedSessions(t *testing.T) {
 		anon := newPage(t, srv.URL)
 		if res, body := anon.do("GET", "/embed/api/payouts", nil, ""); res.StatusCode != 401 || !strings.Contains(body, `"unauthorized"`) {
 			t.Fatalf("no session: %d %s", res.StatusCode, body)
+		}
+	})
+
+	t.Run("a payout's detail is one page of items and the totals stored on it", func(t *testing.T) {
+		ps := stores.Payouts(env.Env)
+		// 250 items: three pages of 100; every charge has a fee.
+		items := make([]payouts.Item, 250)
+		var amount int64
+		for i := range items {
+			items[i] = payouts.Item{SourceID: fmt.Sprintf("txn_%03d", i), Type: payouts.ItemCharge, Amount: 1000, Fee: 59, Net: 941}
+			if i%50 == 0 {
+				items[i] = payouts.Item{SourceID: fmt.Sprintf("txn_%03d", i), Type: payouts.ItemRefund, Amount: -500, Net: -500}
+			}
+			amount += items[i].Net
+		}
+		for _, id := range []string{"po_stored", "po_legacy"} {
+			if err := ps.Upsert(t.Context(), payouts.Payout{PartnerID: pid, CompanyID: co.ID, ID: id, Provider: "stripe", AccountID: "acct_1", Amount: amount, Currency: "USD", Status: payouts.StatusPaid, ArrivalDate: "2026-11-20"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		po, _ := ps.Get(t.Context(), pid, co.ID, "po_stored")
+		if st, err := ps.SetItems(t.Context(), po, items); err != nil || st != payouts.ItemisationComplete {
+			t.Fatalf("%s %v", st, err)
+		}
+		// An itemisation resumed from a checkpoint written before totals were
+		// kept (no totals in it) stores none.
+		legacy, _ := ps.Get(t.Context(), pid, co.ID, "po_legacy")
+		pr, err := ps.WriteItems(t.Context(), legacy, payouts.Progress{}, items[:100])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr.Totals = nil
+		if pr, err = ps.WriteItems(t.Context(), legacy, pr, items[100:]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ps.FinishItems(t.Context(), legacy, pr); err != nil {
+			t.Fatal(err)
+		}
+		var d embed.PayoutDetail
+		get := func(t *testing.T, path string) {
+			t.Helper()
+			res, body := p.do("GET", path, nil, "")
+			if res.StatusCode != 200 {
+				t.Fatalf("%d %s", res.StatusCode, body)
+			}
+			d = embed.PayoutDetail{}
+			if err := json.Unmarshal([]byte(body), &d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		get(t, "/embed/api/payouts/po_stored")
+		want := []embed.Total{{Kind: "charge", Label: "Charges", Count: 245, Amount: 245000}, {Kind: "fees", Label: "Processing fees", Count: 245, Amount: -245 * 59}, {Kind: "refund", Label: "Refunds", Count: 5, Amount: -2500}}
+		if len(d.Items) != embed.ItemsPage || d.NextCursor == "" || !d.TotalsKnown || !d.AddsUp || d.TotalNet != amount || fmt.Sprint(d.Totals) != fmt.Sprint(want) {
+			t.Fatalf("first page: %d items, cursor %q, totals %+v net %d adds up %v", len(d.Items), d.NextCursor, d.Totals, d.TotalNet, d.AddsUp)
+		}
+		seen := len(d.Items)
+		for d.NextCursor != "" {
+			get(t, "/embed/api/payouts/po_stored?cursor="+url.QueryEscape(d.NextCursor))
+			seen += len(d.Items)
+		}
+		if seen != 250 || d.Items[len(d.Items)-1].SourceID != "txn_249" {
+			t.Fatalf("paged %d items", seen)
+		}
+		get(t, "/embed/api/payouts/po_legacy")
+		if len(d.Items) != embed.ItemsPage || d.TotalsKnown || d.AddsUp || len(d.Totals) != 0 {
+			t.Fatalf("no stored totals: %+v", d.Totals)
+		}
+		if res, body := p.do("GET", "/embed/api/payouts/po_stored?cursor=garbage", nil, ""); res.StatusCode/100 != 4 {
+			t.Fatalf("bad cursor: %d %s", res.StatusCode, body)
 		}
 	})
 

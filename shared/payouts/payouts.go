@@ -96,9 +96,38 @@ type Payout struct {
 	ProviderUpdated int64 `json:"-" dynamodbav:"provider_updated"`
 	// Progress is the checkpoint of an itemisation under way (see Store.Checkpoint).
 	Progress Progress `json:"-" dynamodbav:"itemise,omitempty"`
+	// Totals are the itemisation's sums by item type (plus TotalsFees for the
+	// items' fees), stored when it finishes, so a summary of a 20,000-item
+	// payout is one read. Absent on payouts itemised before they were stored.
+	Totals map[string]KindTotal `json:"-" dynamodbav:"totals,omitempty"`
 	// Items is filled only where a caller loads them (reconciliation's journal);
 	// the API lists items on their own paged route, never inline.
 	Items []Item `json:"-" dynamodbav:"-"`
+}
+
+// KindTotal is how many items of one type a payout has and their amounts
+// summed (gross for charges; for TotalsFees, minus the fees).
+type KindTotal struct {
+	Count  int   `json:"count" dynamodbav:"count"`
+	Amount int64 `json:"amount" dynamodbav:"amount"`
+}
+
+// TotalsFees is the Totals key of the items' fees (as negative amounts), so
+// the types' amounts plus it add up to the items' nets.
+const TotalsFees = "fees"
+
+// AddTotal counts one item into totals (see Payout.Totals).
+func AddTotal(t map[string]KindTotal, it Item) {
+	k := t[it.Type]
+	k.Count++
+	k.Amount += it.Amount
+	t[it.Type] = k
+	if it.Fee != 0 {
+		f := t[TotalsFees]
+		f.Count++
+		f.Amount -= it.Fee
+		t[TotalsFees] = f
+	}
 }
 
 // Progress is how far an itemisation got: the provider's cursor of the last
@@ -108,6 +137,9 @@ type Progress struct {
 	Cursor string `json:"cursor,omitempty" dynamodbav:"cursor,omitempty"`
 	Count  int    `json:"count" dynamodbav:"count"`
 	Net    int64  `json:"net" dynamodbav:"net"`
+	// Totals are the written items' sums by type (see Payout.Totals); nil in
+	// a checkpoint from before they were kept, and then not stored at the end.
+	Totals map[string]KindTotal `json:"totals,omitempty" dynamodbav:"totals,omitempty"`
 }
 
 // Size bounds of an item (see docs/sizes.md). Text from the provider is clipped

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -275,6 +276,8 @@ const batchSize = store.MaxBatchWrite
 // them. Writes are idempotent by seq, so a retry rewrites the same items.
 func (s *Store) WriteItems(ctx context.Context, p Payout, pr Progress, items []Item) (Progress, error) {
 	pk := store.CompanyPK(p.PartnerID, p.CompanyID)
+	// A copy: the caller's progress stays as it was when a write fails.
+	pr.Totals = maps.Clone(pr.Totals)
 	for start := 0; start < len(items); start += batchSize {
 		end := min(start+batchSize, len(items))
 		reqs := make([]types.WriteRequest, 0, end-start)
@@ -293,6 +296,12 @@ func (s *Store) WriteItems(ctx context.Context, p Payout, pr Progress, items []I
 			reqs = append(reqs, req)
 			pr.Count++
 			pr.Net += it.Net
+			if pr.Totals != nil || pr.Count == 1 {
+				if pr.Totals == nil {
+					pr.Totals = map[string]KindTotal{}
+				}
+				AddTotal(pr.Totals, it)
+			}
 		}
 		if err := s.DB.BatchWrite(ctx, reqs); err != nil {
 			return pr, fmt.Errorf("write items of %s: %w", p.ID, err)
@@ -331,12 +340,26 @@ func (s *Store) FinishItems(ctx context.Context, p Payout, pr Progress) (string,
 	}
 	values := map[string]any{":st": status, ":n": pr.Count, ":now": s.now()}
 	update := "SET itemisation_status = :st, item_count = :n, updated_at = :now"
+	remove := " REMOVE itemise"
+	// Totals are stored only when they cover every item (a checkpoint from
+	// before they were kept resumes without them); stale ones are removed.
+	totals := pr.Totals
+	if totals == nil && pr.Count == 0 {
+		totals = map[string]KindTotal{}
+	}
+	if totals != nil {
+		update += ", totals = :tot"
+		values[":tot"] = totals
+	} else {
+		remove += ", totals"
+	}
 	if p.ItemisationIssue != "" && status != ItemisationComplete {
-		update += ", itemisation_issue = :iss, itemisation_note = :note REMOVE itemise"
+		update += ", itemisation_issue = :iss, itemisation_note = :note"
 		values[":iss"], values[":note"] = p.ItemisationIssue, p.ItemisationNote
 	} else {
-		update += " REMOVE itemisation_issue, itemisation_note, itemise"
+		remove += ", itemisation_issue, itemisation_note"
 	}
+	update += remove
 	av, err := store.Values(values)
 	if err != nil {
 		return "", err
@@ -350,7 +373,7 @@ func (s *Store) FinishItems(ctx context.Context, p Payout, pr Progress) (string,
 	if err != nil {
 		return "", fmt.Errorf("mark %s itemised: %w", p.ID, err)
 	}
-	p.ItemisationStatus, p.ItemCount, p.Progress = status, pr.Count, Progress{}
+	p.ItemisationStatus, p.ItemCount, p.Progress, p.Totals = status, pr.Count, Progress{}, totals
 	return status, s.Changed(ctx, p)
 }
 

@@ -3,6 +3,7 @@ package payouts_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -47,8 +48,15 @@ func TestStore(t *testing.T) {
 		if st, err := s.SetItems(ctx, got, items); err != nil || st != payouts.ItemisationComplete {
 			t.Fatalf("%s %v", st, err)
 		}
+		want := map[string]payouts.KindTotal{"charge": {Count: 1, Amount: 1100}, payouts.TotalsFees: {Count: 1, Amount: -40}, "climate": {Count: 1, Amount: -60}}
+		if got, _ := s.Get(ctx, "ptr_a", "co_a", "po_1"); fmt.Sprint(got.Totals) != fmt.Sprint(want) {
+			t.Fatalf("totals %+v", got.Totals)
+		}
 		if st, _ := s.SetItems(ctx, got, items[:1]); st != payouts.ItemisationIncomplete {
 			t.Fatalf("short itemisation = %s", st)
+		}
+		if got, _ := s.Get(ctx, "ptr_a", "co_a", "po_1"); len(got.Totals) != 2 || got.Totals["charge"] != (payouts.KindTotal{Count: 1, Amount: 1100}) {
+			t.Fatalf("totals of the shorter itemisation: %+v", got.Totals)
 		}
 		its, err := s.Items(ctx, "ptr_a", "co_a", "po_1")
 		if err != nil || len(its) != 1 || its[0].Currency != "USD" || its[0].PayoutID != "po_1" {

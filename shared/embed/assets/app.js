@@ -178,7 +178,7 @@
   }
   function openPayout(id, cursor) {
     var box = document.getElementById("payout-detail");
-    return api("GET", "/payouts/" + encodeURIComponent(id) + (cursor ? "?cursor=" + cursor : "")).then(function (d) {
+    return api("GET", "/payouts/" + encodeURIComponent(id) + (cursor ? "?cursor=" + encodeURIComponent(cursor) : "")).then(function (d) {
       clear(box);
       var h = el("h3", { tabindex: "-1", id: "payout-heading", text: "Payout of " + money(d.amount, d.currency) + " arriving " + date(d.arrival_date) });
       box.appendChild(h);
@@ -199,6 +199,11 @@
         var more = el("button", { type: "button", text: "More transactions" });
         more.addEventListener("click", function () { openPayout(id, d.next_cursor); });
         box.appendChild(more);
+      }
+      if (!d.totals_known) {
+        box.appendChild(el("p", { "class": "muted", id: "payout-totals", text: "Totals by kind are not available for this payout." }));
+        h.focus();
+        return;
       }
       var tt = el("tbody");
       d.totals.forEach(function (t) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -253,8 +254,18 @@ func scaleScenario(tb testing.TB, n, nInvoices int) scaleResult {
 		tb.Fatalf("itemisation took %d calls for %d items", calls.total(), rest)
 	}
 	got, _ = pst.Get(ctx, pid, cid, "po_scale")
-	if got.ItemCount != n || got.Progress != (payouts.Payout{}).Progress {
+	if got.ItemCount != n || !reflect.DeepEqual(got.Progress, payouts.Progress{}) {
 		tb.Fatalf("itemised: %+v", got)
+	}
+	// The totals stored on the payout (what the Embedded UI shows) cover every item.
+	counted := 0
+	for kind, t := range got.Totals {
+		if kind != payouts.TotalsFees {
+			counted += t.Count
+		}
+	}
+	if counted != n {
+		tb.Fatalf("stored totals cover %d of %d items: %+v", counted, n, got.Totals)
 	}
 	pay, err := stores.Payments(env.Env).Get(ctx, pid, cid, "pi_scale_000007")
 	if err != nil || !pay.FeeKnown || pay.Fee != 59+7 {
