@@ -9,11 +9,14 @@ import (
 	"encoding/csv"
 	"io"
 	"regexp"
+	"sync"
 )
 
 // number is a plain decimal we wrote ourselves ("-0.05"): a spreadsheet reads
 // it as a number, and it cannot carry a formula, so it is left alone.
-var number = regexp.MustCompile(`^-?[0-9]{1,30}(\.[0-9]{1,30})?$`)
+//
+// Compiled on first use, not during the Lambda cold start.
+var number = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^-?[0-9]{1,30}(\.[0-9]{1,30})?$`) })
 
 // Cell neutralises one value.
 func Cell(s string) string {
@@ -22,7 +25,7 @@ func Cell(s string) string {
 	}
 	switch s[0] {
 	case '=', '+', '-', '@', '\t', '\r':
-		if s[0] == '-' && number.MatchString(s) {
+		if s[0] == '-' && number().MatchString(s) {
 			return s
 		}
 		return "'" + s

@@ -52,7 +52,7 @@ func FuzzWriter(f *testing.F) {
 			if got != "" && strings.ContainsRune("=+@\t\r", rune(got[0])) {
 				t.Fatalf("cell %q reads back as %q", in, got)
 			}
-			if got != "" && got[0] == '-' && !number.MatchString(got) {
+			if got != "" && got[0] == '-' && !number().MatchString(got) {
 				t.Fatalf("cell %q reads back as %q", in, got)
 			}
 			if got != in && got != "'"+in && got != strings.ReplaceAll("'"+in, "\r\n", "\n") && got != strings.ReplaceAll(in, "\r\n", "\n") {

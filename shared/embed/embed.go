@@ -16,6 +16,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -129,7 +130,8 @@ type CreateInput struct {
 	Locale     string   `json:"locale"`
 }
 
-var localeRe = regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$`)
+// Compiled on first use, not during the Lambda cold start.
+var localeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$`) })
 
 // CreateSession issues a token for one of the partner's companies. Only the
 // token's SHA-256 is stored; the token itself is returned once.
@@ -152,7 +154,7 @@ func (s *Service) CreateSession(ctx context.Context, pid, cid string, in CreateI
 	if in.Locale == "" {
 		in.Locale = "en-US"
 	}
-	if !localeRe.MatchString(in.Locale) {
+	if !localeRe().MatchString(in.Locale) {
 		return Created{}, apperr.FieldErrors(map[string]string{"locale": "must be a BCP 47 language tag such as en-US"})
 	}
 	tok, err := s.Token(32)
@@ -273,7 +275,10 @@ func (s *Service) PutSettings(ctx context.Context, pid string, in Settings) (Set
 	return Settings{AllowedOrigins: out}, nil
 }
 
-var hostRe = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$`)
+// Compiled on first use, not during the Lambda cold start.
+var hostRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(:[0-9]{1,5})?$|^\[[0-9a-f:.]+\](:[0-9]{1,5})?$`)
+})
 
 func normalOrigin(raw string) (string, bool) {
 	if len(raw) > 300 {
@@ -284,7 +289,7 @@ func normalOrigin(raw string) (string, bool) {
 		return "", false
 	}
 	host := strings.ToLower(u.Host)
-	if !hostRe.MatchString(host) {
+	if !hostRe().MatchString(host) {
 		return "", false
 	}
 	switch u.Scheme {

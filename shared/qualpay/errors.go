@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -102,9 +103,14 @@ func (e *APIError) finish(hintSeconds int) error {
 // spec lists only 200/400/500 for vault operations), so the kind of failure
 // must be read from the message. These patterns are deliberately narrow;
 // anything else stays a plain validation error (422).
+// Compiled on first use, not during the Lambda cold start.
 var (
-	notFoundRe = regexp.MustCompile(`(?i)\b(not found|does not exist|doesn't exist|no such|unknown (customer|card|shipping))\b`)
-	conflictRe = regexp.MustCompile(`(?i)(already exists|duplicate|\bin use\b|used by (an? )?(active )?subscription|(active|existing) subscriptions?)`)
+	notFoundRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b(not found|does not exist|doesn't exist|no such|unknown (customer|card|shipping))\b`)
+	})
+	conflictRe = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(already exists|duplicate|\bin use\b|used by (an? )?(active )?subscription|(active|existing) subscriptions?)`)
+	})
 )
 
 // statusError maps a non-2xx response (or a 2xx with a failure code).
@@ -138,9 +144,9 @@ func statusError(op string, status int, h http.Header, body []byte, attempt int,
 			"Qualpay refused the configured credentials (HTTP %d); check the Qualpay security key and its access to this merchant", status)
 	case status >= 400 && status < 500 && status != http.StatusTooManyRequests:
 		switch {
-		case notFoundRe.MatchString(msg):
+		case notFoundRe().MatchString(msg):
 			e.app = apperr.New(apperr.NotFound, "Qualpay: %s", msg)
-		case conflictRe.MatchString(msg):
+		case conflictRe().MatchString(msg):
 			e.app = apperr.New(apperr.Conflict, "Qualpay: %s", msg)
 		default:
 			ae := apperr.New(apperr.Unprocessable, "Qualpay: %s", msg)

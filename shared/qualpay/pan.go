@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -19,7 +20,9 @@ const rawPANMessage = "raw card numbers are not accepted; send a card_id token f
 
 // cardTokenRe is the shape of a Qualpay card_id (32 hex characters). Such a
 // token may contain a long digit run by chance; it is not a PAN.
-var cardTokenRe = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
+//
+// Compiled on first use, not during the Lambda cold start.
+var cardTokenRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-fA-F]{32}$`) })
 
 // LooksLikePAN reports whether s contains a run of 13–19 digits that passes the
 // Luhn check, whatever separates the digit groups: any short run of Unicode
@@ -29,7 +32,7 @@ var cardTokenRe = regexp.MustCompile(`^[0-9a-fA-F]{32}$`)
 // 1111 1225": a PAN and an expiry) every sequence of whole groups is checked;
 // an ungrouped run over 19 digits is a long numeric ID, not a card number.
 func LooksLikePAN(s string) bool {
-	if cardTokenRe.MatchString(s) && strings.ContainsAny(strings.ToLower(s), "abcdef") {
+	if cardTokenRe().MatchString(s) && strings.ContainsAny(strings.ToLower(s), "abcdef") {
 		return false
 	}
 	found := false

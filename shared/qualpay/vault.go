@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/payrecon/payrecon/shared/apperr"
 )
@@ -139,11 +140,12 @@ type CustomerPage struct {
 	TotalRecords int
 }
 
-var customerIDRe = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+// Compiled on first use, not during the Lambda cold start.
+var customerIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`) })
 
 // ValidCustomerID reports whether id fits Qualpay's customer_id: 1–32 letters
 // and digits.
-func ValidCustomerID(id string) bool { return customerIDRe.MatchString(id) }
+func ValidCustomerID(id string) bool { return customerIDRe().MatchString(id) }
 
 func checkCustomerID(id string) error {
 	if !ValidCustomerID(id) {
@@ -427,10 +429,11 @@ func (cl *Client) SetPrimaryShippingAddress(ctx context.Context, merchantID int6
 		path: vaultPath(customerID, "/shipping/primary"), body: body})
 }
 
-var cardIDRe = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+// Compiled on first use, not during the Lambda cold start.
+var cardIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`) })
 
 func checkCardID(id string) error {
-	if !cardIDRe.MatchString(id) {
+	if !cardIDRe().MatchString(id) {
 		return apperr.FieldErrors(map[string]string{"card_id": "must be a Qualpay card_id (up to 32 letters and digits)"})
 	}
 	return nil
@@ -443,15 +446,16 @@ func checkShippingID(id int64) error {
 	return nil
 }
 
-var expRe = regexp.MustCompile(`^(0[1-9]|1[0-2])[0-9]{2}$`)
+// Compiled on first use, not during the Lambda cold start.
+var expRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(0[1-9]|1[0-2])[0-9]{2}$`) })
 
 // cardProblems checks a card before it is sent; adding needs a billing zip.
 func cardProblems(c CardInput, adding bool) map[string]string {
 	bad := map[string]string{}
-	if !cardIDRe.MatchString(c.CardID) {
+	if !cardIDRe().MatchString(c.CardID) {
 		bad["card_id"] = "must be a card_id token from Qualpay Embedded Fields"
 	}
-	if c.ExpDate != "" && !expRe.MatchString(c.ExpDate) {
+	if c.ExpDate != "" && !expRe().MatchString(c.ExpDate) {
 		bad["exp_date"] = "must be MMYY"
 	}
 	if adding && c.BillingZip == "" {

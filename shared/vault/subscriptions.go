@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -63,11 +64,12 @@ type Plan struct {
 	Status      string `json:"status"` // active, archived, deleted
 }
 
-var planCodeRe = regexp.MustCompile(`^[A-Za-z0-9]{1,16}$`)
+// Compiled on first use, not during the Lambda cold start.
+var planCodeRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]{1,16}$`) })
 
 func (in *PlanInput) validate() (qualpay.PlanInput, error) {
 	bad := map[string]string{}
-	if !planCodeRe.MatchString(in.PlanCode) {
+	if !planCodeRe().MatchString(in.PlanCode) {
 		bad["plan_code"] = "must be 1 to 16 letters and digits"
 	}
 	if in.Name = strings.TrimSpace(in.Name); in.Name == "" || len(in.Name) > 64 {
@@ -218,7 +220,7 @@ func subscriptionView(q qualpay.Subscription) (Subscription, error) {
 // customer's stored cards (the primary one unless card_id names another).
 func (s *Service) Subscribe(ctx context.Context, sc scope, customerID string, in SubscriptionInput) (Subscription, error) {
 	bad := map[string]string{}
-	if !planCodeRe.MatchString(in.PlanCode) {
+	if !planCodeRe().MatchString(in.PlanCode) {
 		bad["plan_code"] = "is required: 1 to 16 letters and digits"
 	}
 	start, err := time.Parse(time.DateOnly, in.DateStart)

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -195,15 +196,16 @@ func (b limits) err() error {
 	return apperr.FieldErrors(b)
 }
 
+// Compiled on first use, not during the Lambda cold start.
 var (
-	emailRe  = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	expRe    = regexp.MustCompile(`^(0[1-9]|1[0-2])[0-9]{2}$`)
-	zip4Re   = regexp.MustCompile(`^[0-9]{4}$`)
-	cardIDRe = regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`)
+	emailRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`) })
+	expRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(0[1-9]|1[0-2])[0-9]{2}$`) })
+	zip4Re   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{4}$`) })
+	cardIDRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9]{1,32}$`) })
 )
 
 func (b limits) email(field, v string) {
-	if v != "" && !emailRe.MatchString(v) {
+	if v != "" && !emailRe().MatchString(v) {
 		b[field] = "must be an email address"
 	}
 	b.max(field, v, 64)
@@ -334,7 +336,7 @@ func (a AddressInput) problems(adding bool) map[string]string {
 	b.maxp("zip", a.Zip, 10)
 	b.maxp("country", a.Country, 128)
 	b.maxp("country_code", a.CountryCode, 3)
-	if a.Zip4 != nil && *a.Zip4 != "" && !zip4Re.MatchString(*a.Zip4) {
+	if a.Zip4 != nil && *a.Zip4 != "" && !zip4Re().MatchString(*a.Zip4) {
 		b["zip4"] = "must be 4 digits"
 	}
 	return b
@@ -378,7 +380,7 @@ func withPrimaryOf(in qualpay.ShippingAddressInput, asked *bool, was bool) qualp
 }
 
 func checkCardID(id string) error {
-	if !cardIDRe.MatchString(id) {
+	if !cardIDRe().MatchString(id) {
 		return apperr.FieldErrors(map[string]string{"card_id": "must be a card_id token from Qualpay Embedded Fields (up to 32 letters and digits)"})
 	}
 	return nil
@@ -386,10 +388,10 @@ func checkCardID(id string) error {
 
 func (in CardInput) validate(adding bool) error {
 	b := limits{}
-	if !cardIDRe.MatchString(in.CardID) {
+	if !cardIDRe().MatchString(in.CardID) {
 		b["card_id"] = "must be a card_id token from Qualpay Embedded Fields (up to 32 letters and digits)"
 	}
-	if in.ExpDate != nil && !expRe.MatchString(*in.ExpDate) {
+	if in.ExpDate != nil && !expRe().MatchString(*in.ExpDate) {
 		b["exp_date"] = "must be MMYY"
 	}
 	bi := in.Billing
@@ -409,14 +411,14 @@ func (in CardInput) validate(adding bool) error {
 	b.maxp("billing.zip", bi.Zip, 10)
 	b.maxp("billing.country", bi.Country, 128)
 	b.maxp("billing.country_code", bi.CountryCode, 3)
-	if bi.Zip4 != nil && *bi.Zip4 != "" && !zip4Re.MatchString(*bi.Zip4) {
+	if bi.Zip4 != nil && *bi.Zip4 != "" && !zip4Re().MatchString(*bi.Zip4) {
 		b["billing.zip4"] = "must be 4 digits"
 	}
 	if bi.Email != nil && len(*bi.Email) > MaxBillingEmails {
 		b["billing.email"] = "at most " + strconv.Itoa(MaxBillingEmails) + " addresses"
 	} else if bi.Email != nil {
 		for i, e := range *bi.Email {
-			if !emailRe.MatchString(e) || len(e) > 128 {
+			if !emailRe().MatchString(e) || len(e) > 128 {
 				b["billing.email["+strconv.Itoa(i)+"]"] = "must be an email address"
 			}
 		}
