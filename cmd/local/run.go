@@ -166,7 +166,8 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 		"DYNAMODB_ENDPOINT": stack.DynamoURL, "SECRETSMANAGER_ENDPOINT": stack.SecretsURL,
 		"STRIPE_API_URL": stripeURL, "PUBLIC_BASE_URL": base,
 		"STRIPE_CONNECT_URL": oauthFake.URL, "STRIPE_AUTHORIZE_URL": base + standInPath,
-		"QUALPAY_BASE_URL": qpURL,
+		"STRIPE_ONBOARDING_STANDIN_URL": base + onboardingStandInPath,
+		"QUALPAY_BASE_URL":              qpURL,
 	}
 	cfg := app.ConfigFromEnv(func(k string) string {
 		if v := getenv("PAYRECON_LOCAL_" + k); v != "" {
@@ -189,6 +190,7 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 		return nil, err
 	}
 	mux.Handle("/", routes)
+	mux.Handle(onboardingStandInPath, onboardingStandIn(e, routes))
 	d, err := demo.Seed(ctx, e)
 	if err != nil {
 		return nil, fmt.Errorf("seed demo: %w", err)

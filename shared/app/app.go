@@ -39,11 +39,13 @@ type Config struct {
 	StripeAPIURL     string // STRIPE_API_URL
 	StripeConnectURL string // STRIPE_CONNECT_URL (OAuth token/deauthorize host)
 	StripeAuthorize  string // STRIPE_AUTHORIZE_URL (where users are sent to authorize)
-	QualpayBaseURL   string // QUALPAY_BASE_URL (overrides sandbox/production hosts)
-	PublicBaseURL    string // PUBLIC_BASE_URL: this deployment's public URL (OAuth redirect_uri)
-	WorkQueueURL     string // WORK_QUEUE_URL: SQS queue for asynchronous work
-	PlaidBaseURL     string // PLAID_BASE_URL (overrides sandbox/production hosts)
-	PlaidQueueURL    string // PLAID_QUEUE_URL: SQS queue of Plaid Item syncs
+	// StripeOnboardingStandIn is STRIPE_ONBOARDING_STANDIN_URL: local runner only.
+	StripeOnboardingStandIn string
+	QualpayBaseURL          string // QUALPAY_BASE_URL (overrides sandbox/production hosts)
+	PublicBaseURL           string // PUBLIC_BASE_URL: this deployment's public URL (OAuth redirect_uri)
+	WorkQueueURL            string // WORK_QUEUE_URL: SQS queue for asynchronous work
+	PlaidBaseURL            string // PLAID_BASE_URL (overrides sandbox/production hosts)
+	PlaidQueueURL           string // PLAID_QUEUE_URL: SQS queue of Plaid Item syncs
 	// PlaidSyncInterval (PLAID_SYNC_INTERVAL_MINUTES, default 360): the schedule
 	// syncs Items not synced for this long (lost webhooks).
 	PlaidSyncInterval time.Duration
@@ -65,7 +67,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		DynamoEndpoint: getenv("DYNAMODB_ENDPOINT"), SecretsEndpoint: getenv("SECRETSMANAGER_ENDPOINT"),
 		SQSEndpoint:  getenv("SQS_ENDPOINT"),
 		StripeAPIURL: getenv("STRIPE_API_URL"), StripeConnectURL: getenv("STRIPE_CONNECT_URL"),
-		StripeAuthorize: getenv("STRIPE_AUTHORIZE_URL"), QualpayBaseURL: getenv("QUALPAY_BASE_URL"),
+		StripeAuthorize: getenv("STRIPE_AUTHORIZE_URL"), StripeOnboardingStandIn: getenv("STRIPE_ONBOARDING_STANDIN_URL"), QualpayBaseURL: getenv("QUALPAY_BASE_URL"),
 		PublicBaseURL: getenv("PUBLIC_BASE_URL"), WorkQueueURL: getenv("WORK_QUEUE_URL"),
 		PlaidBaseURL: getenv("PLAID_BASE_URL"), PlaidQueueURL: getenv("PLAID_QUEUE_URL"), PlaidSyncInterval: 6 * time.Hour,
 		AWSAccessKeyID: getenv("AWS_ACCESS_KEY_ID"), AWSSecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),

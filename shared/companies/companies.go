@@ -37,11 +37,14 @@ type extRef struct {
 // Connection links a company to a provider account.
 type Connection struct {
 	store.Keys
-	PartnerID   string    `dynamodbav:"partner_id" json:"-"`
-	CompanyID   string    `dynamodbav:"company_id" json:"company_id"`
-	Provider    string    `dynamodbav:"provider" json:"provider"`
-	AccountID   string    `dynamodbav:"account_id" json:"account_id"` // acct_… or Qualpay merchant ID
-	Method      string    `dynamodbav:"method" json:"method"`         // oauth | linked
+	PartnerID string `dynamodbav:"partner_id" json:"-"`
+	CompanyID string `dynamodbav:"company_id" json:"company_id"`
+	Provider  string `dynamodbav:"provider" json:"provider"`
+	AccountID string `dynamodbav:"account_id" json:"account_id"` // acct_… or Qualpay merchant ID
+	Method    string `dynamodbav:"method" json:"method"`         // oauth | linked | onboarding
+	// Status is "pending" for an account created by onboarding that Stripe has
+	// not yet reported as able to charge or submitted; empty once active.
+	Status      string    `dynamodbav:"status,omitempty" json:"status,omitempty"`
 	Livemode    bool      `dynamodbav:"livemode" json:"livemode"`
 	Scope       string    `dynamodbav:"scope,omitempty" json:"scope,omitempty"`
 	ConnectedAt time.Time `dynamodbav:"connected_at" json:"connected_at"`
@@ -241,6 +244,38 @@ func (s *Service) Disconnect(ctx context.Context, partnerID, companyID, provider
 		return Connection{}, apperr.New(apperr.NotFound, "company has no %s connection", provider)
 	}
 	return c, err
+}
+
+// StatusPending marks a connection whose account is still being onboarded.
+const StatusPending = "pending"
+
+// Active reports whether a connection counts as connected (not pending).
+func (c Connection) Active() bool { return c.Status != StatusPending }
+
+// Activate marks a pending connection of accountID active; it reports whether
+// it changed anything (false when already active, or the connection is gone or
+// now holds another account).
+func (s *Service) Activate(ctx context.Context, partnerID, companyID, provider, accountID string) (bool, error) {
+	c, err := s.Connection(ctx, partnerID, companyID, provider)
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	}
+	if err != nil || c.AccountID != accountID || c.Active() {
+		return false, err
+	}
+	c.Status = ""
+	// Conditional on the same pending account, so a disconnect racing this never comes back.
+	in, err := s.Store.PutInput(c, "account_id = :a AND #st = :p", map[string]any{":a": accountID, ":p": StatusPending})
+	if err != nil {
+		return false, err
+	}
+	in.ExpressionAttributeNames = map[string]string{"#st": "status"} // a reserved word
+	_, err = s.Store.DB.PutItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // LookupRoute finds which partner and company own a provider account

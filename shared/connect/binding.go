@@ -81,7 +81,7 @@ func (s *Service) Bind(ctx context.Context, state string) (*http.Cookie, string,
 	out, err := s.Store.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.Store.Table), Key: store.Key(statePK(state), stateSK),
 		UpdateExpression:          aws.String("SET binding_hash = :h"),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(binding_hash)"),
+		ConditionExpression:       aws.String("attribute_exists(pk) AND attribute_not_exists(binding_hash) AND attribute_not_exists(kind)"),
 		ExpressionAttributeValues: values, ReturnValues: types.ReturnValueAllNew,
 	})
 	if err != nil {

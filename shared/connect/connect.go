@@ -73,6 +73,9 @@ type Service struct {
 	PublicBaseURL string
 	// AuthorizeURL is where users are sent to approve (Stripe's, or the local stand-in).
 	AuthorizeURL string
+	// OnboardingStandInURL is set by the local runner only: onboarding links
+	// then go to its labelled stand-in page (stripe-mock's link URL is fixed).
+	OnboardingStandInURL string
 	// QualpayLinked, when set, is told of every successful Qualpay link (new
 	// or repeated): it registers the merchant's pull and queues its backfill.
 	QualpayLinked func(ctx context.Context, partnerID, companyID, merchantID string) error

@@ -18,6 +18,7 @@ func Routes(r *httpapi.Router, s *Service) {
 	r.Handle(http.MethodGet, "/v1/companies/{id}/connections", s.handleConnections)
 	r.Handle(http.MethodPost, "/v1/companies/{id}/stripe/connect", s.handleStartStripe)
 	r.Handle(http.MethodPost, "/v1/companies/{id}/stripe/link", s.handleLinkStripe)
+	r.Handle(http.MethodPost, "/v1/companies/{id}/stripe/onboarding", s.handleOnboarding)
 	r.Handle(http.MethodDelete, "/v1/companies/{id}/stripe", s.handleDisconnectStripe)
 	r.Handle(http.MethodPost, "/v1/companies/{id}/qualpay/link", s.handleLinkQualpay)
 	r.Handle(http.MethodDelete, "/v1/companies/{id}/qualpay", s.handleDisconnectQualpay)
@@ -27,6 +28,8 @@ func Routes(r *httpapi.Router, s *Service) {
 func OAuthRoutes(r *httpapi.Router, s *Service) {
 	r.Handle(http.MethodGet, CallbackPath, s.handleCallback, httpapi.Public(), httpapi.MaxBody(0))
 	r.Handle(http.MethodGet, StartPath, s.handleStart, httpapi.Public(), httpapi.MaxBody(0))
+	r.Handle(http.MethodGet, OnboardingRefreshPath, s.handleOnboardingRefresh, httpapi.Public(), httpapi.MaxBody(0))
+	r.Handle(http.MethodGet, OnboardingReturnPath, s.handleOnboardingReturn, httpapi.Public(), httpapi.MaxBody(0))
 }
 
 func (s *Service) handleCreateCompany(w http.ResponseWriter, r *http.Request) error {

@@ -30,6 +30,10 @@ type oauthState struct {
 	// BindingHash is the SHA-256 of the token in the browser cookie set by the
 	// start link (empty until a browser opens it).
 	BindingHash string `dynamodbav:"binding_hash,omitempty"`
+	// Kind is "onboarding" for an Account Link's state (AccountID its account);
+	// empty for Start Stripe Flow. Neither flow accepts the other's state.
+	Kind      string `dynamodbav:"kind,omitempty"`
+	AccountID string `dynamodbav:"account_id,omitempty"`
 }
 
 const stateSK = "STATE"

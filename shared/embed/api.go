@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/httpapi"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/recon"
@@ -19,6 +20,7 @@ func (s *Service) apiRoutes(r *httpapi.Router) {
 	r.Handle(http.MethodGet, a+"/session", s.api(nil, false, s.apiSession), pub)
 	r.Handle(http.MethodGet, a+"/connections", s.api(only(Connect), false, s.apiConnections), pub)
 	r.Handle(http.MethodPost, a+"/stripe/connect", s.api(only(Connect), true, s.apiStartStripe), pub, httpapi.MaxBody(1<<10))
+	r.Handle(http.MethodPost, a+"/stripe/onboarding", s.api(only(Connect), true, s.apiStripeOnboarding), pub, httpapi.MaxBody(1<<10))
 	r.Handle(http.MethodDelete, a+"/connections/{provider}", s.api(only(Connect), true, s.apiDisconnect), pub)
 	r.Handle(http.MethodGet, a+"/payouts", s.api(only(Payouts, Reconciliation), false, s.apiPayouts), pub)
 	r.Handle(http.MethodGet, a+"/payouts/{payout_id}", s.api(only(Payouts), false, s.apiPayout), pub)
@@ -44,7 +46,7 @@ func (s *Service) apiSession(w http.ResponseWriter, r *http.Request, sess Sessio
 // Connection is one provider's state as the page shows it.
 type Connection struct {
 	Provider    string `json:"provider"`
-	Status      string `json:"status"` // connected | not_connected
+	Status      string `json:"status"` // connected | pending | not_connected
 	AccountID   string `json:"account_id,omitempty"`
 	Method      string `json:"method,omitempty"`
 	ConnectedAt string `json:"connected_at,omitempty"`
@@ -61,6 +63,9 @@ func (s *Service) apiConnections(w http.ResponseWriter, r *http.Request, sess Se
 			if out[i].Provider == c.Provider {
 				out[i] = Connection{Provider: c.Provider, Status: "connected", AccountID: c.AccountID, Method: c.Method,
 					ConnectedAt: c.ConnectedAt.UTC().Format("2006-01-02")}
+				if !c.Active() {
+					out[i].Status = companies.StatusPending // onboarding not finished: not connected yet
+				}
 			}
 		}
 	}
@@ -74,6 +79,15 @@ func (s *Service) apiStartStripe(w http.ResponseWriter, r *http.Request, sess Se
 		return err
 	}
 	return httpapi.WriteJSON(w, http.StatusCreated, res)
+}
+
+// apiStripeOnboarding runs "Create a Stripe account"; Stripe sends the user back to this page.
+func (s *Service) apiStripeOnboarding(w http.ResponseWriter, r *http.Request, sess Session) error {
+	res, err := s.Connect.StartOnboarding(r.Context(), sess.PartnerID, sess.CompanyID, s.baseURL(r)+PagePath, r.Host)
+	if err != nil {
+		return err
+	}
+	return httpapi.WriteJSON(w, http.StatusCreated, map[string]any{"url": res.URL, "expires_at": res.ExpiresAt})
 }
 
 func (s *Service) apiDisconnect(w http.ResponseWriter, r *http.Request, sess Session) error {

@@ -137,6 +137,11 @@ func (s *Service) HandleStripe(ctx context.Context, ep Endpoint, body []byte, si
 		}
 		m.CompanyID, companyID = rt.CompanyID, rt.CompanyID
 	}
+	if ev.Type == "account.updated" && ep.Kind != credentials.KindConnect {
+		// Onboarding state only counts from the Connect endpoint, where Stripe
+		// sends a connected account's events (https://docs.stripe.com/connect/webhooks).
+		return s.commit(ctx, m, ignore(""))
+	}
 	return s.commit(ctx, m, func(ctx context.Context, attempt int) (plan, error) {
 		return s.planStripe(ctx, partnerID, companyID, &ev, attempt == 0)
 	})
@@ -175,7 +180,7 @@ func handled(typ string) bool {
 	case "payment_intent.succeeded", "payment_intent.processing", "payment_intent.payment_failed", "payment_intent.canceled",
 		"charge.succeeded", "charge.failed", "charge.refunded", "charge.dispute.created", "charge.dispute.closed", "charge.dispute.updated",
 		"payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled", "payout.reconciliation_completed",
-		"account.application.deauthorized",
+		"account.application.deauthorized", "account.updated",
 		"transfer.created", "transfer.updated", "transfer.reversed":
 		return true
 	}
@@ -192,6 +197,16 @@ func (s *Service) planStripe(ctx context.Context, pid, cid string, ev *Event, op
 		acct := ev.Account
 		return plan{outcome: OutcomeApplied, after: []func(context.Context) error{func(ctx context.Context) error {
 			return s.Deauth.Deauthorized(ctx, acct)
+		}}}, nil
+	}
+	if ev.Type == "account.updated" {
+		obj := ev.Data.Object
+		// The object is the connected account itself.
+		if s.Accounts == nil || ev.Account == "" || cid == "" || obj.ID != ev.Account {
+			return ignored, nil
+		}
+		return plan{outcome: OutcomeApplied, after: []func(context.Context) error{func(ctx context.Context) error {
+			return s.Accounts.AccountUpdated(ctx, pid, cid, obj.ID, obj.ChargesEnabled, obj.DetailsSubmitted)
 		}}}, nil
 	}
 	if strings.HasPrefix(ev.Type, "transfer.") && handled(ev.Type) {

@@ -115,6 +115,10 @@ type object struct {
 	StatementDescriptor string `json:"statement_descriptor"`
 	FailureCode         string `json:"failure_code"`
 	FailureBalanceTxn   Ref    `json:"failure_balance_transaction"`
+
+	// account (account.updated)
+	ChargesEnabled   bool `json:"charges_enabled"`
+	DetailsSubmitted bool `json:"details_submitted"`
 }
 
 type balanceTxn struct {

@@ -53,6 +53,12 @@ type Deauthorizer interface {
 	Deauthorized(ctx context.Context, accountID string) error
 }
 
+// AccountEvents is told of a verified account.updated from a partner's
+// Connect endpoint (onboarding activates a pending connection). Idempotent.
+type AccountEvents interface {
+	AccountUpdated(ctx context.Context, partnerID, companyID, accountID string, chargesEnabled, detailsSubmitted bool) error
+}
+
 // RouteLookup finds the partner and company of a provider account (read-only).
 type RouteLookup interface {
 	LookupRoute(ctx context.Context, provider, accountID string) (companies.Route, error)
@@ -75,6 +81,8 @@ type Service struct {
 	Queue    queue.Enqueuer
 	Hook     PaymentHook  // optional
 	Deauth   Deauthorizer // optional
+	// Accounts receives account.updated of connected accounts (optional).
+	Accounts AccountEvents
 	// Transfers receives transfer.* platform events (optional).
 	Transfers TransferHook
 	// Funding receives platform payment events of split intents (optional).

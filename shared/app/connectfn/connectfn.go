@@ -18,6 +18,7 @@ func Service(e *app.Env) *connect.Service {
 		Store: e.Store, Companies: e.Companies, Partners: e.Partners, Keys: e.Credentials, Stripe: e.Stripe,
 		Qualpay: connect.QualpayMerchants{HTTP: e.HTTP, BaseURL: e.Cfg.QualpayBaseURL, MaxAttempts: 2},
 		Log:     e.Log, Now: e.Now, PublicBaseURL: e.Cfg.PublicBaseURL, AuthorizeURL: e.Cfg.StripeAuthorize,
+		OnboardingStandInURL: e.Cfg.StripeOnboardingStandIn,
 		QualpayLinked: func(ctx context.Context, pid, cid, mid string) error {
 			return workerfn.QualpayPulls(e).Linked(ctx, pid, cid, mid)
 		},

@@ -15,9 +15,10 @@ import (
 
 // Service builds the Stripe/Qualpay webhook service.
 func Service(e *app.Env) *webhooks.Service {
+	cs := connectfn.Service(e)
 	s := &webhooks.Service{
 		Store: e.Store, Routes: e.Companies, Keys: e.Credentials, Invoices: stores.Invoices(e), Payments: stores.Payments(e),
-		Payouts: stores.Payouts(e), Queue: workerfn.Queue(e), Deauth: connectfn.Service(e), Now: e.Now, Log: e.Log,
+		Payouts: stores.Payouts(e), Queue: workerfn.Queue(e), Deauth: cs, Accounts: cs, Now: e.Now, Log: e.Log,
 		// Platform payments of split intents fund their transfers (refunds and
 		// disputes reverse them); a split intent paid by a direct charge raises an
 		// exception; transfer.* platform events settle the payouts.

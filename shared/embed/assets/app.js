@@ -106,11 +106,11 @@
         var card = el("div", { "class": "card", id: "conn-" + c.provider });
         var status = c.status === "connected"
           ? el("span", { "class": "badge ok", text: "Connected" })
-          : el("span", { "class": "badge", text: "Not connected" });
+          : el("span", { "class": "badge", text: c.status === "pending" ? "Pending" : "Not connected" });
         card.appendChild(el("div", { "class": "row" }, el("h3", { text: name }), status));
-        if (c.status === "connected") {
+        if (c.status === "connected" || c.status === "pending") {
           card.appendChild(el("p", { "class": "muted" }, "Account ", el("span", { "class": "mono", text: c.account_id }),
-            " since " + date(c.connected_at)));
+            c.status === "pending" ? " created " + date(c.connected_at) + "; Stripe has not finished onboarding it." : " since " + date(c.connected_at)));
           var confirmBox = el("div", { hidden: "hidden" });
           var ask = el("button", { type: "button", "class": "danger", text: "Disconnect " + name });
           ask.addEventListener("click", function () { ask.hidden = true; confirmBox.hidden = false; yes.focus(); });
@@ -126,16 +126,20 @@
           card.appendChild(ask);
           card.appendChild(confirmBox);
         } else if (c.provider === "stripe") {
-          var go = el("button", { type: "button", "class": "primary", text: "Connect Stripe" });
-          go.addEventListener("click", function () {
-            go.disabled = true;
-            api("POST", "/stripe/connect", {}).then(function (r) {
-              // Stripe's pages refuse to be framed: leave the frame, or take this page to them.
-              if (window.top !== window.self) window.open(r.url, "_blank", "noopener");
-              else window.location.assign(r.url);
-            }, function (e) { go.disabled = false; failed(e); });
-          });
-          card.appendChild(go);
+          var stripeButton = function (text, cls, path) {
+            var b = el("button", { type: "button", "class": cls, text: text });
+            b.addEventListener("click", function () {
+              b.disabled = true;
+              api("POST", path, {}).then(function (r) {
+                // Stripe's pages refuse to be framed: leave the frame, or take this page to them.
+                if (window.top !== window.self) window.open(r.url, "_blank", "noopener");
+                else window.location.assign(r.url);
+              }, function (e) { b.disabled = false; failed(e); });
+            });
+            return b;
+          };
+          card.appendChild(el("div", { "class": "row" }, stripeButton("Connect Stripe", "primary", "/stripe/connect"),
+            stripeButton("Create a Stripe account", "", "/stripe/onboarding")));
         } else {
           card.appendChild(el("p", { "class": "muted", text: "Ask your app to link your Qualpay merchant account." }));
         }
@@ -330,6 +334,7 @@
   var loaders = { connect: loadConnect, payouts: function () { return loadPayouts(); }, reconciliation: loadReconciliation };
   var q = new URLSearchParams(window.location.search);
   if (q.get("status") === "connected") say("Stripe is connected.");
+  if (q.get("status") === "pending") say("Stripe is still reviewing your new account; it will show as connected once onboarding is complete.");
   if (q.get("status") === "error") say("Stripe was not connected (" + (q.get("reason") || "error") + ").", true);
   var first = q.has("status") && components.indexOf("connect") >= 0 ? "connect" : (tabs[0] && tabs[0].dataset.name);
   if (first) select(first, false);

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/testenv"
+)
+
+// TestMakeRunStripeOnboarding: "Create a Stripe account" over real HTTP on the
+// local stack (stripe-mock creates the Express account and its link): the
+// connection is pending, refresh makes a new link and its state is single-use,
+// Finish on the stand-in delivers a signed account.updated that activates it.
+func TestMakeRunStripeOnboarding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the local stack")
+	}
+	stack, err := localstack.Start(os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	l, err := buildLocal(context.Background(), stack, base, uniqueTable(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeLocal()
+	srv.Config.Handler = l.Handler
+	d := l.Demo
+	srv.Start()
+	defer srv.Close()
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	res := testenv.Do(t, "POST", base+"/v1/companies", d.APIKey, map[string]any{"external_id": "new-shop", "name": "New Shop"})
+	var co struct{ ID string }
+	res.JSON(t, &co)
+	onboard := base + "/v1/companies/" + co.ID + "/stripe/onboarding"
+
+	t.Run("bad return_url is 422 and creates nothing", func(t *testing.T) {
+		res := testenv.Do(t, "POST", onboard, d.APIKey, map[string]any{"return_url": "http://evil.example/x"})
+		if res.Status != 422 || !strings.Contains(string(res.Body), "return_url") {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+	})
+	t.Run("another partner's company is 404", func(t *testing.T) {
+		other := testenv.Do(t, "POST", base+"/v1/companies/"+d.CompanyID+"/stripe/onboarding", "", map[string]any{"return_url": "http://localhost:8080/done"})
+		if other.Status != 401 {
+			t.Fatalf("no key: %d", other.Status)
+		}
+		theirs, _, err := l.Env.Companies.Create(context.Background(), "ptr_someoneelse", "their-shop", "Their Shop")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := testenv.Do(t, "POST", base+"/v1/companies/"+theirs.ID+"/stripe/onboarding", d.APIKey, map[string]any{"return_url": "http://localhost:8080/done"})
+		if res.Status != 404 {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+	})
+	if res := testenv.Do(t, "GET", base+"/v1/companies/"+co.ID+"/connections", d.APIKey, nil); !strings.Contains(string(res.Body), `"data":[]`) {
+		t.Fatalf("a refused onboarding left a connection: %s", res.Body)
+	}
+
+	res = testenv.Do(t, "POST", onboard, d.APIKey, map[string]any{"return_url": "http://localhost:8080/done"})
+	if res.Status != 201 {
+		t.Fatalf("onboarding: %d %s", res.Status, res.Body)
+	}
+	var ob struct {
+		URL        string
+		Connection struct {
+			AccountID string `json:"account_id"`
+			Status    string
+		}
+	}
+	res.JSON(t, &ob)
+	acct := ob.Connection.AccountID
+	if ob.Connection.Status != "pending" || !strings.HasPrefix(acct, "acct_") || !strings.HasPrefix(ob.URL, base+onboardingStandInPath+"?") {
+		t.Fatalf("onboarding answer: %s", res.Body)
+	}
+	conns := func() string {
+		return string(testenv.Do(t, "GET", base+"/v1/companies/"+co.ID+"/connections", d.APIKey, nil).Body)
+	}
+	if c := conns(); !strings.Contains(c, `"status":"pending"`) || !strings.Contains(c, `"onboarding"`) {
+		t.Fatalf("pending connection not stored: %s", c)
+	}
+	link, _ := url.Parse(ob.URL)
+	ret := link.Query().Get("return_url")
+	refresh := strings.Replace(ret, "/onboarding/return", "/onboarding/refresh", 1)
+
+	t.Run("refresh gives a new link; the old state is single-use", func(t *testing.T) {
+		r, err := browser.Get(refresh)
+		if err != nil || r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("refresh: %v %v", err, r)
+		}
+		r.Body.Close()
+		next := r.Header.Get("Location")
+		if !strings.HasPrefix(next, base+onboardingStandInPath+"?") || next == ob.URL {
+			t.Fatalf("refresh redirected to %s", next)
+		}
+		for _, old := range []string{refresh, ret} {
+			again, err := browser.Get(old)
+			if err != nil || again.StatusCode != http.StatusBadRequest {
+				t.Fatalf("used state accepted again at %s: %v %v", old, err, again)
+			}
+			again.Body.Close()
+		}
+		ob.URL = next
+	})
+
+	t.Run("Finish delivers a signed account.updated that activates it", func(t *testing.T) {
+		link, _ := url.Parse(ob.URL)
+		page, err := browser.Get(ob.URL)
+		if err != nil || page.StatusCode != 200 {
+			t.Fatalf("stand-in page: %v %v", err, page)
+		}
+		page.Body.Close()
+		fin, err := browser.PostForm(base+onboardingStandInPath, link.Query())
+		if err != nil || fin.StatusCode != http.StatusSeeOther {
+			t.Fatalf("finish: %v %v", err, fin)
+		}
+		fin.Body.Close()
+		back, err := browser.Get(fin.Header.Get("Location"))
+		if err != nil || back.StatusCode != http.StatusSeeOther {
+			t.Fatalf("return: %v %v", err, back)
+		}
+		back.Body.Close()
+		done, _ := url.Parse(back.Header.Get("Location"))
+		if done.Host != "localhost:8080" || done.Query().Get("status") != "connected" || done.Query().Get("company_id") != co.ID {
+			t.Fatalf("returned to %s", done)
+		}
+		if c := conns(); strings.Contains(c, `"pending"`) || !strings.Contains(c, acct) {
+			t.Fatalf("connection not active: %s", c)
+		}
+	})
+}
