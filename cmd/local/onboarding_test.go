@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -89,6 +91,28 @@ func TestMakeRunStripeOnboarding(t *testing.T) {
 	if c := conns(); !strings.Contains(c, `"status":"pending"`) || !strings.Contains(c, `"onboarding"`) {
 		t.Fatalf("pending connection not stored: %s", c)
 	}
+	// The Embedded UI's Connect component shows it as pending, not connected.
+	res = testenv.Do(t, "POST", base+"/v1/companies/"+co.ID+"/embed-sessions", d.APIKey, map[string]any{"components": []string{"connect"}})
+	var sess struct{ URL string }
+	res.JSON(t, &sess)
+	jar, _ := cookiejar.New(nil)
+	page := &http.Client{Jar: jar, CheckRedirect: browser.CheckRedirect}
+	embedStripe := func() string {
+		r, err := page.Get(base + "/embed/api/connections")
+		if err != nil || r.StatusCode != 200 {
+			t.Fatalf("embed connections: %v %v", err, r)
+		}
+		defer r.Body.Close()
+		var out struct{ Data []struct{ Provider, Status string } }
+		_ = json.NewDecoder(r.Body).Decode(&out)
+		return out.Data[0].Provider + " " + out.Data[0].Status
+	}
+	if r, err := page.Get(strings.Replace(sess.URL, "http://127.0.0.1:3000", base, 1)); err != nil || r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("embed session %s: %v %v", sess.URL, err, r)
+	}
+	if got := embedStripe(); got != "stripe pending" {
+		t.Fatalf("embedded connect shows %q", got)
+	}
 	link, _ := url.Parse(ob.URL)
 	ret := link.Query().Get("return_url")
 	refresh := strings.Replace(ret, "/onboarding/return", "/onboarding/refresh", 1)
@@ -136,6 +160,9 @@ func TestMakeRunStripeOnboarding(t *testing.T) {
 		}
 		if c := conns(); strings.Contains(c, `"pending"`) || !strings.Contains(c, acct) {
 			t.Fatalf("connection not active: %s", c)
+		}
+		if got := embedStripe(); got != "stripe connected" {
+			t.Fatalf("embedded connect shows %q", got)
 		}
 	})
 }

@@ -31,46 +31,47 @@ type want struct {
 
 // expected covers every events/*.json; a new event file must be added here.
 var expected = map[string]want{
-	"embedded-create-session":          {201, "url"},
-	"embedded-put-settings":            {200, "allowed_origins"},
-	"plaid-get-integration":            {404, "error"}, // the demo seed configures no Plaid credentials
-	"plaid-list-items":                 {200, "data"},
-	"bank-feed-sync-page":              {200, "added"},
-	"connections-create-company":       {201, "id"},
-	"connections-link-stripe":          {200, "account_id"},
-	"connections-list-connections":     {200, "data"},
-	"connections-start-stripe-flow":    {409, "error"}, // the demo company is already connected
-	"credentials-delete-qualpay":       {204, ""},
-	"credentials-get-stripe":           {200, "configured"},
-	"credentials-put-qualpay":          {200, "configured"},
-	"credentials-put-stripe":           {200, "configured"},
-	"payments-create-invoice":          {201, "id"},
-	"payments-list-invoices":           {200, "data"},
-	"payments-list-payouts":            {200, "data"},
-	"qualpay-webhook-batch-settled":    {200, "received"},
-	"reconcile-company-sqs":            {0, "batchItemFailures"},
-	"reconcile-manual-match":           {422, "error"}, // no payout po_demo on a fresh table
-	"reconcile-put-accounts":           {200, "bank"},
-	"reconcile-run":                    {200, "matched"},
-	"reconcile-schedule":               {0, "due"},
-	"reports-journal-entries-csv":      {200, ""},
-	"reports-list-bank-transactions":   {200, "data"},
-	"reports-list-exceptions":          {200, "data"},
-	"reports-list-matches":             {200, "data"},
-	"splits-create-intent":             {201, "id"},
-	"splits-create-partnership":        {201, "id"},
-	"splits-create-split-qualy":        {404, "error"}, // the guide's IDs as printed: no such payment intent here
-	"splits-create-tax":                {201, "id"},
-	"splits-list-intents":              {200, "data"},
-	"stripe-oauth-callback":            {400, ""}, // a state never issued: the HTML "link expired" page
-	"stripe-webhook-payment-succeeded": {200, "received"},
-	"stripe-webhook-payout-paid":       {200, "received"},
-	"vault-add-shipping-address":       {404, "error"}, // runs before vault-create-customer
-	"vault-create-plan":                {201, "plan_id"},
-	"vault-create-customer":            {201, "customer_id"},
-	"vault-get-customer":               {200, "customer_id"},
-	"vault-list-customers":             {200, "data"},
-	"worker-itemise-payout":            {0, "batchItemFailures"},
+	"embedded-create-session":           {201, "url"},
+	"embedded-put-settings":             {200, "allowed_origins"},
+	"plaid-get-integration":             {404, "error"}, // the demo seed configures no Plaid credentials
+	"plaid-list-items":                  {200, "data"},
+	"bank-feed-sync-page":               {200, "added"},
+	"connections-create-company":        {201, "id"},
+	"connections-link-stripe":           {200, "account_id"},
+	"connections-list-connections":      {200, "data"},
+	"connections-start-stripe-flow":     {409, "error"}, // the demo company is already connected
+	"connections-create-stripe-account": {409, "error"}, // likewise: onboarding only for an unconnected company
+	"credentials-delete-qualpay":        {204, ""},
+	"credentials-get-stripe":            {200, "configured"},
+	"credentials-put-qualpay":           {200, "configured"},
+	"credentials-put-stripe":            {200, "configured"},
+	"payments-create-invoice":           {201, "id"},
+	"payments-list-invoices":            {200, "data"},
+	"payments-list-payouts":             {200, "data"},
+	"qualpay-webhook-batch-settled":     {200, "received"},
+	"reconcile-company-sqs":             {0, "batchItemFailures"},
+	"reconcile-manual-match":            {422, "error"}, // no payout po_demo on a fresh table
+	"reconcile-put-accounts":            {200, "bank"},
+	"reconcile-run":                     {200, "matched"},
+	"reconcile-schedule":                {0, "due"},
+	"reports-journal-entries-csv":       {200, ""},
+	"reports-list-bank-transactions":    {200, "data"},
+	"reports-list-exceptions":           {200, "data"},
+	"reports-list-matches":              {200, "data"},
+	"splits-create-intent":              {201, "id"},
+	"splits-create-partnership":         {201, "id"},
+	"splits-create-split-qualy":         {404, "error"}, // the guide's IDs as printed: no such payment intent here
+	"splits-create-tax":                 {201, "id"},
+	"splits-list-intents":               {200, "data"},
+	"stripe-oauth-callback":             {400, ""}, // a state never issued: the HTML "link expired" page
+	"stripe-webhook-payment-succeeded":  {200, "received"},
+	"stripe-webhook-payout-paid":        {200, "received"},
+	"vault-add-shipping-address":        {404, "error"}, // runs before vault-create-customer
+	"vault-create-plan":                 {201, "plan_id"},
+	"vault-create-customer":             {201, "customer_id"},
+	"vault-get-customer":                {200, "customer_id"},
+	"vault-list-customers":              {200, "data"},
+	"worker-itemise-payout":             {0, "batchItemFailures"},
 }
 
 // order runs functions so that later events find what earlier ones made, and

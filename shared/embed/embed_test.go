@@ -149,6 +149,7 @@ func TestEmbedSessions(t *testing.T) {
 			{"write with a wrong CSRF", "POST", "/embed/api/matches", map[string]string{"X-CSRF-Token": strings.Repeat("0", 64)}, 403},
 			{"write from another origin", "POST", "/embed/api/matches", map[string]string{"X-CSRF-Token": m[1], "Origin": "https://evil.example"}, 403},
 			{"write with CSRF, out of scope", "DELETE", "/embed/api/connections/stripe", map[string]string{"X-CSRF-Token": m[1]}, 403},
+			{"create a Stripe account, out of scope", "POST", "/embed/api/stripe/onboarding", map[string]string{"X-CSRF-Token": m[1]}, 403},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				if res, body := p.do(tc.method, tc.path, tc.hdr, `{}`); res.StatusCode != tc.status {

@@ -153,6 +153,10 @@ func (s *Service) tenantAccount(ctx context.Context, pid string, in Intent) (str
 		}
 		return "", err
 	}
+	if !c.Active() {
+		// Created by onboarding and not yet able to receive money.
+		return "", apperr.New(apperr.Unprocessable, "company %s's Stripe account has not finished onboarding", in.Company)
+	}
 	return c.AccountID, nil
 }
 
