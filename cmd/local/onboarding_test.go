@@ -103,7 +103,9 @@ func TestMakeRunStripeOnboarding(t *testing.T) {
 			t.Fatalf("embed connections: %v %v", err, r)
 		}
 		defer r.Body.Close()
-		var out struct{ Data []struct{ Provider, Status string } }
+		var out struct {
+			Data []struct{ Provider, Status string }
+		}
 		_ = json.NewDecoder(r.Body).Decode(&out)
 		return out.Data[0].Provider + " " + out.Data[0].Status
 	}

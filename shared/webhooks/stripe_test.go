@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/shared/app/workerfn"
+	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/local/testenv"
@@ -581,4 +582,67 @@ func TestTransferEventsReachSplits(t *testing.T) {
 	if r := w.deliver(t, body); r.status != 200 || len(calls()) != 1 {
 		t.Fatalf("connected-account transfer: %d, %d calls", r.status, len(calls()))
 	}
+}
+
+// TestAccountUpdatedActivatesOnboarding: a pending connection (made by "Create
+// a Stripe account") becomes active only on a verified account.updated from
+// the partner's Connect endpoint that says the account can charge or has
+// submitted its details.
+func TestAccountUpdatedActivatesOnboarding(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	const newAcct = "acct_1NewShopPending01"
+	co, _, err := w.env.Companies.Create(ctx, w.pid, "new-shop", "New Shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.env.Companies.Connect(ctx, companies.Connection{PartnerID: w.pid, CompanyID: co.ID, Provider: "stripe",
+		AccountID: newAcct, Method: "onboarding", Status: companies.StatusPending, ConnectedAt: w.env.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	status := func() string {
+		c, err := w.env.Companies.Connection(ctx, w.pid, co.ID, "stripe")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Status
+	}
+	account := func(charges, details bool) map[string]any {
+		return map[string]any{"id": newAcct, "object": "account", "type": "express", "charges_enabled": charges, "details_submitted": details}
+	}
+	for _, tc := range []struct {
+		name, path, id string
+		obj            map[string]any
+		want           string
+	}{
+		{"on the platform endpoint: ignored", "/stripe/" + w.pid, "evt_au1", account(true, true), companies.StatusPending},
+		{"onboarding not finished: stays pending", "/stripe/" + w.pid + "/connect", "evt_au2", account(false, false), companies.StatusPending},
+		{"details submitted: active", "/stripe/" + w.pid + "/connect", "evt_au3", account(false, true), ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := event(tc.id, "account.updated", newAcct, time.Now().Unix(), tc.obj)
+			if r := post(t, w.srv.URL+tc.path, body, "Stripe-Signature", sign(body, whsec, time.Now())); r.status != 200 {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			if got := status(); got != tc.want {
+				t.Fatalf("status %q, want %q", got, tc.want)
+			}
+		})
+	}
+	t.Run("a bad signature changes nothing", func(t *testing.T) {
+		if _, err := w.env.Companies.Disconnect(ctx, w.pid, co.ID, "stripe"); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.env.Companies.Connect(ctx, companies.Connection{PartnerID: w.pid, CompanyID: co.ID, Provider: "stripe",
+			AccountID: newAcct, Method: "onboarding", Status: companies.StatusPending, ConnectedAt: w.env.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		body := event("evt_au4", "account.updated", newAcct, time.Now().Unix(), account(true, true))
+		if r := post(t, w.srv.URL+"/stripe/"+w.pid+"/connect", body, "Stripe-Signature", sign(body, "whsec_wrong", time.Now())); r.status/100 == 2 {
+			t.Fatalf("unsigned accepted: %d", r.status)
+		}
+		if got := status(); got != companies.StatusPending {
+			t.Fatalf("status %q after a bad signature", got)
+		}
+	})
 }
