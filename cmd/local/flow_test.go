@@ -14,10 +14,11 @@ import (
 	"github.com/payrecon/payrecon/shared/local/testenv"
 )
 
-// TestMakeRunStripeFlow walks what a new user does after `make run`: create a
-// company, open the Start Stripe Flow URL (the local stand-in authorize page),
-// approve, follow the redirects back, and see the connection; then disconnect.
-func TestMakeRunStripeFlow(t *testing.T) {
+// startRunner serves what `make run` serves on a real loopback server whose
+// URL is the runner's public base (redirect URIs must point at the server the
+// browser talks to); stopped when the test ends.
+func startRunner(t *testing.T) (*local, string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("needs the local stack")
 	}
@@ -25,18 +26,25 @@ func TestMakeRunStripeFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The runner's redirect_uri must point at the server the browser talks to.
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
 	l, err := buildLocal(context.Background(), stack, base, uniqueTable(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeLocal()
+	t.Cleanup(closeLocal)
 	srv.Config.Handler = l.Handler
-	d := l.Demo
 	srv.Start()
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return l, base
+}
+
+// TestMakeRunStripeFlow walks what a new user does after `make run`: create a
+// company, open the Start Stripe Flow URL (the local stand-in authorize page),
+// approve, follow the redirects back, and see the connection; then disconnect.
+func TestMakeRunStripeFlow(t *testing.T) {
+	l, base := startRunner(t)
+	d := l.Demo
 
 	res := testenv.Do(t, "POST", base+"/v1/companies", d.APIKey, map[string]any{"external_id": "cafe-42", "name": "Cafe 42"})
 	if res.Status != 201 {

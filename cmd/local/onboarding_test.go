@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 )
 
@@ -20,24 +17,8 @@ import (
 // connection is pending, refresh makes a new link and its state is single-use,
 // Finish on the stand-in delivers a signed account.updated that activates it.
 func TestMakeRunStripeOnboarding(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs the local stack")
-	}
-	stack, err := localstack.Start(os.Getenv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
-	l, err := buildLocal(context.Background(), stack, base, uniqueTable(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeLocal()
-	srv.Config.Handler = l.Handler
+	l, base := startRunner(t)
 	d := l.Demo
-	srv.Start()
-	defer srv.Close()
 	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 	res := testenv.Do(t, "POST", base+"/v1/companies", d.APIKey, map[string]any{"external_id": "new-shop", "name": "New Shop"})

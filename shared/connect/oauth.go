@@ -27,23 +27,8 @@ type StartResult struct {
 // the user's browser (StartPath), which redirects to Stripe's authorize URL.
 // requestHost is used for redirect_uri only when PublicBaseURL is not configured.
 func (s *Service) StartStripe(ctx context.Context, partnerID, companyID, returnURL, requestHost string) (StartResult, error) {
-	if _, err := s.Companies.Get(ctx, partnerID, companyID); err != nil {
-		return StartResult{}, err
-	}
-	p, err := s.Partners.Get(ctx, partnerID)
+	keys, err := s.beforeStripe(ctx, partnerID, companyID, returnURL)
 	if err != nil {
-		return StartResult{}, fmt.Errorf("read partner: %w", err)
-	}
-	if msg := checkReturnURL(returnURL, p.AllowedReturnHosts); msg != "" {
-		return StartResult{}, apperr.FieldErrors(map[string]string{"return_url": msg})
-	}
-	keys, err := s.stripeKeys(ctx, partnerID)
-	if err != nil {
-		return StartResult{}, err
-	}
-	if c, err := s.Companies.Connection(ctx, partnerID, companyID, Stripe); err == nil {
-		return StartResult{}, apperr.New(apperr.Conflict, "company already has a stripe connection (%s); disconnect it first", c.AccountID)
-	} else if !apperr.Is(err, apperr.NotFound) {
 		return StartResult{}, err
 	}
 	redirectURI, err := s.RedirectURI(requestHost)
@@ -68,6 +53,32 @@ func (s *Service) StartStripe(ctx context.Context, partnerID, companyID, returnU
 	// The browser opens the start link, which binds the flow to it and only
 	// then redirects to Stripe (see StartPath).
 	return StartResult{URL: startURL(redirectURI, st), ExpiresAt: rec.ExpiresAt}, nil
+}
+
+// beforeStripe checks what both ways of getting a Stripe connection need: the
+// partner's company (404 otherwise), an acceptable return_url (422), the
+// partner's Stripe keys (422), and no Stripe connection yet (409).
+func (s *Service) beforeStripe(ctx context.Context, partnerID, companyID, returnURL string) (keysStripe, error) {
+	if _, err := s.Companies.Get(ctx, partnerID, companyID); err != nil {
+		return keysStripe{}, err
+	}
+	p, err := s.Partners.Get(ctx, partnerID)
+	if err != nil {
+		return keysStripe{}, fmt.Errorf("read partner: %w", err)
+	}
+	if msg := checkReturnURL(returnURL, p.AllowedReturnHosts); msg != "" {
+		return keysStripe{}, apperr.FieldErrors(map[string]string{"return_url": msg})
+	}
+	keys, err := s.stripeKeys(ctx, partnerID)
+	if err != nil {
+		return keysStripe{}, err
+	}
+	if c, err := s.Companies.Connection(ctx, partnerID, companyID, Stripe); err == nil {
+		return keysStripe{}, apperr.New(apperr.Conflict, "company already has a stripe connection (%s); disconnect it first", c.AccountID)
+	} else if !apperr.Is(err, apperr.NotFound) {
+		return keysStripe{}, err
+	}
+	return keys, nil
 }
 
 var hostRe = sync.OnceValue(func() *regexp.Regexp {

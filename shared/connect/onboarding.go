@@ -51,23 +51,8 @@ type OnboardingResult struct {
 // StartOnboarding creates an Express account for a company that has no Stripe
 // connection, stores it as a pending connection, and returns an onboarding link.
 func (s *Service) StartOnboarding(ctx context.Context, partnerID, companyID, returnURL, requestHost string) (OnboardingResult, error) {
-	if _, err := s.Companies.Get(ctx, partnerID, companyID); err != nil {
-		return OnboardingResult{}, err
-	}
-	p, err := s.Partners.Get(ctx, partnerID)
+	keys, err := s.beforeStripe(ctx, partnerID, companyID, returnURL)
 	if err != nil {
-		return OnboardingResult{}, fmt.Errorf("read partner: %w", err)
-	}
-	if msg := checkReturnURL(returnURL, p.AllowedReturnHosts); msg != "" {
-		return OnboardingResult{}, apperr.FieldErrors(map[string]string{"return_url": msg})
-	}
-	keys, err := s.stripeKeys(ctx, partnerID)
-	if err != nil {
-		return OnboardingResult{}, err
-	}
-	if c, err := s.Companies.Connection(ctx, partnerID, companyID, Stripe); err == nil {
-		return OnboardingResult{}, apperr.New(apperr.Conflict, "company already has a stripe connection (%s); disconnect it first", c.AccountID)
-	} else if !apperr.Is(err, apperr.NotFound) {
 		return OnboardingResult{}, err
 	}
 	redirectURI, err := s.RedirectURI(requestHost)
