@@ -96,6 +96,22 @@ func TestMakeRunStripeOnboarding(t *testing.T) {
 	if got := embedStripe(); got != "stripe pending" {
 		t.Fatalf("embedded connect shows %q", got)
 	}
+	t.Run("again while pending: a new link for the same account", func(t *testing.T) {
+		res := testenv.Do(t, "POST", onboard, d.APIKey, map[string]any{"return_url": "http://localhost:8080/done"})
+		var again struct {
+			URL        string
+			Connection struct {
+				AccountID string `json:"account_id"`
+			}
+		}
+		res.JSON(t, &again)
+		if res.Status != 201 || again.Connection.AccountID != acct || again.URL == ob.URL {
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		if res := testenv.Do(t, "POST", base+"/v1/companies/"+co.ID+"/stripe/connect", d.APIKey, map[string]any{"return_url": "http://localhost:8080/done"}); res.Status != 409 {
+			t.Fatalf("Start Stripe Flow beside a pending account: %d %s", res.Status, res.Body)
+		}
+	})
 	link, _ := url.Parse(ob.URL)
 	ret := link.Query().Get("return_url")
 	refresh := strings.Replace(ret, "/onboarding/return", "/onboarding/refresh", 1)

@@ -74,11 +74,19 @@ func (s *Service) beforeStripe(ctx context.Context, partnerID, companyID, return
 		return keysStripe{}, err
 	}
 	if c, err := s.Companies.Connection(ctx, partnerID, companyID, Stripe); err == nil {
-		return keysStripe{}, apperr.New(apperr.Conflict, "company already has a stripe connection (%s); disconnect it first", c.AccountID)
+		return keysStripe{}, &existingError{c}
 	} else if !apperr.Is(err, apperr.NotFound) {
 		return keysStripe{}, err
 	}
 	return keys, nil
+}
+
+// existingError: the company already has a Stripe connection (a 409).
+type existingError struct{ conn companies.Connection }
+
+func (e *existingError) Error() string { return e.Unwrap().Error() }
+func (e *existingError) Unwrap() error {
+	return apperr.New(apperr.Conflict, "company already has a stripe connection (%s); disconnect it first", e.conn.AccountID)
 }
 
 var hostRe = sync.OnceValue(func() *regexp.Regexp {

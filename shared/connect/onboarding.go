@@ -49,15 +49,33 @@ type OnboardingResult struct {
 }
 
 // StartOnboarding creates an Express account for a company that has no Stripe
-// connection, stores it as a pending connection, and returns an onboarding link.
+// connection, stores it as a pending connection, and returns an onboarding
+// link. Called again while that connection is pending, it returns a new link
+// for the same account.
 func (s *Service) StartOnboarding(ctx context.Context, partnerID, companyID, returnURL, requestHost string) (OnboardingResult, error) {
 	keys, err := s.beforeStripe(ctx, partnerID, companyID, returnURL)
-	if err != nil {
+	var ex *existingError
+	resume := errors.As(err, &ex) && ex.conn.Method == MethodOnboarding && !ex.conn.Active()
+	if err != nil && !resume {
 		return OnboardingResult{}, err
 	}
 	redirectURI, err := s.RedirectURI(requestHost)
 	if err != nil {
 		return OnboardingResult{}, err
+	}
+	if resume {
+		// The user left onboarding unfinished (or the link call failed): a new
+		// link for the same account, not a second account.
+		if keys, err = s.stripeKeys(ctx, partnerID); err != nil {
+			return OnboardingResult{}, err
+		}
+		link, exp, err := s.newAccountLink(ctx, keys.SecretKey, oauthState{
+			PartnerID: partnerID, CompanyID: companyID, ReturnURL: returnURL, RedirectURI: redirectURI, AccountID: ex.conn.AccountID,
+		})
+		if err != nil {
+			return OnboardingResult{}, err
+		}
+		return OnboardingResult{URL: link, ExpiresAt: exp, Connection: ex.conn}, nil
 	}
 	params := &stripe.AccountParams{Type: stripe.String(string(stripe.AccountTypeExpress))}
 	params.Context = ctx
