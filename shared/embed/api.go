@@ -122,19 +122,20 @@ type PayoutRow struct {
 	MatchID        string `json:"match_id,omitempty"`
 }
 
-// reconState finds which of the given payouts are in an active match or an
-// open exception, reading at most one page of each (the newest 100).
-func (s *Service) reconState(r *http.Request, sess Session) (map[string]string, map[string]bool, error) {
-	matched, excepted := map[string]string{}, map[string]bool{}
-	ms, _, err := s.Recon.Matches(r.Context(), sess.PartnerID, sess.CompanyID, reconsvc.Filter{Status: reconsvc.MatchActive}, 100, "")
+// reconState finds which of the given payouts are in an active match (from
+// each payout's own reconciliation view: one batch read for the page, however
+// long the company's history) or in an open exception (the newest 100 open
+// exceptions: open ones are few, they are the work list).
+func (s *Service) reconState(r *http.Request, sess Session, pays []payouts.Payout) (map[string]string, map[string]bool, error) {
+	ids := make([]string, 0, len(pays))
+	for _, p := range pays {
+		ids = append(ids, p.ID)
+	}
+	matched, err := s.Recon.PayoutMatches(r.Context(), sess.PartnerID, sess.CompanyID, ids)
 	if err != nil {
 		return nil, nil, err
 	}
-	for _, m := range ms {
-		for _, id := range m.PayoutIDs {
-			matched[id] = m.ID
-		}
-	}
+	excepted := map[string]bool{}
 	xs, _, err := s.Recon.Exceptions(r.Context(), sess.PartnerID, sess.CompanyID, reconsvc.Filter{Status: reconsvc.ExceptionOpen}, 100, "")
 	if err != nil {
 		return nil, nil, err
@@ -164,7 +165,7 @@ func (s *Service) apiPayouts(w http.ResponseWriter, r *http.Request, sess Sessio
 	if err != nil {
 		return err
 	}
-	matched, excepted, err := s.reconState(r, sess)
+	matched, excepted, err := s.reconState(r, sess, list)
 	if err != nil {
 		return err
 	}
@@ -270,7 +271,7 @@ func (s *Service) apiPayout(w http.ResponseWriter, r *http.Request, sess Session
 	if err != nil {
 		return err
 	}
-	matched, excepted, err := s.reconState(r, sess)
+	matched, excepted, err := s.reconState(r, sess, []payouts.Payout{p})
 	if err != nil {
 		return err
 	}

@@ -195,6 +195,23 @@ func TestWorkedExampleEndToEnd(t *testing.T) {
 	if len(matches.Data) != 1 || matches.Data[0].PayoutIDs[0] != "po_demo" || matches.Data[0].Amount != 389000 {
 		t.Fatalf("matches: %+v", matches)
 	}
+	// A payout's match comes from its own view (one batch read per page of
+	// payouts, whatever the history): the Embedded UI's payouts list uses it.
+	svc := w.service(time.Now(), nil)
+	payoutMatches := func() map[string]string {
+		t.Helper()
+		got, err := svc.PayoutMatches(context.Background(), w.pid, w.cid, []string{"po_demo", "po_none", "po_demo"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	if got := payoutMatches(); len(got) != 1 || got["po_demo"] != matches.Data[0].ID {
+		t.Fatalf("payout matches: %v", got)
+	}
+	if _, err := svc.PayoutMatches(context.Background(), w.pid, w.cid, make([]string, reconsvc.MaxPayoutMatches+1)); err == nil {
+		t.Fatal("an unbounded payout list was read")
+	}
 	for _, id := range invs {
 		inv, err := w.inv.Get(context.Background(), w.pid, w.cid, id)
 		if err != nil || inv.Status != invoices.StatusReconciled {
@@ -257,6 +274,9 @@ func TestWorkedExampleEndToEnd(t *testing.T) {
 	}
 	if res := w.do(srv.URL, "DELETE", "/matches/"+matches.Data[0].ID, nil, nil); res.Status != 409 {
 		t.Fatalf("second unmatch: %d", res.Status)
+	}
+	if got := payoutMatches(); len(got) != 0 {
+		t.Fatalf("payout matches after unmatch: %v", got)
 	}
 	// Unmatching moves the invoices back to paid; the rematch reconciles them again.
 	invStatus := func(want string) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/csvsafe"
 	"github.com/payrecon/payrecon/shared/money"
@@ -307,4 +309,36 @@ func (s *Service) openLines(ctx context.Context, pk string, f Filter, limit int3
 	}
 	all = all[:limit]
 	return all, base64.RawURLEncoding.EncodeToString([]byte(all[limit-1].GSI1SK)), nil
+}
+
+// MaxPayoutMatches bounds one PayoutMatches call (a page of payouts).
+const MaxPayoutMatches = 100
+
+// PayoutMatches answers the active match of each of the given payouts (absent
+// when none) from the reconciliation view of each payout: one BatchGetItem,
+// whatever the company's history, so a page of payouts shows its state without
+// reading every match.
+func (s *Service) PayoutMatches(ctx context.Context, pid, cid string, payoutIDs []string) (map[string]string, error) {
+	if len(payoutIDs) > MaxPayoutMatches {
+		return nil, fmt.Errorf("payout matches: %d payouts, at most %d", len(payoutIDs), MaxPayoutMatches)
+	}
+	out := make(map[string]string, len(payoutIDs))
+	if len(payoutIDs) == 0 {
+		return out, nil
+	}
+	pk := store.CompanyPK(pid, cid)
+	seen := make(map[string]bool, len(payoutIDs))
+	keys := make([]map[string]types.AttributeValue, 0, len(payoutIDs))
+	for _, id := range payoutIDs {
+		if !seen[id] {
+			seen[id] = true
+			keys = append(keys, store.Key(pk, skPayout+id))
+		}
+	}
+	err := store.BatchGetAs(ctx, s.Store, keys, func(v payoutView) {
+		if v.MatchID != "" {
+			out[v.ID] = v.MatchID
+		}
+	})
+	return out, err
 }
