@@ -6,12 +6,11 @@ import (
 	"embed"
 	"encoding/hex"
 	"errors"
-	"html/template"
+	"html"
 	"io/fs"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/httpapi"
@@ -28,10 +27,38 @@ const (
 //go:embed assets
 var assets embed.FS
 
-// pageTemplates are parsed on first use (init runs on every cold start).
-var pageTemplates = sync.OnceValue(func() *template.Template {
-	return template.Must(template.ParseFS(assets, "assets/*.html"))
-})
+// page fills an embedded HTML file's {{.Name}} placeholders with HTML-escaped
+// values. Every placeholder sits in element text or a double-quoted attribute,
+// where html.EscapeString is the whole escaping needed. html/template is not
+// used on purpose: its reflection keeps every exported method of every linked
+// type alive, which took this function's binary from ≈9 MB to 18.5 MB.
+func page(name string, values map[string]string) (string, error) {
+	b, err := assets.ReadFile("assets/" + name)
+	if err != nil {
+		return "", err
+	}
+	pairs := make([]string, 0, 2*len(values))
+	for k, v := range values {
+		pairs = append(pairs, "{{."+k+"}}", html.EscapeString(v))
+	}
+	out := strings.NewReplacer(pairs...).Replace(string(b))
+	if strings.Contains(out, "{{") {
+		return "", errors.New("embed: " + name + " has a placeholder without a value")
+	}
+	return out, nil
+}
+
+// writePage renders before writing the status, so a broken page is a 500, not half a page.
+func writePage(w http.ResponseWriter, status int, name string, values map[string]string) error {
+	body, err := page(name, values)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_, err = w.Write([]byte(body))
+	return err
+}
 
 // Routes mounts the partner API (API key) and the page with its API (cookie session).
 func Routes(r *httpapi.Router, s *Service) {
@@ -160,9 +187,7 @@ func (s *Service) handlePage(w http.ResponseWriter, r *http.Request) error {
 		return s.refuse(w, r, err)
 	}
 	securityHeaders(w, set.AllowedOrigins)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	return pageTemplates().ExecuteTemplate(w, "index.html", map[string]any{
+	return writePage(w, http.StatusOK, "index.html", map[string]string{
 		"CSRF": csrfToken(sess.ID), "Company": co.Name, "Locale": sess.Locale, "Components": strings.Join(sess.Components, " "),
 		"Base": PagePath,
 	})
@@ -173,9 +198,7 @@ func (s *Service) refuse(w http.ResponseWriter, r *http.Request, err error) erro
 		return err
 	}
 	securityHeaders(w, nil)
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusUnauthorized)
-	return pageTemplates().ExecuteTemplate(w, "error.html", map[string]any{"Base": PagePath})
+	return writePage(w, http.StatusUnauthorized, "error.html", map[string]string{"Base": PagePath})
 }
 
 func (s *Service) session(r *http.Request) (Session, error) {
