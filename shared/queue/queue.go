@@ -89,13 +89,17 @@ func (q *SQS) Enqueue(ctx context.Context, j Job) error {
 	return nil
 }
 
-// Decode parses an SQS message body into a Job.
+// Decode parses an SQS message body into a Job. A body that is not a valid job
+// is ErrPermanent: redelivering it cannot help.
 func Decode(body string) (Job, error) {
 	var j Job
 	if err := json.Unmarshal([]byte(body), &j); err != nil {
-		return Job{}, fmt.Errorf("decode job: %w", err)
+		return Job{}, fmt.Errorf("decode job: %w: %w", ErrPermanent, err)
 	}
-	return j, j.Validate()
+	if err := j.Validate(); err != nil {
+		return j, fmt.Errorf("%w: %w", ErrPermanent, err)
+	}
+	return j, nil
 }
 
 // InProcess runs jobs on the same worker in this process, with SQS-like retries
@@ -145,6 +149,9 @@ func (q *InProcess) run(ctx context.Context, j Job) {
 	for i := 0; i < attempts; i++ {
 		if err = q.Handler.Handle(ctx, j); err == nil {
 			return
+		}
+		if errors.Is(err, ErrPermanent) {
+			break // as the SQS handler does: retrying cannot fix it
 		}
 		time.Sleep(backoff << i)
 	}

@@ -3,6 +3,7 @@ package queue_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
@@ -17,14 +18,16 @@ func TestInProcess(t *testing.T) {
 	tests := []struct {
 		name      string
 		failures  int32
+		permanent bool
 		sync      bool
 		wantCalls int32
 		wantDead  int
 	}{
-		{"succeeds first time", 0, false, 1, 0},
-		{"retried then succeeds", 2, false, 3, 0},
-		{"dead-lettered after max attempts", 99, false, 3, 1},
-		{"sync runs before enqueue returns", 1, true, 2, 0},
+		{"succeeds first time", 0, false, false, 1, 0},
+		{"retried then succeeds", 2, false, false, 3, 0},
+		{"dead-lettered after max attempts", 99, false, false, 3, 1},
+		{"sync runs before enqueue returns", 1, false, true, 2, 0},
+		{"permanent failure is not retried", 99, true, false, 1, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -34,6 +37,9 @@ func TestInProcess(t *testing.T) {
 					t.Errorf("job %+v", j)
 				}
 				if calls.Add(1) <= tc.failures {
+					if tc.permanent {
+						return fmt.Errorf("bad argument: %w", queue.ErrPermanent)
+					}
 					return errors.New("transient")
 				}
 				return nil

@@ -105,6 +105,12 @@ func SQSHandler(e *app.Env, h queue.Handler) func(context.Context, events.SQSEve
 			if err == nil {
 				err = h.Handle(ctx, j)
 			}
+			if errors.Is(err, queue.ErrPermanent) {
+				// Retrying cannot fix it (a malformed job, a bad argument): log it and
+				// acknowledge, rather than let SQS redeliver it until the DLQ.
+				e.Log.ErrorContext(ctx, "job dropped: permanent failure", "message_id", m.MessageId, "kind", j.Kind, "object_id", j.ObjectID, "err", err)
+				continue
+			}
 			if err != nil {
 				e.Log.ErrorContext(ctx, "job failed", "message_id", m.MessageId, "kind", j.Kind, "object_id", j.ObjectID, "err", err)
 				res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
