@@ -94,10 +94,12 @@ func ReconcileEntry(e *app.Env, queueURL string, plaidSyncs ...queue.Enqueuer) f
 			var res events.SQSEventResponse
 			for _, m := range ev.Records {
 				ref, err := reconsvc.DecodeRef(m.Body)
-				if err == nil {
-					_, err = svc.RunRef(ctx, ref)
-				}
 				if err != nil {
+					// Not a run reference: redelivering it cannot help (as the worker does).
+					e.Log.ErrorContext(ctx, "reconcile job dropped: not a run reference", "message_id", m.MessageId, "err", err)
+					continue
+				}
+				if _, err = svc.RunRef(ctx, ref); err != nil {
 					e.Log.ErrorContext(ctx, "reconcile job failed", "message_id", m.MessageId, "err", err)
 					res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 				}
