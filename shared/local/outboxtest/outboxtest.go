@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"reflect"
 	"testing"
 
@@ -58,7 +59,27 @@ func One(t testing.TB, st *store.Store, partnerID, companyID, typ, objectID stri
 	if api != nil {
 		Equal(t, e, api)
 	}
+	record(t, e)
 	return e
+}
+
+// DocEnv names a file that One appends each checked event's body to, one JSON
+// line each (scripts/events-doc.sh renders docs/events.md from it).
+const DocEnv = "PAYRECON_EVENTS_DOC"
+
+func record(t testing.TB, e outbox.Event) {
+	path := os.Getenv(DocEnv)
+	if path == "" {
+		return
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatalf("events doc: %v", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(append(e.Body(), '\n')); err != nil { // one write: appends stay whole lines
+		t.Fatalf("events doc: %v", err)
+	}
 }
 
 // Count asserts how many events of typ about objectID ("" for any) exist.
