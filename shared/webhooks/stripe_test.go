@@ -243,6 +243,8 @@ func TestConcurrentDuplicates(t *testing.T) {
 	if !strings.Contains(string(got.Body), `"status":"paid"`) {
 		t.Fatalf("invoice: %s", got.Body)
 	}
+	// The 19 losers' transactions failed on their conditions: no event of theirs.
+	outboxtest.One(t, w.env.Store, w.pid, w.cid, outbox.InvoicePaid, inv.ID, got.Body)
 }
 
 func TestOutOfOrder(t *testing.T) {
