@@ -496,17 +496,23 @@ func TestManualMatchAndAccounts(t *testing.T) {
 	}
 }
 
+// nextMonday is 15:00 UTC on the next Monday. Tests whose runs write events
+// use it rather than a fixed past date: events expire 30 days after the
+// service's clock, and DynamoDB Local deletes expired items.
+func nextMonday() time.Time {
+	d := time.Now().UTC().Truncate(24 * time.Hour).Add(15 * time.Hour)
+	for d.Weekday() != time.Monday {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d
+}
+
 // TestExceptionsResolveThemselves: an unexplained Stripe deposit becomes an
 // exception once its window passes, and resolves when its payout shows up.
 func TestExceptionsResolveThemselves(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	// A Monday from now on: the events the runs write expire 30 days after
-	// the service's clock, and DynamoDB Local deletes expired items.
-	day0 := time.Now().UTC().Truncate(24 * time.Hour).Add(15 * time.Hour)
-	for day0.Weekday() != time.Monday {
-		day0 = day0.AddDate(0, 0, 1)
-	}
+	day0 := nextMonday()
 	s := w.service(day0, nil)
 	page := recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: "dep", AccountID: "acc", Amount: "-120.00",
 		ISOCurrencyCode: ptr("USD"), Date: day0.Format(time.DateOnly), Name: "STRIPE TRANSFER"}}}
@@ -823,7 +829,7 @@ func TestScheduleAndQueueEntry(t *testing.T) {
 func TestFailedPayoutAfterMatch(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	day0 := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
+	day0 := nextMonday()
 	s := w.service(day0, nil)
 	s.ScanPayouts = false
 	p := w.payout("po_f", day0, charge("t1", 10000, 320, ""))
@@ -831,7 +837,7 @@ func TestFailedPayoutAfterMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.Ingest(ctx, w.pid, w.cid, recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: "dep", AccountID: "a",
-		Amount: "-96.80", ISOCurrencyCode: ptr("USD"), Date: "2026-03-02", Name: "STRIPE TRANSFER"}}}); err != nil {
+		Amount: "-96.80", ISOCurrencyCode: ptr("USD"), Date: day0.Format(time.DateOnly), Name: "STRIPE TRANSFER"}}}); err != nil {
 		t.Fatal(err)
 	}
 	s = w.service(day0.Add(time.Minute), nil)
@@ -851,7 +857,7 @@ func TestFailedPayoutAfterMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.Ingest(ctx, w.pid, w.cid, recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: "ret", AccountID: "a",
-		Amount: "96.80", ISOCurrencyCode: ptr("USD"), Date: "2026-03-04", Name: "STRIPE TRANSFER RETURN"}}}); err != nil {
+		Amount: "96.80", ISOCurrencyCode: ptr("USD"), Date: day2.Format(time.DateOnly), Name: "STRIPE TRANSFER RETURN"}}}); err != nil {
 		t.Fatal(err)
 	}
 	s = w.service(day2.Add(time.Minute), nil)
@@ -869,6 +875,19 @@ func TestFailedPayoutAfterMatch(t *testing.T) {
 	}
 	if kinds[recon.KindSingle] != reconsvc.MatchReversed || kinds[recon.KindReturned] != reconsvc.MatchActive || kinds[reconsvc.KindFailedPayout] != reconsvc.MatchActive {
 		t.Fatalf("records: %v", kinds)
+	}
+	// Each record announced as it was written: three created, the first reversed.
+	for _, m := range ms {
+		if m.Kind == recon.KindSingle {
+			outboxtest.One(t, s.Store, w.pid, w.cid, outbox.MatchReversed, m.ID, m)
+		}
+		created := outboxtest.Events(t, s.Store, w.pid, outbox.MatchCreated, m.ID)
+		if len(created) != 1 {
+			t.Fatalf("%d match.created for %s", len(created), m.ID)
+		}
+		if m.Kind == reconsvc.KindFailedPayout {
+			outboxtest.Equal(t, created[0], m)
+		}
 	}
 	if err := recon.CheckBalanced(all); err != nil {
 		t.Fatal(err)
