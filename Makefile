@@ -8,7 +8,7 @@ BUILD_DIR := .build
 GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
 STAGE ?= dev
 
-.PHONY: all tools run demo test test-short lint vet bench fuzz build invoke deploy clean
+.PHONY: all tools run demo test test-short lint vet bench events-doc fuzz build invoke deploy clean
 
 all: lint test
 
@@ -39,6 +39,9 @@ lint: tools ## gofmt, go vet, staticcheck, cfn-lint, go.mod tidy check
 
 bench: tools ## benchmarks (recorded in README)
 	@scripts/bench.sh
+
+events-doc: tools ## docs/events.md: a real example of every outbox event type, from the emitter tests
+	@scripts/events-doc.sh
 
 fuzz: ## longer fuzzing of every target (FUZZTIME per target, default 60s)
 	@scripts/fuzz.sh $${FUZZTIME:-60s}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/ids"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
@@ -187,8 +188,17 @@ func (s *Service) Connect(ctx context.Context, c Connection) (Connection, bool, 
 	if err != nil {
 		return Connection{}, false, err
 	}
+	tx := []types.TransactWriteItem{store.TxPut(pc), store.TxPut(pr)}
+	if c.Active() {
+		// A pending (onboarding) connection is announced when it activates.
+		ev, err := s.event(outbox.ConnectionCreated, c)
+		if err != nil {
+			return Connection{}, false, err
+		}
+		tx = append(tx, ev)
+	}
 	s.ForgetRoute(c.Provider, c.AccountID)
-	err = s.Store.Transact(ctx, []types.TransactWriteItem{store.TxPut(pc), store.TxPut(pr)})
+	err = s.Store.Transact(ctx, tx)
 	if err == nil {
 		return c, true, nil
 	}
@@ -234,11 +244,23 @@ func (s *Service) Disconnect(ctx context.Context, partnerID, companyID, provider
 	if err != nil {
 		return Connection{}, err
 	}
-	s.ForgetRoute(provider, c.AccountID)
-	err = s.Store.Transact(ctx, []types.TransactWriteItem{
-		s.Store.TxDelete(c.PK, c.SK, "attribute_exists(pk)"),
+	tx := []types.TransactWriteItem{
+		s.Store.TxDelete(c.PK, c.SK, "account_id = :a"),
 		s.Store.TxDelete(RoutePK(provider, c.AccountID), "ROUTE", ""),
-	})
+	}
+	tx[0].Delete.ExpressionAttributeValues = map[string]types.AttributeValue{":a": &types.AttributeValueMemberS{Value: c.AccountID}}
+	if c.Active() {
+		// Only the delete of the connection as read announces it (a second
+		// DELETE, a replayed deauthorization find nothing); a pending one
+		// was never announced as created.
+		ev, err := s.event(outbox.ConnectionRevoked, c)
+		if err != nil {
+			return Connection{}, err
+		}
+		tx = append(tx, ev)
+	}
+	s.ForgetRoute(provider, c.AccountID)
+	err = s.Store.Transact(ctx, tx)
 	s.ForgetRoute(provider, c.AccountID) // a lookup may have cached it meanwhile
 	if errors.Is(err, store.ErrConditionFailed) {
 		return Connection{}, apperr.New(apperr.NotFound, "company has no %s connection", provider)
@@ -270,12 +292,22 @@ func (s *Service) Activate(ctx context.Context, partnerID, companyID, provider, 
 		return false, err
 	}
 	in.ExpressionAttributeNames = map[string]string{"#st": "status"} // a reserved word
-	_, err = s.Store.DB.PutItem(ctx, in)
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	ev, err := s.event(outbox.ConnectionCreated, c)
+	if err != nil {
+		return false, err
+	}
+	err = s.Store.Transact(ctx, []types.TransactWriteItem{store.TxPut(in), ev})
+	if errors.Is(err, store.ErrConditionFailed) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// event is a connection event with the connection as the API lists it; the
+// object is the provider account (created and revoked of one account go out
+// in order).
+func (s *Service) event(typ string, c Connection) (types.TransactWriteItem, error) {
+	return outbox.Emit(s.Store.Table, s.IDs, s.Now(), typ, c.PartnerID, c.CompanyID, c.AccountID, c)
 }
 
 // LookupRoute finds which partner and company own a provider account

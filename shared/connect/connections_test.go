@@ -11,7 +11,9 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app/connectfn"
 	"github.com/payrecon/payrecon/shared/companies"
+	"github.com/payrecon/payrecon/shared/local/outboxtest"
 	"github.com/payrecon/payrecon/shared/local/testenv"
+	"github.com/payrecon/payrecon/shared/outbox"
 )
 
 func TestCompanies(t *testing.T) {
@@ -167,6 +169,9 @@ func TestLinkStripe(t *testing.T) {
 	if res := link(key, co, map[string]string{"account_id": "acct_1SomethingElse01"}); res.Status != 409 {
 		t.Fatalf("second account for the company = %d %s", res.Status, res.Body)
 	}
+	// Linked once (the repeat and the refused link announce nothing).
+	outboxtest.One(t, w.env.Store, pid, co, outbox.ConnectionCreated, acct, res.Body)
+	outboxtest.Count(t, w.env.Store, pid, outbox.ConnectionCreated, "", 1)
 
 	co2 := w.company(key, "c2")
 	for _, bad := range []string{"", "acct_", "acct_12", "cus_1234567890", "ACCT_1234567890", "acct_123456789!", "acct_12345 6789", " acct_1234567890", "acct_" + strings.Repeat("a", 65)} {

@@ -3,6 +3,7 @@ package connect_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/connectfn"
+	"github.com/payrecon/payrecon/shared/local/outboxtest"
 	"github.com/payrecon/payrecon/shared/local/testenv"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
@@ -348,7 +351,7 @@ func checkStateTTL(t *testing.T, w *world) {
 
 func TestConcurrentCallbacks(t *testing.T) {
 	w := newWorld(t)
-	_, key := w.partner("Acme", true)
+	pid, key := w.partner("Acme", true)
 	co := w.company(key, "c1")
 	authz := w.start(key, co, "https://partner.example/done")
 	code, _ := w.fake.IssueCode(caID, "acct_1ConcurrentCb001")
@@ -383,6 +386,11 @@ func TestConcurrentCallbacks(t *testing.T) {
 	if conns := w.connections(key, co); len(conns) != 1 {
 		t.Fatalf("connections = %v", conns)
 	}
+	// One OAuth connection, announced once with the connection as listed.
+	res := testenv.Do(t, "GET", w.srv.URL+"/v1/companies/"+co+"/connections", key, nil)
+	var list struct{ Data []json.RawMessage }
+	res.JSON(t, &list)
+	outboxtest.One(t, w.env.Store, pid, co, outbox.ConnectionCreated, "acct_1ConcurrentCb001", list.Data[0])
 }
 
 func TestAccountConnectedTwice(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/exceptions"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
@@ -295,14 +296,43 @@ func (s *Store) ApplyPaymentOver(inv Invoice, old PaymentLink, r Received) ([]ty
 		}
 		tx = append(tx, up)
 	}
-	for _, x := range st.Exceptions {
-		xt, err := exceptions.PutTx(s.DB, inv.PartnerID, inv.CompanyID, x)
+	if typ := transitionEvent(inv.Status, next.Status); typ != "" {
+		obj := next
+		obj.UpdatedAt = now
+		ev, err := outbox.Emit(s.DB.Table, s.IDs, now, typ, inv.PartnerID, inv.CompanyID, inv.ID, obj)
 		if err != nil {
 			return nil, st, err
 		}
-		tx = append(tx, xt)
+		tx = append(tx, ev)
+	}
+	for _, x := range st.Exceptions {
+		xt, err := exceptions.RaiseTx(s.DB, exceptions.Events{IDs: s.IDs, Now: s.now}, inv.PartnerID, inv.CompanyID, x)
+		if err != nil {
+			return nil, st, err
+		}
+		tx = append(tx, xt...)
 	}
 	return tx, st, nil
+}
+
+// transitionEvent is the event a status change announces: invoice.paid on
+// every move into paid (open, processing or partially_paid → paid; again after a
+// refund took it back and a new payment paid it), invoice.partially_paid on
+// every move into partially_paid (a first instalment, or a partial refund of a
+// paid invoice). More money to an invoice already in that status, moves to
+// open or processing, and paid → reconciled announce nothing. The move happens
+// once (the totals update is conditional on the status read), so a replayed
+// payment never announces it twice.
+func transitionEvent(from, to string) string {
+	switch {
+	case from == to:
+		return ""
+	case to == StatusPaid && from != StatusReconciled:
+		return outbox.InvoicePaid
+	case to == StatusPartiallyPaid:
+		return outbox.InvoicePartiallyPaid
+	}
+	return ""
 }
 
 // totalsTx writes next's totals and status, only over the state inv was read in.

@@ -13,13 +13,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
 // Store keeps payouts under the company partition: sk PAYOUT#<id>, and their
 // items under PAYOUTITEM#<payoutID>#<seq, 6 digits>.
 type Store struct {
-	DB  *store.Store
+	DB *store.Store
+	// IDs makes the IDs of payout.itemised events.
+	IDs outbox.IDs
 	Now func() time.Time
 	// OnChange, when set, is told after a payout's state or itemisation is written
 	// (reconciliation marks the company due and reads only changed payouts).
@@ -364,16 +367,33 @@ func (s *Store) FinishItems(ctx context.Context, p Payout, pr Progress) (string,
 	if err != nil {
 		return "", err
 	}
-	_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.DB.Table), Key: store.Key(store.CompanyPK(p.PartnerID, p.CompanyID), SK(p.ID)),
-		UpdateExpression:          aws.String(update),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
-		ExpressionAttributeValues: av,
-	})
+	key := store.Key(store.CompanyPK(p.PartnerID, p.CompanyID), SK(p.ID))
+	p.ItemisationStatus, p.ItemCount, p.Progress, p.Totals = status, pr.Count, Progress{}, totals
+	p.UpdatedAt = values[":now"].(time.Time)
+	if status == ItemisationComplete || p.ItemisationIssue == "" {
+		p.ItemisationIssue, p.ItemisationNote = "", ""
+	}
+	// payout.itemised goes out with the write that finishes an itemisation,
+	// unless the payout already reads the same (a retried job, a re-pull that
+	// found the same lines): then the write refreshes it without an event.
+	ev, err := outbox.Emit(s.DB.Table, s.IDs, p.UpdatedAt, outbox.PayoutItemised, p.PartnerID, p.CompanyID, p.ID, p)
+	if err != nil {
+		return "", err
+	}
+	same := ":st = itemisation_status AND :n = item_count"
+	err = s.DB.Transact(ctx, []types.TransactWriteItem{{Update: &types.Update{
+		TableName: aws.String(s.DB.Table), Key: key, UpdateExpression: aws.String(update),
+		ConditionExpression: aws.String("attribute_exists(pk) AND NOT (" + same + ")"), ExpressionAttributeValues: av,
+	}}, ev})
+	if errors.Is(err, store.ErrConditionFailed) {
+		_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.DB.Table), Key: key, UpdateExpression: aws.String(update),
+			ConditionExpression: aws.String("attribute_exists(pk)"), ExpressionAttributeValues: av,
+		})
+	}
 	if err != nil {
 		return "", fmt.Errorf("mark %s itemised: %w", p.ID, err)
 	}
-	p.ItemisationStatus, p.ItemCount, p.Progress, p.Totals = status, pr.Count, Progress{}, totals
 	return status, s.Changed(ctx, p)
 }
 

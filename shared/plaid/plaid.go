@@ -23,6 +23,8 @@ import (
 	plaidgo "github.com/plaid/plaid-go/v20/plaid"
 
 	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/exceptions"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/plaiditems"
 	"github.com/payrecon/payrecon/shared/queue"
 	"github.com/payrecon/payrecon/shared/recon"
@@ -56,8 +58,12 @@ type Service struct {
 	// MaxPages is the page budget of one job (0: MaxPages).
 	MaxPages int
 	Now      func() time.Time
-	Log      *slog.Logger
+	// IDs makes the IDs of the exception events a broken or repaired Item emits.
+	IDs outbox.IDs
+	Log *slog.Logger
 }
+
+func (s *Service) events() exceptions.Events { return exceptions.Events{IDs: s.IDs, Now: s.Now} }
 
 // Credentials are a partner's Plaid API keys (stored whole in Secrets Manager only).
 type Credentials struct {

@@ -17,8 +17,10 @@ import (
 	"github.com/payrecon/payrecon/shared/app/reconfn"
 	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/invoices"
+	"github.com/payrecon/payrecon/shared/local/outboxtest"
 	"github.com/payrecon/payrecon/shared/local/plaidfake"
 	"github.com/payrecon/payrecon/shared/local/testenv"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/plaiditems"
 	"github.com/payrecon/payrecon/shared/recon"
@@ -447,10 +449,12 @@ func TestItemLoginRequired(t *testing.T) {
 	if len(exceptions()) != 1 {
 		t.Fatal("a reconcile run resolved the Plaid exception")
 	}
-	// The same webhook again: still one exception.
+	outboxtest.One(t, w.env.Store, w.pid, w.cid, outbox.ExceptionOpened, x[0].ID, x[0])
+	// The same webhook again: still one exception, announced once.
 	if res := w.deliver(body, jwt); res.Status != 200 || len(exceptions()) != 1 {
 		t.Fatalf("repeat: %d %d", res.Status, len(exceptions()))
 	}
+	outboxtest.Count(t, w.env.Store, w.pid, outbox.ExceptionOpened, x[0].ID, 1)
 	before := w.syncCalls()
 	body, jwt = w.fake.Webhook(w.fake.SyncUpdatesAvailable(it.ItemID))
 	w.deliver(body, jwt)
@@ -461,6 +465,21 @@ func TestItemLoginRequired(t *testing.T) {
 	if res := w.do("POST", w.co("/plaid/link-token"), map[string]any{"item_id": it.ItemID}); res.Status != 200 {
 		t.Fatalf("update-mode link token: %d %s", res.Status, res.Body)
 	}
+	// The user repaired it: resolved and announced once, however often Plaid says so.
+	w.fake.SetItemError(it.ItemID, "")
+	repaired := map[string]any{"webhook_type": "ITEM", "webhook_code": "LOGIN_REPAIRED", "item_id": it.ItemID, "environment": "sandbox"}
+	for i := 0; i < 2; i++ {
+		body, jwt := w.fake.Webhook(repaired)
+		if res := w.deliver(body, jwt); res.Status != 200 {
+			t.Fatalf("repaired: %d %s", res.Status, res.Body)
+		}
+	}
+	var resolved reconsvc.Page[reconsvc.Exception]
+	w.do("GET", w.co("/exceptions?status=resolved"), nil).JSON(t, &resolved)
+	if len(resolved.Data) != 1 || len(exceptions()) != 0 {
+		t.Fatalf("resolved %+v", resolved.Data)
+	}
+	outboxtest.One(t, w.env.Store, w.pid, w.cid, outbox.ExceptionResolved, x[0].ID, resolved.Data[0])
 }
 
 // TestRemoveItem: DELETE calls /item/remove, deletes the token and the record;

@@ -269,5 +269,5 @@ func (s *Service) Remove(ctx context.Context, pid, cid, itemID string) error {
 	if err := s.Items.Delete(ctx, it); err != nil {
 		return err
 	}
-	return exceptions.Resolve(ctx, s.Items.Store, pid, cid, exceptionKey(itemID), s.Now())
+	return exceptions.Resolve(ctx, s.Items.Store, s.events(), pid, cid, exceptionKey(itemID))
 }

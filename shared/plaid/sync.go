@@ -218,7 +218,7 @@ func (s *Service) markItem(ctx context.Context, it plaiditems.Item, code string)
 		return err
 	}
 	msg := fmt.Sprintf("Plaid item %s (%s): %s: %s", it.ItemID, it.InstitutionID, code, messages[st])
-	return exceptions.Raise(ctx, s.Items.Store, it.PartnerID, it.CompanyID, exceptions.Raised{
+	return exceptions.Raise(ctx, s.Items.Store, s.events(), it.PartnerID, it.CompanyID, exceptions.Raised{
 		Key: exceptionKey(it.ItemID), Reason: "bank_connection_" + st, Message: msg, Source: source, OccurredAt: s.Now()})
 }
 
@@ -230,5 +230,5 @@ func (s *Service) repaired(ctx context.Context, it plaiditems.Item) error {
 	if _, err := s.Items.Update(ctx, it.PartnerID, it.CompanyID, it.ItemID, func(i *plaiditems.Item) { i.Status, i.ErrorCode = plaiditems.StatusActive, "" }); err != nil {
 		return err
 	}
-	return exceptions.Resolve(ctx, s.Items.Store, it.PartnerID, it.CompanyID, exceptionKey(it.ItemID), s.Now())
+	return exceptions.Resolve(ctx, s.Items.Store, s.events(), it.PartnerID, it.CompanyID, exceptionKey(it.ItemID))
 }

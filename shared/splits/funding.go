@@ -206,7 +206,7 @@ func (s *Service) PaymentSucceeded(ctx context.Context, partnerID, companyID, pa
 		return err
 	}
 	s.Log.WarnContext(ctx, "split intent paid by a direct charge; no transfers", "partner_id", partnerID, "payment_intent", intentID, "payment", paymentID)
-	return exceptions.Raise(ctx, s.Store.DB, partnerID, companyID, exceptions.Raised{
+	return exceptions.Raise(ctx, s.Store.DB, s.events(), partnerID, companyID, exceptions.Raised{
 		Key: "splits:direct:" + paymentID, Reason: exceptions.SplitsNeedPlatformCharge, Source: "splits",
 		Message: fmt.Sprintf("payment %s for split intent %s was charged on the company's own Stripe account (a direct charge), "+
 			"so its money cannot fund the split transfers; no money was moved. Take split payments through "+
@@ -322,7 +322,7 @@ func (s *Service) reverse(ctx context.Context, pid string, in Intent, r *Round, 
 			if cid == "" {
 				continue
 			}
-			if xerr := exceptions.Raise(ctx, s.Store.DB, pid, cid, exceptions.Raised{
+			if xerr := exceptions.Raise(ctx, s.Store.DB, s.events(), pid, cid, exceptions.Raised{
 				Key: "splits:reversal:" + p.TransferID + ":" + strconv.FormatInt(targets[j], 10), Reason: exceptions.TransferReversalFailed, Source: "splits",
 				Message: fmt.Sprintf("a refund or dispute of payment %s took money back from the platform, but Stripe refused to reverse %s %s of transfer %s to %s (%s): "+
 					"the payee is overpaid by that much; recover it from them or reverse the transfer when their balance allows",

@@ -8,8 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/exceptions"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
@@ -132,7 +135,7 @@ func (s *Service) recordAndPay(ctx context.Context, partnerID, companyID, paymen
 			if err := applyFunding(&r, f, partnerID, in); err != nil {
 				// Stripe would accept it (the charge covers it), our rule does not: nothing moves.
 				log.ErrorContext(ctx, "split round refused", "err", err)
-				return exceptions.Raise(ctx, s.Store.DB, partnerID, in.Company, exceptions.Raised{
+				return exceptions.Raise(ctx, s.Store.DB, s.events(), partnerID, in.Company, exceptions.Raised{
 					Key: "splits:net:" + paymentID, Reason: exceptions.TransferFailed, Source: "splits",
 					Message: "payment " + paymentID + " was not split: " + err.Error(), Amount: amountReceived,
 					Currency: in.Currency, OccurredAt: s.now()})
@@ -267,7 +270,12 @@ func (s *Service) execute(ctx context.Context, pid string, in Intent, r Round) e
 			firstErr = cmp(firstErr, err)
 			continue
 		}
-		if err := s.Store.SetPayout(ctx, pid, r, i, []SplitStatus{SplitPending}, next); err != nil && !errors.Is(err, store.ErrConditionFailed) {
+		extra, err := s.failedTransferEvent(pid, in, r, next)
+		if err != nil {
+			firstErr = cmp(firstErr, err)
+			continue
+		}
+		if err := s.Store.SetPayoutWith(ctx, pid, r, i, []SplitStatus{SplitPending}, next, extra); err != nil && !errors.Is(err, store.ErrConditionFailed) {
 			// The transfer exists; the retry finds it through the same idempotency key.
 			firstErr = cmp(firstErr, err)
 			continue
@@ -372,12 +380,54 @@ func (s *Service) TransferEvent(ctx context.Context, partnerID, eventType, trans
 		default:
 			return nil
 		}
-		if err := s.Store.SetPayout(ctx, partnerID, r, i, from, next); err != nil && !errors.Is(err, store.ErrConditionFailed) {
+		var extra []types.TransactWriteItem
+		if next.Status == SplitFailed {
+			in, _, err := s.Store.Intent(ctx, partnerID, intentID) // the company (a rare event: a reversal)
+			if err != nil {
+				return err
+			}
+			if extra, err = s.failedTransferEvent(partnerID, in, r, next); err != nil {
+				return err
+			}
+		}
+		if err := s.Store.SetPayoutWith(ctx, partnerID, r, i, from, next, extra); err != nil && !errors.Is(err, store.ErrConditionFailed) {
 			return err
 		}
 		return nil
 	}
 	return nil
+}
+
+// FailedTransfer is split.transfer.failed's object: the transfer as GET
+// /v1/payment-intents/{id}/payouts lists it under its payee (TransferView),
+// with the intent and the payee it belongs to.
+type FailedTransfer struct {
+	PaymentIntent   string    `json:"payment_intent"`
+	Payee           string    `json:"payee"` // the payee's key in the payouts view
+	Split           string    `json:"split,omitempty"`
+	Partnership     string    `json:"partnership"`
+	StripeAccountID string    `json:"stripe_account_id,omitempty"`
+	Currency        string    `json:"currency"`
+	FailedAt        time.Time `json:"failed_at"`
+	TransferView
+}
+
+// failedTransferEvent is the split.transfer.failed event of payout p of round
+// r moving to failed (nothing for any other move), committed with the move.
+func (s *Service) failedTransferEvent(pid string, in Intent, r Round, p Payout) ([]types.TransactWriteItem, error) {
+	if p.Status != SplitFailed {
+		return nil, nil
+	}
+	obj := FailedTransfer{
+		PaymentIntent: in.ID, Payee: p.Key, Split: p.Split, Partnership: p.Partnership, StripeAccountID: p.Account,
+		Currency: in.Currency, FailedAt: p.UpdatedAt.UTC(),
+		TransferView: TransferView{Payment: r.Payment, Amount: p.Amount, Status: p.Status, Attempt: p.Attempt, TransferID: p.TransferID, Error: p.Error},
+	}
+	ev, err := outbox.Emit(s.Store.DB.Table, s.IDs, s.now(), outbox.SplitTransferFailed, pid, in.Company, in.ID, obj)
+	if err != nil {
+		return nil, err
+	}
+	return []types.TransactWriteItem{ev}, nil
 }
 
 // TransferView is one transfer (or planned transfer) of a payee.

@@ -11,6 +11,7 @@ import (
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/credentials"
+	"github.com/payrecon/payrecon/shared/exceptions"
 	"github.com/payrecon/payrecon/shared/ids"
 )
 
@@ -382,3 +383,6 @@ func (s *Service) DeleteSplit(ctx context.Context, pid, id string) error {
 		return s.Store.DeleteSplit(ctx, pid, in, v, id)
 	})
 }
+
+// events is what exceptions and events need to be emitted.
+func (s *Service) events() exceptions.Events { return exceptions.Events{IDs: s.IDs, Now: s.now} }

@@ -448,6 +448,12 @@ func (s *Store) RecordRound(ctx context.Context, pid string, in Intent, version 
 // SetPayout updates one payout of a round in place, if it is still in state from
 // (its key guards against a shifted index).
 func (s *Store) SetPayout(ctx context.Context, pid string, r Round, i int, from []SplitStatus, p Payout) error {
+	return s.SetPayoutWith(ctx, pid, r, i, from, p, nil)
+}
+
+// SetPayoutWith is SetPayout committing extra writes (an event) in the same
+// transaction, so they happen only if the payout moved.
+func (s *Store) SetPayoutWith(ctx context.Context, pid string, r Round, i int, from []SplitStatus, p Payout, extra []types.TransactWriteItem) error {
 	idx := strconv.Itoa(i)
 	set := "SET payouts[" + idx + "].#st = :st, payouts[" + idx + "].attempt = :at, payouts[" + idx + "].idempotency_key = :ik, payouts[" + idx + "].updated_at = :u"
 	vals := map[string]any{":st": string(p.Status), ":at": p.Attempt, ":ik": p.IdempotencyKey, ":u": p.UpdatedAt, ":k": p.Key}
@@ -482,12 +488,23 @@ func (s *Store) SetPayout(ctx context.Context, pid string, r Round, i int, from 
 	if err != nil {
 		return err
 	}
-	_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	u := &types.Update{
 		TableName: aws.String(s.DB.Table), Key: store.Key(store.PartnerPK(pid), roundSK(r.Intent, r.Payment)),
 		UpdateExpression: aws.String(expr), ConditionExpression: aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#st": "status", "#k": "key", "#er": "error"},
 		ExpressionAttributeValues: av,
-	})
+	}
+	if len(extra) > 0 {
+		err = s.DB.Transact(ctx, append([]types.TransactWriteItem{{Update: u}}, extra...))
+	} else {
+		_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+			ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
+		})
+	}
+	if errors.Is(err, store.ErrConditionFailed) {
+		return err
+	}
 	if err != nil {
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {

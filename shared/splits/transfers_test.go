@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,8 @@ import (
 	"github.com/payrecon/payrecon/shared/app/splitsfn"
 	"github.com/payrecon/payrecon/shared/local/connectfake"
 	"github.com/payrecon/payrecon/shared/local/demo"
+	"github.com/payrecon/payrecon/shared/local/outboxtest"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/splits"
 	"github.com/payrecon/payrecon/shared/store"
 )
@@ -183,6 +186,11 @@ func TestTransfers(t *testing.T) {
 			if failed != 1 {
 				t.Fatalf("%d failed payees", failed)
 			}
+			outboxtest.Count(t, w.env.Store, w.d.PartnerID, outbox.SplitTransferFailed, id, 1)
+			if err := svc.TransferEvent(ctx, w.d.PartnerID, "transfer.reversed", tr.ID, tr.Metadata, true); err != nil {
+				t.Fatal(err)
+			}
+			outboxtest.Count(t, w.env.Store, w.d.PartnerID, outbox.SplitTransferFailed, id, 1) // redelivered: already failed
 		})
 		t.Run("another partner's event is ignored", func(t *testing.T) {
 			if err := svc.TransferEvent(ctx, "ptr_other", "transfer.reversed", "tr_x", mine[1].Metadata, true); err != nil {
@@ -202,6 +210,24 @@ func TestTransfers(t *testing.T) {
 		if ag.Status != splits.SplitFailed || !strings.Contains(ag.Transfers[0].Error, "insufficient_capabilities_for_transfer") {
 			t.Fatalf("%+v", ag)
 		}
+		// Announced once, with the transfer as the payouts view lists it.
+		failed := outboxtest.One(t, w.env.Store, w.d.PartnerID, w.d.CompanyID, outbox.SplitTransferFailed, id, nil)
+		var got struct {
+			splits.TransferView
+			PaymentIntent   string `json:"payment_intent"`
+			Payee           string `json:"payee"`
+			StripeAccountID string `json:"stripe_account_id"`
+		}
+		if err := json.Unmarshal([]byte(failed.Data), &got); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.TransferView, ag.Transfers[0]) || got.PaymentIntent != id || got.Payee != ag.Key || got.StripeAccountID != ag.StripeAccountID {
+			t.Fatalf("split.transfer.failed %s, payee %+v", failed.Data, ag)
+		}
+		if res := w.pay("pi_refused_1", id, 150000, "eur"); res.Status != 200 { // redelivered
+			t.Fatalf("%d %s", res.Status, res.Body)
+		}
+		outboxtest.Count(t, w.env.Store, w.d.PartnerID, outbox.SplitTransferFailed, id, 1)
 		w.fake.SetAccount(connectfake.Account{ID: agentAcct, Country: "US", Transfers: true, CardPayments: true})
 		res := w.do("POST", "/v1/payment-intents/"+id+"/payouts/retry", nil)
 		if res.Status != 200 {
@@ -213,6 +239,7 @@ func TestTransfers(t *testing.T) {
 		if ag.Status != splits.SplitPaid || ag.Transfers[0].Attempt != 1 || ag.Paid != 52500 {
 			t.Fatalf("%+v", ag)
 		}
+		outboxtest.Count(t, w.env.Store, w.d.PartnerID, outbox.SplitTransferFailed, id, 1)
 	})
 
 	t.Run("a Stripe outage answers the webhook 500 and the redelivery completes", func(t *testing.T) {

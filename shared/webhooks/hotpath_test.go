@@ -142,8 +142,8 @@ func TestWebhookHotPathRoundTrips(t *testing.T) {
 			if got := ops1["TransactWriteItems"] - ops0["TransactWriteItems"]; got != events {
 				t.Errorf("%d transactions for %d events", got, events)
 			}
-			if got := wr1 - wr0; got != 3*events {
-				t.Errorf("%d items written for %d events, want 3 each (payment with the event's ID, its invoice link, invoice)", got, events)
+			if got := wr1 - wr0; got != 4*events {
+				t.Errorf("%d items written for %d events, want 4 each (payment with the event's ID, its invoice link, invoice, its invoice.paid event)", got, events)
 			}
 			if sm1 != sm0 {
 				t.Errorf("%d Secrets Manager round trips on the warm path", sm1-sm0)

@@ -20,8 +20,10 @@ import (
 	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/outboxtest"
 	"github.com/payrecon/payrecon/shared/local/qualpayfake"
 	"github.com/payrecon/payrecon/shared/local/testenv"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/qualpay"
 	"github.com/payrecon/payrecon/shared/webhooks"
@@ -373,6 +375,13 @@ func TestQualpayPullAgainstQualpayfake(t *testing.T) {
 	if p.Amount != 194555 || p.ItemisationStatus != payouts.ItemisationComplete || payouts.SumNet(items) != 194555 || len(items) != 4 {
 		t.Fatalf("deposit %+v items %+v", p, items)
 	}
+	// The deposit itemised is announced once, as the API shows it; a second
+	// pull of the same deposit announces nothing.
+	outboxtest.One(t, w.env.Store, w.pid, w.cid, outbox.PayoutItemised, id, w.apiGet(t, "/payouts/"+id))
+	if err := wk.Handle(ctx, queueJob(w)); err != nil {
+		t.Fatal(err)
+	}
+	outboxtest.Count(t, w.env.Store, w.pid, outbox.PayoutItemised, id, 1)
 	if v := fake.Violations(); len(v) != 0 {
 		t.Fatalf("contract violations: %v", v)
 	}

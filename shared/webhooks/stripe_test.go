@@ -12,7 +12,9 @@ import (
 	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/local/example"
+	"github.com/payrecon/payrecon/shared/local/outboxtest"
 	"github.com/payrecon/payrecon/shared/local/testenv"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/payments"
 	"github.com/payrecon/payrecon/shared/payouts"
 )
@@ -241,6 +243,8 @@ func TestConcurrentDuplicates(t *testing.T) {
 	if !strings.Contains(string(got.Body), `"status":"paid"`) {
 		t.Fatalf("invoice: %s", got.Body)
 	}
+	// The 19 losers' transactions failed on their conditions: no event of theirs.
+	outboxtest.One(t, w.env.Store, w.pid, w.cid, outbox.InvoicePaid, inv.ID, got.Body)
 }
 
 func TestOutOfOrder(t *testing.T) {
@@ -629,6 +633,15 @@ func TestAccountUpdatedActivatesOnboarding(t *testing.T) {
 			}
 		})
 	}
+	t.Run("announced when it activates, not while pending", func(t *testing.T) {
+		res := testenv.Do(t, "GET", w.env.Server().URL+"/v1/companies/"+co.ID+"/connections", w.key, nil)
+		outboxtest.One(t, w.env.Store, w.pid, co.ID, outbox.ConnectionCreated, newAcct, listed(t, res.Body))
+		body := event("evt_au3", "account.updated", newAcct, time.Now().Unix(), account(true, true))
+		post(t, w.srv.URL+"/stripe/"+w.pid+"/connect", body, "Stripe-Signature", sign(body, whsec, time.Now())) // replayed
+		body = event("evt_au3b", "account.updated", newAcct, time.Now().Unix(), account(true, true))
+		post(t, w.srv.URL+"/stripe/"+w.pid+"/connect", body, "Stripe-Signature", sign(body, whsec, time.Now())) // already active
+		outboxtest.Count(t, w.env.Store, w.pid, outbox.ConnectionCreated, newAcct, 1)
+	})
 	t.Run("a bad signature changes nothing", func(t *testing.T) {
 		if _, err := w.env.Companies.Disconnect(ctx, w.pid, co.ID, "stripe"); err != nil {
 			t.Fatal(err)
@@ -644,5 +657,7 @@ func TestAccountUpdatedActivatesOnboarding(t *testing.T) {
 		if got := status(); got != companies.StatusPending {
 			t.Fatalf("status %q after a bad signature", got)
 		}
+		outboxtest.Count(t, w.env.Store, w.pid, outbox.ConnectionRevoked, newAcct, 1) // the active one, disconnected
+		outboxtest.Count(t, w.env.Store, w.pid, outbox.ConnectionCreated, newAcct, 1)
 	})
 }

@@ -35,7 +35,7 @@ func Service(e *app.Env) *plaid.Service {
 	s := &plaid.Service{
 		Items: Items(e), Secrets: e.Secrets, Stage: e.Cfg.Stage, HTTP: e.HTTP, BaseURL: e.Cfg.PlaidBaseURL,
 		PublicBaseURL: e.Cfg.PublicBaseURL, Feed: rs, Queue: Queue(e), Keys: &plaid.KeyCache{},
-		Now: e.Now, Log: e.Log,
+		Now: e.Now, IDs: e.IDs, Log: e.Log,
 		// The reconcile run follows the sync that changed the feed.
 		Reconcile: func(ctx context.Context, pid, cid string) error {
 			_, err := rs.Reconcile(ctx, pid, cid, false)

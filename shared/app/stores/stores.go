@@ -22,7 +22,7 @@ func Payments(e *app.Env) *payments.Store { return &payments.Store{DB: e.Store, 
 // Payouts is the payout store. Ingestion marks each changed payout for
 // reconciliation (reconsvc.MarkPayoutChanged), so runs read only changed payouts.
 func Payouts(e *app.Env) *payouts.Store {
-	return &payouts.Store{DB: e.Store, Now: e.Now, OnChange: func(ctx context.Context, p payouts.Payout) error {
+	return &payouts.Store{DB: e.Store, IDs: e.IDs, Now: e.Now, OnChange: func(ctx context.Context, p payouts.Payout) error {
 		return reconsvc.MarkPayoutChanged(ctx, e.Store, p, e.Now())
 	}}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/invoices"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/recon"
 	"github.com/payrecon/payrecon/shared/store"
@@ -66,7 +67,13 @@ func (s *Service) book(ctx context.Context, pid, cid string, m recon.Match, line
 	if err != nil {
 		return err
 	}
-	tx := []types.TransactWriteItem{store.TxPut(put)}
+	// The header's event rides in the same transaction: a match that loses its
+	// race (a line or payout matched meanwhile) announces nothing.
+	ev, err := outbox.Emit(s.Store.Table, s.IDs, now, outbox.MatchCreated, pid, cid, rec.ID, rec)
+	if err != nil {
+		return err
+	}
+	tx := []types.TransactWriteItem{store.TxPut(put), ev}
 	for _, l := range lines {
 		tx = append(tx, s.setMatch(pk, skLine+l.ID, rec.ID, "attribute_exists(pk) AND attribute_not_exists(match_id) AND amount = :amt AND pending = :f",
 			map[string]any{":amt": l.Amount, ":f": false}))
@@ -209,13 +216,20 @@ func (s *Service) unmatch(ctx context.Context, pid, cid, matchID, reason, lineID
 	if err != nil {
 		return err
 	}
+	reversed := m
+	reversed.Status, reversed.ReversedAt = MatchReversed, &now
+	reversed.EntryCount, reversed.LineCount = m.EntryCount+len(rev), m.LineCount+lineCount(rev)
+	ev, err := outbox.Emit(s.Store.Table, s.IDs, now, outbox.MatchReversed, pid, cid, matchID, reversed)
+	if err != nil {
+		return err
+	}
 	tx := []types.TransactWriteItem{{Update: &types.Update{
 		TableName: aws.String(s.Store.Table), Key: store.Key(pk, skMatch+matchID),
 		UpdateExpression:          aws.String("SET #st = :r, reversed_at = :now, entry_count = :n2, line_count = :l2"),
 		ConditionExpression:       aws.String("#st = :a AND entry_count = :n"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: values,
-	}}}
+	}}, ev}
 	lines, err := s.getLines(ctx, pk, slices.Clone(m.BankTransactionIDs))
 	if err != nil {
 		return err

@@ -18,8 +18,10 @@ import (
 	"github.com/payrecon/payrecon/shared/app/reconfn"
 	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/invoices"
+	"github.com/payrecon/payrecon/shared/local/outboxtest"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/money"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/recon"
 	"github.com/payrecon/payrecon/shared/recon/reconsvc"
@@ -187,14 +189,20 @@ func TestWorkedExampleEndToEnd(t *testing.T) {
 		t.Fatalf("feed: %d %s %+v", res.Status, res.Body, fed)
 	}
 	var sum reconsvc.Summary
-	if res := w.do(srv.URL, "POST", "/reconcile", nil, &sum); res.Status != 200 || sum.Matched != 1 {
-		t.Fatalf("reconcile: %d %s", res.Status, res.Body)
+	run := w.do(srv.URL, "POST", "/reconcile", nil, &sum)
+	if run.Status != 200 || sum.Matched != 1 {
+		t.Fatalf("reconcile: %d %s", run.Status, run.Body)
 	}
 	var matches reconsvc.Page[reconsvc.Match]
 	w.do(srv.URL, "GET", "/matches", nil, &matches)
 	if len(matches.Data) != 1 || matches.Data[0].PayoutIDs[0] != "po_demo" || matches.Data[0].Amount != 389000 {
 		t.Fatalf("matches: %+v", matches)
 	}
+	// The match and the run are announced with the writes that made them.
+	st := w.env.Store
+	getMatch := w.do(srv.URL, "GET", "/matches/"+matches.Data[0].ID, nil, nil)
+	outboxtest.One(t, st, w.pid, w.cid, outbox.MatchCreated, matches.Data[0].ID, getMatch.Body)
+	outboxtest.One(t, st, w.pid, w.cid, outbox.ReconciliationCompleted, w.cid, run.Body)
 	// A payout's match comes from its own view (one batch read per page of
 	// payouts, whatever the history): the Embedded UI's payouts list uses it.
 	svc := w.service(time.Now(), nil)
@@ -262,12 +270,16 @@ func TestWorkedExampleEndToEnd(t *testing.T) {
 	if again.Matched != 0 || again.NewExceptions != 0 || again.Resolved != 0 {
 		t.Fatalf("second run: %+v", again)
 	}
+	outboxtest.Count(t, st, w.pid, outbox.MatchCreated, "", 1) // and announces nothing
+	outboxtest.Count(t, st, w.pid, outbox.ReconciliationCompleted, "", 1)
 
 	// Unmatch: the match is kept, reversed, with reversing entries; the line reopens.
 	var rev reconsvc.Match
-	if res := w.do(srv.URL, "DELETE", "/matches/"+matches.Data[0].ID, nil, &rev); res.Status != 200 || rev.Status != reconsvc.MatchReversed {
-		t.Fatalf("unmatch: %d %s", res.Status, res.Body)
+	unmatch := w.do(srv.URL, "DELETE", "/matches/"+matches.Data[0].ID, nil, &rev)
+	if unmatch.Status != 200 || rev.Status != reconsvc.MatchReversed {
+		t.Fatalf("unmatch: %d %s", unmatch.Status, unmatch.Body)
 	}
+	outboxtest.One(t, st, w.pid, w.cid, outbox.MatchReversed, rev.ID, unmatch.Body)
 	revEntries := w.journal(srv.URL, rev.ID)
 	if b := recon.Balances(revEntries); b["Merchant Fees"] != 0 || b["Bank"] != 0 || len(revEntries)%2 != 0 || rev.EntryCount != len(revEntries) {
 		t.Fatalf("after reversal: %v", b)
@@ -275,6 +287,7 @@ func TestWorkedExampleEndToEnd(t *testing.T) {
 	if res := w.do(srv.URL, "DELETE", "/matches/"+matches.Data[0].ID, nil, nil); res.Status != 409 {
 		t.Fatalf("second unmatch: %d", res.Status)
 	}
+	outboxtest.Count(t, st, w.pid, outbox.MatchReversed, "", 1) // the refused DELETE announced nothing
 	if got := payoutMatches(); len(got) != 0 {
 		t.Fatalf("payout matches after unmatch: %v", got)
 	}
@@ -483,15 +496,26 @@ func TestManualMatchAndAccounts(t *testing.T) {
 	}
 }
 
+// nextMonday is 15:00 UTC on the next Monday. Tests whose runs write events
+// use it rather than a fixed past date: events expire 30 days after the
+// service's clock, and DynamoDB Local deletes expired items.
+func nextMonday() time.Time {
+	d := time.Now().UTC().Truncate(24 * time.Hour).Add(15 * time.Hour)
+	for d.Weekday() != time.Monday {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d
+}
+
 // TestExceptionsResolveThemselves: an unexplained Stripe deposit becomes an
 // exception once its window passes, and resolves when its payout shows up.
 func TestExceptionsResolveThemselves(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	day0 := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC) // a Monday
+	day0 := nextMonday()
 	s := w.service(day0, nil)
 	page := recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: "dep", AccountID: "acc", Amount: "-120.00",
-		ISOCurrencyCode: ptr("USD"), Date: "2026-03-02", Name: "STRIPE TRANSFER"}}}
+		ISOCurrencyCode: ptr("USD"), Date: day0.Format(time.DateOnly), Name: "STRIPE TRANSFER"}}}
 	if _, err := s.Ingest(ctx, w.pid, w.cid, page); err != nil {
 		t.Fatal(err)
 	}
@@ -519,6 +543,17 @@ func TestExceptionsResolveThemselves(t *testing.T) {
 	if err != nil || len(xs) != 1 || xs[0].Reason != recon.ReasonUnmatchedDeposit {
 		t.Fatalf("exceptions %+v %v", xs, err)
 	}
+	// Opened with its event; the run that opened it is announced with its summary.
+	srv := w.env.Server()
+	var open reconsvc.Page[json.RawMessage]
+	w.do(srv.URL, "GET", "/exceptions", nil, &open)
+	outboxtest.One(t, s.Store, w.pid, w.cid, outbox.ExceptionOpened, xs[0].ID, open.Data[0])
+	outboxtest.One(t, s.Store, w.pid, w.cid, outbox.ReconciliationCompleted, w.cid, sum)
+	if again, err := s.Reconcile(ctx, w.pid, w.cid, false); err != nil || again.NewExceptions != 0 {
+		t.Fatalf("rerun: %+v %v", again, err)
+	}
+	outboxtest.Count(t, s.Store, w.pid, outbox.ExceptionOpened, "", 1) // a rerun announces nothing
+	outboxtest.Count(t, s.Store, w.pid, outbox.ReconciliationCompleted, "", 1)
 	// The payout arrives late (recorded now, arrival on day 0): the exception resolves.
 	p := w.payout("po_late", day0, charge("t", 12000, 0, ""))
 	if err := reconsvc.MarkPayoutChanged(ctx, s.Store, p, later); err != nil {
@@ -533,6 +568,15 @@ func TestExceptionsResolveThemselves(t *testing.T) {
 	if len(xs) != 0 || len(res) != 1 || res[0].ResolvedAt == nil {
 		t.Fatalf("open %+v resolved %+v", xs, res)
 	}
+	var resolved reconsvc.Page[json.RawMessage]
+	w.do(srv.URL, "GET", "/exceptions?status=resolved", nil, &resolved)
+	outboxtest.One(t, s.Store, w.pid, w.cid, outbox.ExceptionResolved, res[0].ID, resolved.Data[0])
+	outboxtest.Count(t, s.Store, w.pid, outbox.ReconciliationCompleted, "", 2)
+	if _, err := s.Reconcile(ctx, w.pid, w.cid, false); err != nil {
+		t.Fatal(err)
+	}
+	outboxtest.Count(t, s.Store, w.pid, outbox.ExceptionResolved, "", 1)
+	outboxtest.Count(t, s.Store, w.pid, outbox.MatchCreated, "", 1)
 }
 
 // TestUnreadMoneyOutStaysAsItWas: a run that does not read older money-out
@@ -785,7 +829,7 @@ func TestScheduleAndQueueEntry(t *testing.T) {
 func TestFailedPayoutAfterMatch(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
-	day0 := time.Date(2026, 3, 2, 15, 0, 0, 0, time.UTC)
+	day0 := nextMonday()
 	s := w.service(day0, nil)
 	s.ScanPayouts = false
 	p := w.payout("po_f", day0, charge("t1", 10000, 320, ""))
@@ -793,7 +837,7 @@ func TestFailedPayoutAfterMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.Ingest(ctx, w.pid, w.cid, recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: "dep", AccountID: "a",
-		Amount: "-96.80", ISOCurrencyCode: ptr("USD"), Date: "2026-03-02", Name: "STRIPE TRANSFER"}}}); err != nil {
+		Amount: "-96.80", ISOCurrencyCode: ptr("USD"), Date: day0.Format(time.DateOnly), Name: "STRIPE TRANSFER"}}}); err != nil {
 		t.Fatal(err)
 	}
 	s = w.service(day0.Add(time.Minute), nil)
@@ -813,7 +857,7 @@ func TestFailedPayoutAfterMatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.Ingest(ctx, w.pid, w.cid, recon.SyncPage{Added: []recon.PlaidTransaction{{TransactionID: "ret", AccountID: "a",
-		Amount: "96.80", ISOCurrencyCode: ptr("USD"), Date: "2026-03-04", Name: "STRIPE TRANSFER RETURN"}}}); err != nil {
+		Amount: "96.80", ISOCurrencyCode: ptr("USD"), Date: day2.Format(time.DateOnly), Name: "STRIPE TRANSFER RETURN"}}}); err != nil {
 		t.Fatal(err)
 	}
 	s = w.service(day2.Add(time.Minute), nil)
@@ -831,6 +875,19 @@ func TestFailedPayoutAfterMatch(t *testing.T) {
 	}
 	if kinds[recon.KindSingle] != reconsvc.MatchReversed || kinds[recon.KindReturned] != reconsvc.MatchActive || kinds[reconsvc.KindFailedPayout] != reconsvc.MatchActive {
 		t.Fatalf("records: %v", kinds)
+	}
+	// Each record announced as it was written: three created, the first reversed.
+	for _, m := range ms {
+		if m.Kind == recon.KindSingle {
+			outboxtest.One(t, s.Store, w.pid, w.cid, outbox.MatchReversed, m.ID, m)
+		}
+		created := outboxtest.Events(t, s.Store, w.pid, outbox.MatchCreated, m.ID)
+		if len(created) != 1 {
+			t.Fatalf("%d match.created for %s", len(created), m.ID)
+		}
+		if m.Kind == reconsvc.KindFailedPayout {
+			outboxtest.Equal(t, created[0], m)
+		}
 	}
 	if err := recon.CheckBalanced(all); err != nil {
 		t.Fatal(err)

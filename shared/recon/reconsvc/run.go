@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/payrecon/payrecon/shared/exceptions"
+	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/recon"
 	"github.com/payrecon/payrecon/shared/store"
@@ -309,7 +311,17 @@ func (s *Service) bookFailed(ctx context.Context, p payouts.Payout) error {
 	if _, err := s.writeChunks(ctx, &rec, entries, nil); err != nil {
 		return err
 	}
-	if err := s.Store.PutNew(ctx, rec); err != nil && !errors.Is(err, store.ErrConditionFailed) {
+	// Listed with the matches, so announced as one (match.created), once: the
+	// header is conditional on not existing.
+	put, err := s.Store.PutInput(rec, "attribute_not_exists(pk)", nil)
+	if err != nil {
+		return err
+	}
+	ev, err := outbox.Emit(s.Store.Table, s.IDs, rec.CreatedAt, outbox.MatchCreated, p.PartnerID, p.CompanyID, rec.ID, rec)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.Transact(ctx, []types.TransactWriteItem{store.TxPut(put), ev}); err != nil && !errors.Is(err, store.ErrConditionFailed) {
 		return fmt.Errorf("book failed payout %s: %w", p.ID, err)
 	}
 	return nil
@@ -359,8 +371,19 @@ func (s *Service) finishRun(ctx context.Context, pid, cid string, st state, star
 		values[":df"], values[":due"] = oldest.String(), duePK(pid, cid)
 		values[":duesk"] = wakeDate.String() + "#" + pid + "#" + cid
 	}
+	// reconciliation.completed goes out with the state write of a run that
+	// changed something (a match, an exception opened or resolved); a run that
+	// found everything as it was (a rerun, a scheduled pass) announces nothing.
+	var extra []types.TransactWriteItem
+	if sum.Matched+sum.NewExceptions+sum.Resolved > 0 {
+		ev, err := outbox.Emit(s.Store.Table, s.IDs, s.now(), outbox.ReconciliationCompleted, pid, cid, cid, sum)
+		if err != nil {
+			return err
+		}
+		extra = append(extra, ev)
+	}
 	cond := "attribute_not_exists(version) OR (version = :v AND (attribute_not_exists(last_change_at) OR last_change_at < :lag))"
-	err := s.updateState(ctx, pk, expr, cond, values)
+	err := s.updateState(ctx, pk, expr, cond, values, extra)
 	if errors.Is(err, store.ErrConditionFailed) {
 		// Something changed while we ran: keep it due, record the run.
 		delete(values, ":df")
@@ -368,26 +391,33 @@ func (s *Service) finishRun(ctx context.Context, pid, cid string, st state, star
 		delete(values, ":duesk")
 		delete(values, ":v")
 		delete(values, ":lag")
-		err = s.updateState(ctx, pk, set, "", values)
+		err = s.updateState(ctx, pk, set, "", values, extra)
 	}
 	return err
 }
 
-func (s *Service) updateState(ctx context.Context, pk, expr, cond string, values map[string]any) error {
+func (s *Service) updateState(ctx context.Context, pk, expr, cond string, values map[string]any, extra []types.TransactWriteItem) error {
 	av, err := store.Values(values)
 	if err != nil {
 		return err
 	}
-	in := &dynamodb.UpdateItemInput{
+	u := &types.Update{
 		TableName: aws.String(s.Store.Table), Key: store.Key(pk, skState),
 		UpdateExpression: aws.String(expr), ExpressionAttributeValues: av,
 	}
 	if cond != "" {
-		in.ConditionExpression = aws.String(cond)
+		u.ConditionExpression = aws.String(cond)
 	}
-	_, err = s.Store.DB.UpdateItem(ctx, in)
+	if len(extra) > 0 {
+		err = s.Store.Transact(ctx, append([]types.TransactWriteItem{{Update: u}}, extra...))
+	} else {
+		_, err = s.Store.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+			ExpressionAttributeValues: u.ExpressionAttributeValues, ConditionExpression: u.ConditionExpression,
+		})
+	}
 	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
+	if errors.As(err, &ccf) || errors.Is(err, store.ErrConditionFailed) {
 		return store.ErrConditionFailed
 	}
 	if err != nil {
@@ -401,6 +431,8 @@ func (s *Service) updateState(ctx context.Context, pk, expr, cond string, values
 // resolved, identical ones left alone (a second run writes nothing). An
 // exception about an open money-out line the run did not read (older than
 // outFrom) is left as it is: the run cannot tell whether it still holds.
+func (s *Service) events() exceptions.Events { return exceptions.Events{IDs: s.IDs, Now: s.now} }
+
 func (s *Service) writeExceptions(ctx context.Context, pid, cid, horizon, outFrom string, read map[string]lineItem, found []recon.Exception, sum *Summary) error {
 	pk := store.CompanyPK(pid, cid)
 	open, err := queryAll[Exception](ctx, s.Store, store.Query{PK: openExcPK(pk), Index: store.GSI1, SKFrom: first(horizon, "0"), SKTo: "~", Limit: 1000}, 0)
@@ -421,27 +453,44 @@ func (s *Service) writeExceptions(ctx context.Context, pid, cid, horizon, outFro
 		keep[x.ID] = true
 		sum.OpenExceptions++
 		old, had := byID[x.ID]
+		cond, values := "attribute_not_exists(pk)", map[string]any(nil)
 		if !had {
 			// It may exist resolved (or outside the scope): keep its first sighting.
 			var prev Exception
 			if err := s.Store.Get(ctx, pk, x.SK, &prev); err == nil {
 				old, had = prev, prev.Status == ExceptionOpen
 				x.FirstSeen = prev.FirstSeen
+				cond, values = "#st = :st", map[string]any{":st": prev.Status}
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		} else {
 			x.FirstSeen = old.FirstSeen
 		}
-		if had && old.sameContent(x) {
+		if had && sameContent(old, x) {
 			sum.Unchanged++
 			continue
 		}
-		if !had {
-			sum.NewExceptions++
+		if had {
+			// Still open, its facts changed: rewritten, not announced again.
+			if err := s.Store.Put(ctx, x); err != nil {
+				return fmt.Errorf("write exception: %w", err)
+			}
+			continue
 		}
-		if err := s.Store.Put(ctx, x); err != nil {
+		// Opened (or reopened): the exception and its event, only over the
+		// state read, so a concurrent or repeated run cannot announce it twice.
+		tx, err := exceptions.OpenTx(s.Store, s.events(), x, cond, values)
+		if err != nil {
+			return err
+		}
+		switch err := s.Store.Transact(ctx, tx); {
+		case errors.Is(err, store.ErrConditionFailed):
+			sum.Unchanged++
+		case err != nil:
 			return fmt.Errorf("write exception: %w", err)
+		default:
+			sum.NewExceptions++
 		}
 	}
 	var unread []string
@@ -466,16 +515,13 @@ func (s *Service) writeExceptions(ctx context.Context, pid, cid, horizon, outFro
 		if keep[x.ID] || x.Source != "" || slices.ContainsFunc(x.BankTransactionIDs, func(id string) bool { return notRead[id] }) {
 			continue
 		}
-		values, _ := store.Values(map[string]any{":r": ExceptionResolved, ":o": ExceptionOpen, ":now": now})
-		_, err := s.Store.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.Store.Table), Key: store.Key(pk, x.SK),
-			UpdateExpression:          aws.String("SET #st = :r, resolved_at = :now REMOVE gsi1pk, gsi1sk"),
-			ConditionExpression:       aws.String("#st = :o"),
-			ExpressionAttributeNames:  map[string]string{"#st": "status"},
-			ExpressionAttributeValues: values,
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if err != nil && !errors.As(err, &ccf) {
+		tx, _, err := exceptions.ResolveTx(s.Store, s.events(), x)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.Transact(ctx, tx); errors.Is(err, store.ErrConditionFailed) {
+			continue // resolved meanwhile
+		} else if err != nil {
 			return fmt.Errorf("resolve exception %s: %w", x.ID, err)
 		}
 		sum.Resolved++

@@ -25,8 +25,6 @@ package reconsvc
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -38,6 +36,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/payrecon/payrecon/shared/exceptions"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/recon"
 	"github.com/payrecon/payrecon/shared/store"
@@ -73,7 +72,7 @@ func openPK(pk string, amount int64) string {
 	return openLinesPK(pk)
 }
 func openPayoutsPK(pk string) string { return pk + "#OPENPAYOUT" }
-func openExcPK(pk string) string     { return pk + "#OPENEXC" }
+func openExcPK(pk string) string     { return exceptions.OpenPK(pk) }
 
 // duePK spreads the scheduler's work list over a few partitions.
 func duePK(partnerID, companyID string) string {
@@ -257,51 +256,23 @@ const MaxMatchPayouts = 50
 
 // Exception statuses.
 const (
-	ExceptionOpen     = "open"
-	ExceptionResolved = "resolved"
+	ExceptionOpen     = exceptions.StatusOpen
+	ExceptionResolved = exceptions.StatusResolved
 )
 
-// Exception is a stored exception.
-type Exception struct {
-	store.Keys         `json:"-"`
-	PartnerID          string     `dynamodbav:"partner_id" json:"-"`
-	CompanyID          string     `dynamodbav:"company_id" json:"company_id"`
-	ID                 string     `dynamodbav:"id" json:"id"`
-	Key                string     `dynamodbav:"key" json:"-"`
-	Reason             string     `dynamodbav:"reason" json:"reason"`
-	BankTransactionIDs []string   `dynamodbav:"bank_transaction_ids,omitempty" json:"bank_transaction_ids"`
-	PayoutIDs          []string   `dynamodbav:"payout_ids,omitempty" json:"payout_ids"`
-	Amount             int64      `dynamodbav:"amount" json:"amount"`
-	Currency           string     `dynamodbav:"currency" json:"currency"`
-	Date               string     `dynamodbav:"date" json:"date"`
-	Message            string     `dynamodbav:"message" json:"message"`
-	Status             string     `dynamodbav:"status" json:"status"`
-	FirstSeen          time.Time  `dynamodbav:"first_seen" json:"first_seen"`
-	ResolvedAt         *time.Time `dynamodbav:"resolved_at,omitempty" json:"resolved_at,omitempty"`
-	// Source is set on exceptions raised by money movements (shared/exceptions):
-	// a reconciliation run neither raises nor resolves those.
-	Source string `dynamodbav:"source,omitempty" json:"source,omitempty"`
-}
-
-func exceptionID(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return "exc_" + hex.EncodeToString(sum[:10])
-}
+// Exception is a stored exception (shared with money movements' exceptions).
+type Exception = exceptions.Exception
 
 func newException(pid, cid string, e recon.Exception, now time.Time) Exception {
-	x := Exception{
-		PartnerID: pid, CompanyID: cid, ID: exceptionID(e.Key), Key: e.Key, Reason: e.Reason,
-		BankTransactionIDs: e.LineIDs, PayoutIDs: e.PayoutIDs, Amount: e.Amount, Currency: e.Currency,
-		Date: e.Date.String(), Message: e.Message, Status: ExceptionOpen, FirstSeen: now,
-	}
-	x.PK, x.SK = store.CompanyPK(pid, cid), skExc+x.ID
-	x.GSI1PK, x.GSI1SK = openExcPK(x.PK), x.Date+"#"+x.ID
-	return x
+	return exceptions.Opened(pid, cid, Exception{
+		Key: e.Key, Reason: e.Reason, BankTransactionIDs: e.LineIDs, PayoutIDs: e.PayoutIDs, Amount: e.Amount,
+		Currency: e.Currency, Date: e.Date.String(), Message: e.Message, FirstSeen: now,
+	})
 }
 
 // sameContent reports whether two exceptions say the same thing (so a run that
 // finds it again writes nothing).
-func (x Exception) sameContent(y Exception) bool {
+func sameContent(x, y Exception) bool {
 	return x.Key == y.Key && x.Message == y.Message && x.Status == y.Status && x.Amount == y.Amount && x.Date == y.Date
 }
 
