@@ -46,6 +46,11 @@ type Config struct {
 	WorkQueueURL            string // WORK_QUEUE_URL: SQS queue for asynchronous work
 	PlaidBaseURL            string // PLAID_BASE_URL (overrides sandbox/production hosts)
 	PlaidQueueURL           string // PLAID_QUEUE_URL: SQS queue of Plaid Item syncs
+	NotifyQueueURL          string // NOTIFY_QUEUE_URL: SQS FIFO queue of partner webhook deliveries
+	// WebhookAllowLoopback (WEBHOOK_ALLOW_LOOPBACK=1) lets partner webhook
+	// endpoints be http:// on loopback: honoured only on a local stack (Local()),
+	// never in AWS, so the local runner's receiver can be registered.
+	WebhookAllowLoopback bool
 	// PlaidSyncInterval (PLAID_SYNC_INTERVAL_MINUTES, default 360): the schedule
 	// syncs Items not synced for this long (lost webhooks).
 	PlaidSyncInterval time.Duration
@@ -70,6 +75,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		StripeAuthorize: getenv("STRIPE_AUTHORIZE_URL"), StripeOnboardingStandIn: getenv("STRIPE_ONBOARDING_STANDIN_URL"), QualpayBaseURL: getenv("QUALPAY_BASE_URL"),
 		PublicBaseURL: getenv("PUBLIC_BASE_URL"), WorkQueueURL: getenv("WORK_QUEUE_URL"),
 		PlaidBaseURL: getenv("PLAID_BASE_URL"), PlaidQueueURL: getenv("PLAID_QUEUE_URL"), PlaidSyncInterval: 6 * time.Hour,
+		NotifyQueueURL: getenv("NOTIFY_QUEUE_URL"),
 		AWSAccessKeyID: getenv("AWS_ACCESS_KEY_ID"), AWSSecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
 		AWSSessionToken: getenv("AWS_SESSION_TOKEN"),
 		SecretsCacheTTL: 60 * time.Second, HTTPClientTimeout: 10 * time.Second,
@@ -84,6 +90,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 	if m, err := strconv.Atoi(getenv("PLAID_SYNC_INTERVAL_MINUTES")); err == nil && m > 0 {
 		c.PlaidSyncInterval = time.Duration(m) * time.Minute
 	}
+	c.WebhookAllowLoopback = getenv("WEBHOOK_ALLOW_LOOPBACK") == "1" && c.Local()
 	if c.Stage == "" {
 		c.Stage = "dev"
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/payrecon/payrecon/shared/app/connectfn"
 	"github.com/payrecon/payrecon/shared/app/credentialsfn"
 	"github.com/payrecon/payrecon/shared/app/embeddedfn"
+	"github.com/payrecon/payrecon/shared/app/notifyfn"
 	"github.com/payrecon/payrecon/shared/app/paymentsfn"
 	"github.com/payrecon/payrecon/shared/app/plaidfn"
 	"github.com/payrecon/payrecon/shared/app/reconfn"
@@ -36,6 +37,7 @@ var Functions = map[string]app.Builder{
 	"reports":         reconfn.ReportsHandler,
 	"embedded":        embeddedfn.Handler,
 	"plaid":           plaidfn.Handler,
+	"notifications":   notifyfn.Handler,
 }
 
 // FunctionNames lists registered functions, sorted.

@@ -1,0 +1,48 @@
+package notify
+
+import (
+	"math/rand/v2"
+	"time"
+)
+
+// Retries after a failed attempt, about 3 days in all (Svix's schedule,
+// https://docs.svix.com/retries: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h,
+// stretched with 10 h and 12 h steps to cover Stripe's "up to three days"
+// https://docs.stripe.com/webhooks#retries). Each delay becomes the message's
+// visibility timeout, which SQS caps at 12 hours.
+var Schedule = []time.Duration{
+	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
+	10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 12 * time.Hour, 12 * time.Hour, 12 * time.Hour,
+}
+
+// MaxAttempts is the first attempt plus one per retry; the queue's redrive
+// policy (maxReceiveCount) in template.yaml must equal it.
+var MaxAttempts = len(Schedule) + 1
+
+// MaxVisibility is SQS's visibility timeout limit.
+const MaxVisibility = 12 * time.Hour
+
+// Jitter is the spread around each delay: ±10 %, so endpoints that failed
+// together do not all come back in the same second.
+const Jitter = 0.10
+
+// Backoff returns the delay after failed attempt n (1-based) with jitter from
+// r (a float in [0,1)), and false when no attempt is left.
+func Backoff(n int, r func() float64) (time.Duration, bool) {
+	if n < 1 || n > len(Schedule) {
+		return 0, false
+	}
+	d := Schedule[n-1]
+	f := 1 + Jitter*(2*r()-1)
+	j := time.Duration(float64(d) * f)
+	if j > MaxVisibility {
+		j = MaxVisibility
+	}
+	if j < time.Second {
+		j = time.Second
+	}
+	return j.Round(time.Second), true
+}
+
+// RandFloat is the production jitter source.
+func RandFloat() float64 { return rand.Float64() }

@@ -1,0 +1,199 @@
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/oklog/ulid/v2"
+
+	"github.com/payrecon/payrecon/shared/outbox"
+	"github.com/payrecon/payrecon/shared/store"
+)
+
+// EventRef is what fan-out needs of an event.
+type EventRef struct {
+	ID, Type, PartnerID, ObjectID string
+}
+
+// Relay fans events out to the subscribed endpoints' delivery queue and then
+// clears the events' pending index entries.
+type Relay struct {
+	Store *store.Store
+	Queue Enqueuer
+	Now   func() time.Time
+	Log   *slog.Logger
+	// MinAge: the sweep leaves younger pending events to the stream (default 2 min).
+	MinAge time.Duration
+	// SweepMax bounds the events one sweep handles (default 1000); the rest wait
+	// for the next run, every 5 minutes.
+	SweepMax int
+}
+
+// FanOut queues one delivery per enabled, subscribed endpoint of each event and
+// then marks the event fanned out. An error leaves the failed events pending
+// (the stream retries the batch; the sweep catches anything left).
+func (r *Relay) FanOut(ctx context.Context, evs []EventRef) (int, error) {
+	endpoints := map[string][]Endpoint{} // partner -> endpoints, read once per call
+	queued := 0
+	var errs []error
+	for _, ev := range evs {
+		eps, ok := endpoints[ev.PartnerID]
+		if !ok {
+			if err := r.Store.QueryAll(ctx, store.Query{PK: store.PartnerPK(ev.PartnerID), SKPrefix: endpointSK}, MaxEndpoints+1,
+				func(items []map[string]types.AttributeValue) error {
+					var page []Endpoint
+					if err := unmarshalList(items, &page); err != nil {
+						return err
+					}
+					eps = append(eps, page...)
+					return nil
+				}); err != nil {
+				errs = append(errs, fmt.Errorf("endpoints of %s: %w", ev.PartnerID, err))
+				continue
+			}
+			endpoints[ev.PartnerID] = eps
+		}
+		var msgs []Message
+		for _, ep := range eps {
+			if ep.Status == Enabled && ep.Subscribed(ev.Type) {
+				msgs = append(msgs, Message{EventID: ev.ID, PartnerID: ev.PartnerID, EndpointID: ep.ID, ObjectID: ev.ObjectID})
+			}
+		}
+		if len(msgs) > 0 {
+			if err := r.Queue.Enqueue(ctx, msgs); err != nil {
+				errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
+				continue
+			}
+			queued += len(msgs)
+		}
+		if err := r.clearPending(ctx, ev); err != nil {
+			// Queued but still pending: the sweep queues it again, and the
+			// delivery summary (or SQS deduplication) keeps it to one delivery.
+			errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
+		}
+	}
+	return queued, errors.Join(errs...)
+}
+
+func (r *Relay) clearPending(ctx context.Context, ev EventRef) error {
+	_, err := r.Store.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(r.Store.Table), Key: store.Key(store.PartnerPK(ev.PartnerID), outbox.SKPrefix+ev.ID),
+		UpdateExpression:    aws.String("REMOVE gsi1pk, gsi1sk"),
+		ConditionExpression: aws.String("attribute_exists(pk)"),
+	})
+	var cf *types.ConditionalCheckFailedException
+	if errors.As(err, &cf) {
+		return nil // expired meanwhile: nothing left to clear
+	}
+	if err != nil {
+		return fmt.Errorf("clear pending: %w", err)
+	}
+	return nil
+}
+
+// HandleStream is the relay's DynamoDB Streams entry: the template's filter
+// passes only INSERTs of event items (sk "EVT#…"); anything else is skipped
+// here too. An error makes Lambda retry the batch; events it leaves pending
+// are also picked up by the sweep.
+func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) error {
+	var refs []EventRef
+	for _, rec := range ev.Records {
+		img := rec.Change.NewImage
+		if rec.EventName != string(events.DynamoDBOperationTypeInsert) || img == nil {
+			continue
+		}
+		sk, pk := attrString(img, "sk"), attrString(img, "pk")
+		if !strings.HasPrefix(sk, outbox.SKPrefix) || !strings.HasPrefix(pk, "PARTNER#") {
+			continue
+		}
+		refs = append(refs, EventRef{ID: strings.TrimPrefix(sk, outbox.SKPrefix), Type: attrString(img, "type"),
+			PartnerID: attrString(img, "partner_id"), ObjectID: attrString(img, "object_id")})
+	}
+	n, err := r.FanOut(ctx, refs)
+	r.Log.InfoContext(ctx, "events fanned out", "events", len(refs), "deliveries", n)
+	return err
+}
+
+func attrString(img map[string]events.DynamoDBAttributeValue, k string) string {
+	v, ok := img[k]
+	if !ok || v.DataType() != events.DataTypeString {
+		return ""
+	}
+	return v.String()
+}
+
+// SweepResult is what one sweep did.
+type SweepResult struct {
+	Pending    int `json:"pending"`
+	Deliveries int `json:"deliveries"`
+	Failed     int `json:"failed"`
+}
+
+// Sweep fans out events still pending MinAge after they were written: the
+// change committed but the stream's relay failed or has not run (a crash
+// between the change and the send still delivers).
+func (r *Relay) Sweep(ctx context.Context) (SweepResult, error) {
+	minAge, maxN := r.MinAge, r.SweepMax
+	if minAge == 0 {
+		minAge = 2 * time.Minute
+	}
+	if maxN <= 0 {
+		maxN = 1000
+	}
+	if minAge < 0 { // the local runner: everything pending now
+		minAge = 0
+	}
+	upper := IDBound("evt", r.Now().Add(-minAge), true)
+	var res SweepResult
+	var errs []error
+	for shard := 0; shard < outbox.PendingShards && res.Pending < maxN; shard++ {
+		var refs []EventRef
+		err := r.Store.QueryAll(ctx, store.Query{Index: store.GSI1, PK: fmt.Sprintf("%s%d", outbox.PendingPrefix, shard),
+			SKFrom: "evt_", SKTo: upper, Limit: 100}, maxN-res.Pending, func(items []map[string]types.AttributeValue) error {
+			var page []outbox.Event
+			if err := unmarshalList(items, &page); err != nil {
+				return err
+			}
+			for _, e := range page {
+				refs = append(refs, EventRef{ID: e.ID, Type: e.Type, PartnerID: e.PartnerID, ObjectID: e.ObjectID})
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		res.Pending += len(refs)
+		n, err := r.FanOut(ctx, refs)
+		res.Deliveries += n
+		if err != nil {
+			res.Failed++
+			errs = append(errs, err)
+		}
+	}
+	if res.Pending > 0 {
+		r.Log.InfoContext(ctx, "outbox sweep", "pending", res.Pending, "deliveries", res.Deliveries)
+	}
+	return res, errors.Join(errs...)
+}
+
+// IDBound is the smallest (or, with upper, the largest) ID of prefix generated
+// at t: IDs are "<prefix>_<ulid>" and a ULID starts with its millisecond time,
+// so a time range is a key range.
+func IDBound(prefix string, t time.Time, upper bool) string {
+	var u ulid.ULID
+	_ = u.SetTime(ulid.Timestamp(t))
+	s := strings.ToLower(u.String())
+	if upper {
+		s = s[:10] + strings.Repeat("z", 16)
+	}
+	return prefix + "_" + s
+}

@@ -1,0 +1,253 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/payrecon/payrecon/shared/apperr"
+	"github.com/payrecon/payrecon/shared/outbox"
+	"github.com/payrecon/payrecon/shared/secrets"
+	"github.com/payrecon/payrecon/shared/store"
+)
+
+// Delivery timeouts: a partner's endpoint must answer quickly (Svix allows
+// 15 s, Stripe's docs ask for a quick 2xx before any processing).
+const (
+	ConnectTimeout = 3 * time.Second
+	TotalTimeout   = 10 * time.Second
+	// MaxResponseKept is how much of a response body the delivery log keeps.
+	MaxResponseKept = 1 << 10
+)
+
+// NewHTTPClient is the delivery client: short timeouts, no proxy from the
+// environment, no redirects (a 3xx is a failed attempt), and every connection
+// checked against the policy on the address actually dialled.
+func NewHTTPClient(p URLPolicy) *http.Client {
+	d := &net.Dialer{Timeout: ConnectTimeout, Control: p.DialControl}
+	return &http.Client{
+		Timeout: TotalTimeout,
+		Transport: &http.Transport{
+			Proxy: nil, DialContext: d.DialContext, ForceAttemptHTTP2: true,
+			TLSHandshakeTimeout: ConnectTimeout, ResponseHeaderTimeout: TotalTimeout,
+			MaxIdleConnsPerHost: 4, IdleConnTimeout: 60 * time.Second,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Sender delivers queued messages.
+type Sender struct {
+	Svc   *Service
+	HTTP  *http.Client
+	Queue Visibility
+	Now   func() time.Time
+	Rand  func() float64 // backoff jitter
+	Log   *slog.Logger
+	// Backoff overrides the retry delay (tests: no waiting); nil = Backoff.
+	Backoff func(attempt int, r func() float64) (time.Duration, bool)
+}
+
+// Outcome of one attempt.
+type Outcome int
+
+const (
+	// Done: delivered, or can never be (endpoint gone or disabled, event expired).
+	Done Outcome = iota
+	// Retry after the returned delay.
+	Retry
+	// GiveUp: the last attempt failed; the message goes to the dead-letter queue.
+	GiveUp
+)
+
+// Deliver makes attempt number attempt (1-based) of m.
+func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, time.Duration, error) {
+	svc := s.Svc
+	pk := store.PartnerPK(m.PartnerID)
+	sum := summary{}
+	err := svc.Store.Get(ctx, pk, summarySK(m.EventID, m.EndpointID), &sum)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return Retry, 0, err
+	}
+	if m.Resend == "" && (sum.Status == StatusSucceeded || sum.Status == StatusFailed) {
+		return Done, 0, nil // a duplicate of a finished delivery (relay re-sent it after the dedup window)
+	}
+	var ev outbox.Event
+	if err := svc.Store.Get(ctx, pk, outbox.SKPrefix+m.EventID, &ev); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "event expired"}, true)
+		}
+		return Retry, 0, err
+	}
+	ep, err := svc.Get(ctx, m.PartnerID, m.EndpointID)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint deleted"}, true)
+		}
+		return Retry, 0, err
+	}
+	if ep.Status != Enabled {
+		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint disabled"}, true)
+	}
+	now := s.Now().UTC()
+	secs, err := svc.signingSecrets(ctx, m.PartnerID, m.EndpointID, now)
+	if err != nil {
+		if errors.Is(err, secrets.ErrNotFound) {
+			return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint deleted"}, true)
+		}
+		return Retry, 0, err
+	}
+	a := s.post(ctx, ep, ev, secs, now)
+	switch {
+	case a.Status == StatusSucceeded:
+		return Done, 0, s.record(ctx, m, attempt, a, true)
+	case a.ResponseCode == http.StatusGone:
+		// 410: the partner retired the endpoint (Svix disables on 410 too).
+		if err := s.disable(ctx, ep, fmt.Sprintf("endpoint answered 410 Gone to event %s at %s", ev.ID, now.Format(time.RFC3339))); err != nil {
+			return Retry, 0, err
+		}
+		a.Error = "410 Gone: endpoint disabled"
+		return Done, 0, s.record(ctx, m, attempt, a, true)
+	}
+	backoff := s.Backoff
+	if backoff == nil {
+		backoff = Backoff
+	}
+	delay, ok := backoff(attempt, s.Rand)
+	if !ok || attempt >= MaxAttempts {
+		a.Final = true
+		return GiveUp, 0, s.record(ctx, m, attempt, a, true)
+	}
+	return Retry, delay, s.record(ctx, m, attempt, a, false)
+}
+
+// post signs and sends the event; the attempt says how it went.
+func (s *Sender) post(ctx context.Context, ep Endpoint, ev outbox.Event, secs []string, now time.Time) Attempt {
+	body := ev.Body()
+	sig, err := Sign(secs, ev.ID, now, body)
+	if err != nil {
+		return Attempt{Status: StatusFailed, Error: "no valid signing secret"}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ep.URL, bytes.NewReader(body))
+	if err != nil {
+		return Attempt{Status: StatusFailed, Error: "invalid endpoint url"}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "payrecon-webhooks/1")
+	req.Header.Set(HeaderID, ev.ID)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(HeaderSignature, sig)
+	start := time.Now()
+	res, err := s.HTTP.Do(req)
+	latency := time.Since(start).Milliseconds()
+	if err != nil {
+		return Attempt{Status: StatusFailed, LatencyMS: latency, Error: describe(err)}
+	}
+	defer res.Body.Close()
+	kept, _ := io.ReadAll(io.LimitReader(res.Body, MaxResponseKept))
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) // let the connection be reused
+	a := Attempt{LatencyMS: latency, ResponseCode: res.StatusCode, ResponseBody: string(kept)}
+	if res.StatusCode >= 200 && res.StatusCode < 300 {
+		a.Status = StatusSucceeded
+	} else {
+		a.Status = StatusFailed
+		if res.StatusCode >= 300 && res.StatusCode < 400 {
+			a.Error = "redirects are not followed"
+		}
+	}
+	return a
+}
+
+// describe turns a transport error into a log line without internals (no
+// resolved addresses of the partner's host beyond what the partner gave).
+func describe(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, ErrForbiddenAddress):
+		return "refused: the endpoint resolves to a non-public address"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	default:
+		return "connection failed"
+	}
+}
+
+func (s *Sender) disable(ctx context.Context, ep Endpoint, reason string) error {
+	prev := ep.Updated
+	ep.Status, ep.DisabledReason, ep.Updated = Disabled, reason, s.Now().UTC()
+	err := s.Svc.Store.PutIf(ctx, ep, "updated = :u", map[string]any{":u": prev})
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil // changed meanwhile (deleted, re-configured): the partner's change wins
+	}
+	return err
+}
+
+// HandleSQS is the sender's Lambda entry (BatchSize 1 in the template; any
+// batch works). A message that must be retried is delayed by its backoff
+// (ChangeMessageVisibility) and reported as a batch item failure; later
+// messages of its group in the same batch are reported too, so order holds.
+// The attempt number is SQS's ApproximateReceiveCount; the queue's redrive
+// policy moves a message to the dead-letter queue after MaxAttempts receives.
+func (s *Sender) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var res events.SQSEventResponse
+	blocked := map[string]bool{}
+	fail := func(id string) {
+		res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+	}
+	for _, rec := range ev.Records {
+		group := rec.Attributes["MessageGroupId"]
+		if blocked[group] {
+			fail(rec.MessageId)
+			continue
+		}
+		var m Message
+		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.EventID == "" || m.EndpointID == "" {
+			s.Log.ErrorContext(ctx, "undecodable delivery message dropped", "message_id", rec.MessageId)
+			continue
+		}
+		attempt, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+		if attempt < 1 {
+			attempt = 1
+		}
+		out, delay, err := s.Deliver(ctx, m, attempt)
+		if err != nil {
+			s.Log.ErrorContext(ctx, "delivery failed", "event_id", m.EventID, "endpoint_id", m.EndpointID, "attempt", attempt, "err", err)
+		}
+		switch {
+		case err != nil && out != GiveUp:
+			// Our own failure (DynamoDB, Secrets Manager): retried after the
+			// queue's visibility timeout.
+			blocked[group] = true
+			fail(rec.MessageId)
+		case out == Retry:
+			if derr := s.Queue.Delay(ctx, rec.ReceiptHandle, delay); derr != nil {
+				s.Log.ErrorContext(ctx, "delivery backoff not set", "event_id", m.EventID, "err", derr)
+			}
+			blocked[group] = true
+			fail(rec.MessageId)
+		case out == GiveUp:
+			// Visible again at once, so the next receive moves it to the DLQ.
+			_ = s.Queue.Delay(ctx, rec.ReceiptHandle, 0)
+			blocked[group] = true
+			fail(rec.MessageId)
+		}
+	}
+	return res, nil
+}
+
+// unmarshalList decodes raw items.
+func unmarshalList(items []map[string]types.AttributeValue, out any) error {
+	return attributevalue.UnmarshalListOfMaps(items, out)
+}
