@@ -59,7 +59,7 @@ type Endpoint struct {
 	Status         string    `dynamodbav:"status" json:"status"`
 	DisabledReason string    `dynamodbav:"disabled_reason,omitempty" json:"disabled_reason,omitempty"`
 	Created        time.Time `dynamodbav:"created" json:"created"`
-	Updated        time.Time `dynamodbav:"updated" json:"updated"`
+	Updated        time.Time `dynamodbav:"updated_at" json:"updated"`
 }
 
 // Subscribed reports whether the endpoint wants events of type t.
@@ -292,7 +292,7 @@ func (s *Service) Update(ctx context.Context, partnerID, id string, in EndpointI
 	prev := ep.Updated
 	ep.Updated = s.Now().UTC()
 	// Optimistic: a concurrent update (or the sender disabling it) wins, this one retries.
-	if err := s.Store.PutIf(ctx, ep, "updated = :u", map[string]any{":u": prev}); err != nil {
+	if err := s.Store.PutIf(ctx, ep, "updated_at = :u", map[string]any{":u": prev}); err != nil {
 		if errors.Is(err, store.ErrConditionFailed) {
 			return ep, apperr.New(apperr.Conflict, "the endpoint changed meanwhile; retry")
 		}

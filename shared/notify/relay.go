@@ -101,25 +101,36 @@ func (r *Relay) clearPending(ctx context.Context, ev EventRef) error {
 
 // HandleStream is the relay's DynamoDB Streams entry: the template's filter
 // passes only INSERTs of event items (sk "EVT#…"); anything else is skipped
-// here too. An error makes Lambda retry the batch; events it leaves pending
-// are also picked up by the sweep.
-func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) error {
-	var refs []EventRef
+// here too. Records not fanned out are reported (ReportBatchItemFailures), so
+// Lambda retries from the first of them; an event it never manages stays
+// pending and the sweep delivers it.
+func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	var res events.DynamoDBEventResponse
 	for _, rec := range ev.Records {
 		img := rec.Change.NewImage
-		if rec.EventName != string(events.DynamoDBOperationTypeInsert) || img == nil {
+		sk := attrString(rec.Change.Keys, "sk")
+		if rec.EventName != string(events.DynamoDBOperationTypeInsert) || !strings.HasPrefix(sk, outbox.SKPrefix) {
 			continue
 		}
-		sk, pk := attrString(img, "sk"), attrString(img, "pk")
-		if !strings.HasPrefix(sk, outbox.SKPrefix) || !strings.HasPrefix(pk, "PARTNER#") {
-			continue
+		ref := EventRef{ID: strings.TrimPrefix(sk, outbox.SKPrefix), Type: attrString(img, "type"),
+			PartnerID: attrString(img, "partner_id"), ObjectID: attrString(img, "object_id")}
+		var err error
+		if ref.Type == "" || ref.PartnerID == "" || ref.ObjectID == "" {
+			err = errors.New("event record without type, partner or object (stream view type must be NEW_IMAGE)")
+		} else {
+			var n int
+			n, err = r.FanOut(ctx, []EventRef{ref})
+			r.Log.InfoContext(ctx, "event fanned out", "event_id", ref.ID, "type", ref.Type, "deliveries", n)
 		}
-		refs = append(refs, EventRef{ID: strings.TrimPrefix(sk, outbox.SKPrefix), Type: attrString(img, "type"),
-			PartnerID: attrString(img, "partner_id"), ObjectID: attrString(img, "object_id")})
+		if err != nil {
+			r.Log.ErrorContext(ctx, "event not fanned out", "event_id", ref.ID, "err", err)
+			// Lambda retries from the lowest failed sequence number, so stop here:
+			// later events of the batch come again after this one.
+			res.BatchItemFailures = append(res.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
+			return res, nil
+		}
 	}
-	n, err := r.FanOut(ctx, refs)
-	r.Log.InfoContext(ctx, "events fanned out", "events", len(refs), "deliveries", n)
-	return err
+	return res, nil
 }
 
 func attrString(img map[string]events.DynamoDBAttributeValue, k string) string {

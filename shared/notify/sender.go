@@ -187,7 +187,7 @@ func describe(err error) string {
 func (s *Sender) disable(ctx context.Context, ep Endpoint, reason string) error {
 	prev := ep.Updated
 	ep.Status, ep.DisabledReason, ep.Updated = Disabled, reason, s.Now().UTC()
-	err := s.Svc.Store.PutIf(ctx, ep, "updated = :u", map[string]any{":u": prev})
+	err := s.Svc.Store.PutIf(ctx, ep, "updated_at = :u", map[string]any{":u": prev})
 	if errors.Is(err, store.ErrConditionFailed) {
 		return nil // changed meanwhile (deleted, re-configured): the partner's change wins
 	}
@@ -203,18 +203,28 @@ func (s *Sender) disable(ctx context.Context, ep Endpoint, reason string) error 
 func (s *Sender) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var res events.SQSEventResponse
 	blocked := map[string]bool{}
+	delays := map[string]time.Duration{} // group -> its head's retry delay
 	fail := func(id string) {
 		res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
 	}
 	for _, rec := range ev.Records {
 		group := rec.Attributes["MessageGroupId"]
 		if blocked[group] {
+			// In flight, a follower would hold its group past the head's
+			// retry: it comes back with the head.
+			if d, ok := delays[group]; ok {
+				_ = s.Queue.Delay(ctx, rec.ReceiptHandle, d)
+			}
 			fail(rec.MessageId)
 			continue
 		}
 		var m Message
-		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.EventID == "" || m.EndpointID == "" {
-			s.Log.ErrorContext(ctx, "undecodable delivery message dropped", "message_id", rec.MessageId)
+		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.EventID == "" || m.EndpointID == "" || m.PartnerID == "" {
+			// Never written by the relay: a bug. Failed until the redrive policy
+			// moves it to the dead-letter queue, where it can be inspected.
+			s.Log.ErrorContext(ctx, "undecodable delivery message", "message_id", rec.MessageId)
+			blocked[group] = true
+			fail(rec.MessageId)
 			continue
 		}
 		attempt, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
@@ -235,12 +245,12 @@ func (s *Sender) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 			if derr := s.Queue.Delay(ctx, rec.ReceiptHandle, delay); derr != nil {
 				s.Log.ErrorContext(ctx, "delivery backoff not set", "event_id", m.EventID, "err", derr)
 			}
-			blocked[group] = true
+			blocked[group], delays[group] = true, delay
 			fail(rec.MessageId)
 		case out == GiveUp:
 			// Visible again at once, so the next receive moves it to the DLQ.
 			_ = s.Queue.Delay(ctx, rec.ReceiptHandle, 0)
-			blocked[group] = true
+			blocked[group], delays[group] = true, 0
 			fail(rec.MessageId)
 		}
 	}

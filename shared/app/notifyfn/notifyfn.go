@@ -74,7 +74,7 @@ func RelayEntry(e *app.Env) (any, error) {
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, err
 			}
-			return nil, r.HandleStream(ctx, ev)
+			return r.HandleStream(ctx, ev)
 		}
 		return r.Sweep(ctx)
 	}, nil

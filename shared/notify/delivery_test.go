@@ -1,0 +1,186 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/payrecon/payrecon/shared/notify"
+	"github.com/payrecon/payrecon/shared/outbox"
+)
+
+// An endpoint that answers 500 three times and then 200 receives each event
+// exactly once successfully, and the events about one object in order: the
+// failing first one holds back the rest of its group.
+func TestRetriesThenDeliversOnceInOrder(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	rec, srv := newReceiver(t, 500, 500, 500)
+	ep := w.endpoint(srv.URL, outbox.InvoicePartiallyPaid, outbox.InvoicePaid)
+	rec.verifyWith(t, ep.Secret)
+	other := w.endpoint(srv.URL+"/other", outbox.MatchCreated) // not subscribed: gets nothing
+
+	e1 := w.emit(outbox.InvoicePartiallyPaid, "inv_1", map[string]any{"id": "inv_1", "amount_paid": 500})
+	e2 := w.emit(outbox.InvoicePartiallyPaid, "inv_1", map[string]any{"id": "inv_1", "amount_paid": 900})
+	e3 := w.emit(outbox.InvoicePaid, "inv_1", map[string]any{"id": "inv_1", "amount_paid": 1000})
+	res, err := w.relay.Sweep(ctx)
+	if err != nil || res.Pending != 3 || res.Deliveries != 3 {
+		t.Fatalf("sweep %+v, %v", res, err)
+	}
+	want := []string{e1.ID, e2.ID, e3.ID}
+	w.drain(func() bool { return len(rec.succeeded()) == 3 })
+
+	// A second sweep finds nothing pending; more polling delivers nothing twice.
+	if res, err := w.relay.Sweep(ctx); err != nil || res.Pending != 0 {
+		t.Fatalf("second sweep %+v, %v", res, err)
+	}
+	for i := 0; i < 5; i++ {
+		if _, err := w.poller.Once(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := rec.deliveries()
+	if !slices.Equal(rec.succeeded(), want) {
+		t.Fatalf("succeeded %v, want %v", rec.succeeded(), want)
+	}
+	if len(got) != 6 {
+		t.Fatalf("%d requests, want 3 failures + 3 successes", len(got))
+	}
+	for i, d := range got {
+		if !d.verified {
+			t.Errorf("request %d: signature %q does not verify with the reference library", i, d.sig)
+		}
+		if i < 4 && d.id != e1.ID {
+			t.Errorf("request %d is %s: e1 must be retried before anything after it", i, d.id)
+		}
+		if string(d.body) != string(mustEvent(t, w, d.id).Body()) {
+			t.Errorf("request %d body %s", i, d.body)
+		}
+	}
+	// The delivery log: 3 failed attempts with their 500, then one success.
+	log, _, err := w.svc.Deliveries(ctx, w.pid, e1.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var codes []int
+	for _, a := range log {
+		codes = append(codes, a.ResponseCode)
+		if a.EndpointID != ep.ID || a.ResponseBody == "" {
+			t.Errorf("attempt %+v", a)
+		}
+	}
+	if !slices.Equal(codes, []int{500, 500, 500, 200}) || log[3].Status != notify.StatusSucceeded || log[3].Attempt != 4 {
+		t.Fatalf("attempts %v, last %+v", codes, log[len(log)-1])
+	}
+	if l, _, _ := w.svc.Deliveries(ctx, w.pid, e1.ID, ""); len(l) != 4 {
+		t.Fatal("log changed")
+	}
+	_ = other
+}
+
+func mustEvent(t *testing.T, w *world, id string) outbox.Event {
+	t.Helper()
+	ev, err := w.svc.Event(context.Background(), w.pid, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// 410 Gone disables the endpoint; what is still queued for it is dropped.
+func TestGoneDisablesEndpoint(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	rec, srv := newReceiver(t, http.StatusGone, http.StatusGone)
+	ep := w.endpoint(srv.URL, outbox.MatchCreated)
+	e1 := w.emit(outbox.MatchCreated, "mt_1", map[string]string{"id": "mt_1"})
+	e2 := w.emit(outbox.MatchCreated, "mt_2", map[string]string{"id": "mt_2"})
+	if _, err := w.relay.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	w.drain(func() bool {
+		a, _, _ := w.svc.Deliveries(ctx, w.pid, e1.ID, "")
+		b, _, _ := w.svc.Deliveries(ctx, w.pid, e2.ID, "")
+		return len(a) == 1 && len(b) == 1
+	})
+	got, err := w.svc.Get(ctx, w.pid, ep.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != notify.Disabled || got.DisabledReason == "" {
+		t.Fatalf("endpoint %+v", got)
+	}
+	if n := len(rec.deliveries()); n != 1 {
+		t.Fatalf("%d requests after the 410, want 1", n)
+	}
+	// Disabled endpoints get no new deliveries.
+	w.emit(outbox.MatchCreated, "mt_3", map[string]string{"id": "mt_3"})
+	if res, err := w.relay.Sweep(ctx); err != nil || res.Deliveries != 0 {
+		t.Fatalf("sweep %+v %v", res, err)
+	}
+}
+
+// A crash between the change and the send: the change and its event commit,
+// the relay fails (the stream invocation reports the record failed), and the
+// sweep, once the event is old enough, still delivers it exactly once.
+func TestCrashBetweenChangeAndSendStillDelivers(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	rec, srv := newReceiver(t)
+	ep := w.endpoint(srv.URL, outbox.ConnectionCreated)
+	rec.verifyWith(t, ep.Secret)
+	ev := w.emit(outbox.ConnectionCreated, "acct_1", map[string]string{"id": "acct_1"})
+
+	crashed := &notify.Relay{Store: w.env.Store, Queue: failingQueue{}, Now: w.env.Now, Log: w.env.Log}
+	res, err := crashed.HandleStream(ctx, streamInsert(ev))
+	if err != nil || len(res.BatchItemFailures) != 1 {
+		t.Fatalf("stream with the queue down: %+v %v", res, err)
+	}
+	// The sweep leaves young events to the stream...
+	sweep := &notify.Relay{Store: w.env.Store, Queue: w.queue, Now: w.env.Now, Log: w.env.Log}
+	if r, err := sweep.Sweep(ctx); err != nil || r.Pending != 0 {
+		t.Fatalf("sweep of a fresh event %+v %v", r, err)
+	}
+	// ...and fans out what is still pending after its minimum age.
+	sweep.Now = func() time.Time { return w.env.Now().Add(3 * time.Minute) }
+	if r, err := sweep.Sweep(ctx); err != nil || r.Pending != 1 || r.Deliveries != 1 {
+		t.Fatalf("sweep after 3 minutes %+v %v", r, err)
+	}
+	// The stream's retry comes too (after the sweep): deduplicated.
+	if res, err := w.relay.HandleStream(ctx, streamInsert(ev)); err != nil || len(res.BatchItemFailures) != 0 {
+		t.Fatalf("stream retry %+v %v", res, err)
+	}
+	w.drain(func() bool { return len(rec.succeeded()) == 1 })
+	for i := 0; i < 3; i++ {
+		_, _ = w.poller.Once(ctx)
+	}
+	if got := rec.deliveries(); len(got) != 1 || got[0].id != ev.ID || !got[0].verified {
+		t.Fatalf("deliveries %+v", got)
+	}
+}
+
+type failingQueue struct{}
+
+func (failingQueue) Enqueue(context.Context, []notify.Message) error {
+	return errors.New("relay crashed")
+}
+
+// streamInsert is the DynamoDB stream record the table's stream carries for ev.
+func streamInsert(ev outbox.Event) events.DynamoDBEvent {
+	s := events.NewStringAttribute
+	return events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{
+		EventName: "INSERT", EventSource: "aws:dynamodb",
+		Change: events.DynamoDBStreamRecord{SequenceNumber: "100", StreamViewType: "NEW_IMAGE",
+			Keys: map[string]events.DynamoDBAttributeValue{"pk": s(ev.PK), "sk": s(ev.SK)},
+			NewImage: map[string]events.DynamoDBAttributeValue{"pk": s(ev.PK), "sk": s(ev.SK), "type": s(ev.Type),
+				"partner_id": s(ev.PartnerID), "object_id": s(ev.ObjectID), "id": s(ev.ID)}},
+	}}}
+}
+
+var _ = json.Marshal
