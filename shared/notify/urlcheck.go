@@ -197,10 +197,17 @@ func loopbackHost(host string) bool {
 	return err == nil && canonical(a).IsLoopback()
 }
 
-// validHostname accepts LDH labels (RFC 1123), at most 253 characters.
+// validHostname accepts LDH labels (RFC 1123), at most 253 characters, and
+// refuses names whose last label is a number ("2130706433", "127.1",
+// "0x7f.1"): some resolvers read those as IPv4 addresses (the WHATWG URL
+// standard's "ends in a number" rule).
 func validHostname(h string) bool {
 	h = strings.TrimSuffix(h, ".")
 	if h == "" || len(h) > 253 {
+		return false
+	}
+	last := h[strings.LastIndex(h, ".")+1:]
+	if strings.HasPrefix(strings.ToLower(last), "0x") || strings.Trim(last, "0123456789") == "" {
 		return false
 	}
 	for _, label := range strings.Split(h, ".") {

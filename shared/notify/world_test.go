@@ -136,6 +136,7 @@ type receiver struct {
 type delivery struct {
 	status   int
 	id       string
+	ts       string
 	body     []byte
 	sig      string
 	verified bool
@@ -167,7 +168,7 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if len(r.got) < len(r.answers) {
 		status = r.answers[len(r.got)]
 	}
-	d := delivery{status: status, id: req.Header.Get("webhook-id"), body: body, sig: req.Header.Get("webhook-signature")}
+	d := delivery{status: status, id: req.Header.Get("webhook-id"), ts: req.Header.Get("webhook-timestamp"), body: body, sig: req.Header.Get("webhook-signature")}
 	d.verified = r.verifier != nil && r.verifier.Verify(body, req.Header) == nil
 	r.got = append(r.got, d)
 	w.WriteHeader(status)
