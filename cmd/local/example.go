@@ -174,6 +174,10 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) err
 	srv := newServer(l.Handler)
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
+	notes, err := startNotifications(ctx, l, base)
+	if err != nil {
+		return fmt.Errorf("webhook receiver: %w", err)
+	}
 	played, err := playExample(ctx, l, base)
 	if err != nil {
 		return fmt.Errorf("worked example: %w", err)
@@ -186,6 +190,10 @@ func runDemo(ctx context.Context, out io.Writer, getenv func(string) string) err
 	if err != nil {
 		return fmt.Errorf("qualpay worked example: %w", err)
 	}
-	fmt.Fprintf(out, "%s\n%s\n%s", played, rec, qp)
+	got, err := notes.settle(ctx, 20*time.Second)
+	if err != nil {
+		return fmt.Errorf("webhook deliveries: %w", err)
+	}
+	fmt.Fprintf(out, "%s\n%s\n%s\n%s", played, rec, qp, notes.summary(got))
 	return nil
 }

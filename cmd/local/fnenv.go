@@ -52,6 +52,7 @@ func functionEnv(ctx context.Context, e *app.Env, motoURL string) (map[string]st
 		"STRIPE_API_URL": c.StripeAPIURL, "STRIPE_CONNECT_URL": c.StripeConnectURL, "QUALPAY_BASE_URL": c.QualpayBaseURL,
 		"PUBLIC_BASE_URL": c.PublicBaseURL, "WORK_QUEUE_URL": work, "RECONCILE_QUEUE_URL": recon,
 		"PLAID_BASE_URL": c.PlaidBaseURL, "PLAID_QUEUE_URL": plaid,
+		"NOTIFY_QUEUE_URL": c.NotifyQueueURL, "WEBHOOK_ALLOW_LOOPBACK": "1",
 	}, nil
 }
 

@@ -15,13 +15,16 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/sqsclient"
 	"github.com/payrecon/payrecon/shared/connect"
 	"github.com/payrecon/payrecon/shared/local/demo"
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/local/plaidfake"
 	"github.com/payrecon/payrecon/shared/local/qualpayfake"
+	"github.com/payrecon/payrecon/shared/local/sqsesm"
 	"github.com/payrecon/payrecon/shared/local/stripefake"
+	"github.com/payrecon/payrecon/shared/notify"
 	"github.com/payrecon/payrecon/shared/registry"
 	"github.com/payrecon/payrecon/shared/samtemplate"
 )
@@ -60,6 +63,10 @@ func runLocal(ctx context.Context, args []string, out io.Writer, getenv func(str
 	srv := newServer(l.Handler)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	notes, err := startNotifications(ctx, l, base)
+	if err != nil {
+		return fmt.Errorf("webhook receiver: %w", err)
+	}
 	summary, err := playExample(ctx, l, base)
 	if err != nil {
 		return fmt.Errorf("worked example: %w", err)
@@ -69,6 +76,12 @@ func runLocal(ctx context.Context, args []string, out io.Writer, getenv func(str
 		return fmt.Errorf("reconcile the worked example: %w", err)
 	}
 	summary += rec
+	got, err := notes.settle(ctx, 20*time.Second)
+	if err != nil {
+		return fmt.Errorf("webhook deliveries: %w", err)
+	}
+	summary += "\n" + notes.summary(got)
+	go notes.run(ctx, out) // later events are printed as they arrive
 	embed, err := embedURL(ctx, l, base)
 	if err != nil {
 		return fmt.Errorf("embed session: %w", err)
@@ -168,6 +181,9 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 		"STRIPE_CONNECT_URL": oauthFake.URL, "STRIPE_AUTHORIZE_URL": base + standInPath,
 		"STRIPE_ONBOARDING_STANDIN_URL": base + onboardingStandInPath,
 		"QUALPAY_BASE_URL":              qpURL,
+		// Partner webhooks may go to the local receiver over http on loopback
+		// (honoured only with local endpoints; never in AWS).
+		"WEBHOOK_ALLOW_LOOPBACK": "1",
 	}
 	cfg := app.ConfigFromEnv(func(k string) string {
 		if v := getenv("PAYRECON_LOCAL_" + k); v != "" {
@@ -180,6 +196,12 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 		return nil, err
 	}
 	if err := samtemplate.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
+		return nil, err
+	}
+	// The partner-webhook delivery queue (FIFO + DLQ) on moto_server, which
+	// serves SQS; in-process handlers and deployed functions share it.
+	e.Cfg.SQSEndpoint = stack.SecretsURL
+	if e.Cfg.NotifyQueueURL, _, err = sqsesm.CreateFIFO(ctx, sqsclient.New(e), cfg.Table+"-notify", notify.MaxAttempts, 180); err != nil {
 		return nil, err
 	}
 	mux := http.NewServeMux()

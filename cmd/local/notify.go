@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/payrecon/payrecon/shared/app/notifyfn"
+	"github.com/payrecon/payrecon/shared/app/sqsclient"
+	"github.com/payrecon/payrecon/shared/local/sqsesm"
+	"github.com/payrecon/payrecon/shared/local/webhookrecv"
+	"github.com/payrecon/payrecon/shared/notify"
+	"github.com/payrecon/payrecon/shared/outbox"
+)
+
+// notifications is the local delivery pipeline (issue 20): the relay and the
+// sender run in process against the stack's SQS FIFO queue on moto_server.
+// In AWS the relay runs on the table's DynamoDB stream; locally it runs the
+// sweep every second with no minimum age (DynamoDB Local's streams are not
+// polled here), which is the same fan-out code. The sender is fed by
+// sqsesm.Poller, a stand-in for Lambda's SQS event source mapping.
+type notifications struct {
+	relay    *notify.Relay
+	poller   *sqsesm.Poller
+	receiver *webhookrecv.Receiver
+	URL      string // the receiver's loopback URL
+	Endpoint string // its endpoint ID
+}
+
+// startNotifications starts the loopback receiver and registers it as a
+// webhook endpoint of the demo partner for every event type, through the API
+// (http to loopback is allowed because the local runner sets
+// WEBHOOK_ALLOW_LOOPBACK, which AWS never honours).
+func startNotifications(ctx context.Context, l *local, base string) (*notifications, error) {
+	recv := &webhookrecv.Receiver{}
+	url, err := serveLoopback(recv)
+	if err != nil {
+		return nil, err
+	}
+	body, _ := json.Marshal(map[string]any{"url": url + "/webhooks", "events": outbox.Types, "description": "local runner receiver"})
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/v1/webhook-endpoints", strings.NewReader(string(body)))
+	req.Header.Set("Authorization", "Bearer "+l.Demo.APIKey)
+	res, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	var c notify.Created
+	if err := json.NewDecoder(res.Body).Decode(&c); err != nil || res.StatusCode != http.StatusCreated {
+		return nil, fmt.Errorf("register the local receiver: status %d, %v", res.StatusCode, err)
+	}
+	if err := recv.SetSecret(c.Secret); err != nil {
+		return nil, err
+	}
+	q := notifyfn.Queue(l.Env)
+	n := &notifications{receiver: recv, URL: url + "/webhooks", Endpoint: c.ID,
+		relay:  notifyfn.Relay(l.Env, q),
+		poller: &sqsesm.Poller{API: sqsclient.New(l.Env), QueueURL: q.URL, Handler: notifyfn.Sender(l.Env, q).HandleSQS, BatchSize: 1}}
+	n.relay.MinAge = -1 // everything pending, at once
+	return n, nil
+}
+
+// step sweeps once and feeds the sender until the queue has nothing visible;
+// it returns how many events were fanned out and messages handled.
+func (n *notifications) step(ctx context.Context) (int, int, error) {
+	res, err := n.relay.Sweep(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	handled := 0
+	for {
+		got, err := n.poller.Once(ctx)
+		if err != nil || got == 0 {
+			return res.Pending, handled, err
+		}
+		handled += got
+	}
+}
+
+// run drives the pipeline every second until ctx ends (make run), printing
+// each delivery as it arrives.
+func (n *notifications) run(ctx context.Context, log io.Writer) {
+	n.receiver.PrintTo(log)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if _, _, err := n.step(ctx); err != nil && ctx.Err() == nil {
+			fmt.Fprintln(log, "notifications:", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// settle drives the pipeline until two quiet rounds (nothing pending, nothing
+// queued) or the deadline, then returns what the receiver got (make demo).
+func (n *notifications) settle(ctx context.Context, max time.Duration) ([]webhookrecv.Received, error) {
+	deadline := time.Now().Add(max)
+	quiet := 0
+	for quiet < 2 && time.Now().Before(deadline) {
+		p, h, err := n.step(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if p == 0 && h == 0 {
+			quiet++
+			time.Sleep(200 * time.Millisecond)
+		} else {
+			quiet = 0
+		}
+	}
+	return n.receiver.Received(), nil
+}
+
+// summary describes the receiver and what it got.
+func (n *notifications) summary(got []webhookrecv.Received) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Partner webhooks: endpoint %s -> the local receiver %s (every event type;\n", n.Endpoint, n.URL)
+	fmt.Fprintf(&b, "each signature verified with the Standard Webhooks reference library):\n")
+	if len(got) == 0 {
+		fmt.Fprintf(&b, "  no events received: nothing the example did emitted one yet (the emitters are issue 20's other half)\n")
+	}
+	for _, r := range got {
+		fmt.Fprintln(&b, r.Line())
+	}
+	return b.String()
+}
