@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+
 	"encoding/json"
 	"fmt"
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"io"
 	"net/http"
 	"strings"
@@ -12,19 +16,20 @@ import (
 	"github.com/payrecon/payrecon/shared/app/notifyfn"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
 	"github.com/payrecon/payrecon/shared/local/sqsesm"
+	"github.com/payrecon/payrecon/shared/local/streamesm"
 	"github.com/payrecon/payrecon/shared/local/webhookrecv"
 	"github.com/payrecon/payrecon/shared/notify"
 	"github.com/payrecon/payrecon/shared/outbox"
 )
 
-// notifications is the local delivery pipeline (issue 20): the relay and the
-// sender run in process against the stack's SQS FIFO queue on moto_server.
-// In AWS the relay runs on the table's DynamoDB stream; locally it runs the
-// sweep every second with no minimum age (DynamoDB Local's streams are not
-// polled here), which is the same fan-out code. The sender is fed by
-// sqsesm.Poller, a stand-in for Lambda's SQS event source mapping.
+// notifications is the local delivery pipeline (issue 20), the functions'
+// handlers run in process as Lambda would run them: the relay on the table's
+// stream (DynamoDB Local serves DynamoDB Streams; streamesm.Poller stands in
+// for the event source mapping and its filter) plus the sweep, and the sender
+// on the SQS FIFO queue on moto_server (sqsesm.Poller).
 type notifications struct {
 	relay    *notify.Relay
+	stream   *streamesm.Poller
 	poller   *sqsesm.Poller
 	receiver *webhookrecv.Receiver
 	URL      string // the receiver's loopback URL
@@ -60,17 +65,33 @@ func startNotifications(ctx context.Context, l *local, base string) (*notificati
 	n := &notifications{receiver: recv, URL: url + "/webhooks", Endpoint: c.ID,
 		relay:  notifyfn.Relay(l.Env, q),
 		poller: &sqsesm.Poller{API: sqsclient.New(l.Env), QueueURL: q.URL, Handler: notifyfn.Sender(l.Env, q).HandleSQS, BatchSize: 1}}
-	n.relay.MinAge = -1 // everything pending, at once
+	n.stream = &streamesm.Poller{API: dynamodbstreams.NewFromConfig(l.Env.AWS, func(o *dynamodbstreams.Options) {
+		o.BaseEndpoint = aws.String(l.Env.Cfg.DynamoEndpoint)
+	}), StreamARN: l.StreamARN, Handler: n.relay.HandleStream, Filter: outboxInsert, MaxRetries: 10}
 	return n, nil
 }
 
-// step sweeps once and feeds the sender until the queue has nothing visible;
-// it returns how many events were fanned out and messages handled.
+// outboxInsert is the relay's FilterCriteria in template.yaml:
+// {"eventName":["INSERT"],"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"EVT#"}]}}}}
+func outboxInsert(r events.DynamoDBEventRecord) bool {
+	sk, ok := r.Change.Keys["sk"]
+	return r.EventName == "INSERT" && ok && sk.DataType() == events.DataTypeString && strings.HasPrefix(sk.String(), outbox.SKPrefix)
+}
+
+// step reads the stream once, sweeps (events pending over 2 minutes: none
+// unless the stream path failed) and feeds the sender until the queue has
+// nothing visible; it returns how many stream records and swept events were
+// handled and how many messages.
 func (n *notifications) step(ctx context.Context) (int, int, error) {
+	recs, err := n.stream.Once(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
 	res, err := n.relay.Sweep(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
+	res.Pending += recs
 	handled := 0
 	for {
 		got, err := n.poller.Once(ctx)

@@ -141,6 +141,8 @@ type local struct {
 	Qualpay *qualpayfake.Fake
 	// Plaid is the spec-checked Plaid fake the demo company's bank is linked on.
 	Plaid *plaidfake.Fake
+	// StreamARN is the table's stream on DynamoDB Local (the notifications relay reads it).
+	StreamARN string
 }
 
 // buildLocal creates the table, seeds the demo partner and mounts every route.
@@ -198,6 +200,12 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 	if err := samtemplate.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
 		return nil, err
 	}
+	// DynamoDB Local serves DynamoDB Streams: the notifications relay reads the
+	// table's stream as it does in AWS (cmd/local/notify.go).
+	streamARN, err := samtemplate.EnableStream(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table)
+	if err != nil {
+		return nil, err
+	}
 	// The partner-webhook delivery queue (FIFO + DLQ) on moto_server, which
 	// serves SQS; in-process handlers and deployed functions share it.
 	e.Cfg.SQSEndpoint = stack.SecretsURL
@@ -221,7 +229,7 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 	if err != nil {
 		return nil, err
 	}
-	return &local{Handler: mux, Demo: d, Env: e, Balance: balance, Qualpay: qpFake, Plaid: plFake, FunctionEnv: fnEnv}, nil
+	return &local{Handler: mux, Demo: d, Env: e, Balance: balance, Qualpay: qpFake, Plaid: plFake, FunctionEnv: fnEnv, StreamARN: streamARN}, nil
 }
 
 // standInPath serves the local stand-in of Stripe's authorize page.

@@ -31,6 +31,9 @@ type tableProps struct {
 	TimeToLiveSpecification struct {
 		AttributeName string `yaml:"AttributeName"`
 	} `yaml:"TimeToLiveSpecification"`
+	StreamSpecification struct {
+		StreamViewType string `yaml:"StreamViewType"`
+	} `yaml:"StreamSpecification"`
 }
 
 type keyElem struct {
@@ -39,8 +42,15 @@ type keyElem struct {
 }
 
 // CreateTableInputFromTemplate reads the table definition from a SAM template, so
-// local and test tables can never drift from what is deployed.
+// local and test tables can never drift from what is deployed. The stream is
+// left out: EnableStream turns it on where something reads it (the local
+// runner), so test tables do not keep every write twice in DynamoDB Local.
 func CreateTableInputFromTemplate(templatePath, tableName string) (*dynamodb.CreateTableInput, string, error) {
+	in, ttl, _, err := tableFromTemplate(templatePath, tableName)
+	return in, ttl, err
+}
+
+func tableFromTemplate(templatePath, tableName string) (*dynamodb.CreateTableInput, string, string, error) {
 	var tpl struct {
 		Resources map[string]struct {
 			Type       string    `yaml:"Type"`
@@ -48,15 +58,15 @@ func CreateTableInputFromTemplate(templatePath, tableName string) (*dynamodb.Cre
 		} `yaml:"Resources"`
 	}
 	if err := decode(templatePath, &tpl); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
 	res, ok := tpl.Resources[TableResource]
 	if !ok || res.Type != "AWS::DynamoDB::Table" {
-		return nil, "", errors.New("template has no AWS::DynamoDB::Table named " + TableResource)
+		return nil, "", "", errors.New("template has no AWS::DynamoDB::Table named " + TableResource)
 	}
 	var p tableProps
 	if err := res.Properties.Decode(&p); err != nil {
-		return nil, "", fmt.Errorf("decode table: %w", err)
+		return nil, "", "", fmt.Errorf("decode table: %w", err)
 	}
 	in := &dynamodb.CreateTableInput{TableName: aws.String(tableName), BillingMode: types.BillingModePayPerRequest}
 	for _, a := range p.AttributeDefinitions {
@@ -70,7 +80,28 @@ func CreateTableInputFromTemplate(templatePath, tableName string) (*dynamodb.Cre
 			Projection: &types.Projection{ProjectionType: types.ProjectionType(g.Projection.ProjectionType)},
 		})
 	}
-	return in, p.TimeToLiveSpecification.AttributeName, nil
+	return in, p.TimeToLiveSpecification.AttributeName, p.StreamSpecification.StreamViewType, nil
+}
+
+// EnableStream turns on the table's stream with the template's view type and
+// returns the stream's ARN (DynamoDB Local serves DynamoDB Streams).
+func EnableStream(ctx context.Context, db *dynamodb.Client, templatePath, tableName string) (string, error) {
+	_, _, view, err := tableFromTemplate(templatePath, tableName)
+	if err != nil {
+		return "", err
+	}
+	if view == "" {
+		return "", errors.New("the template's table has no StreamSpecification")
+	}
+	if _, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{TableName: aws.String(tableName),
+		StreamSpecification: &types.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: types.StreamViewType(view)}}); err != nil {
+		return "", fmt.Errorf("enable stream: %w", err)
+	}
+	d, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(tableName)})
+	if err != nil {
+		return "", fmt.Errorf("describe table: %w", err)
+	}
+	return aws.ToString(d.Table.LatestStreamArn), nil
 }
 
 func keySchema(ks []keyElem) []types.KeySchemaElement {
