@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"testing"
@@ -17,9 +18,17 @@ import (
 
 // An endpoint that answers 500 three times and then 200 receives each event
 // exactly once successfully, and the events about one object in order: the
-// failing first one holds back the rest of its group.
+// failing first one holds back the rest of its group. BatchSize 1 is the
+// template's; 10 checks that a batch holding a whole group keeps order too.
 func TestRetriesThenDeliversOnceInOrder(t *testing.T) {
+	for _, batch := range []int32{1, 10} {
+		t.Run(fmt.Sprintf("batch %d", batch), func(t *testing.T) { retriesInOrder(t, batch) })
+	}
+}
+
+func retriesInOrder(t *testing.T, batch int32) {
 	w := newWorld(t)
+	w.poller.BatchSize = batch
 	ctx := context.Background()
 	rec, srv := newReceiver(t, 500, 500, 500)
 	ep := w.endpoint(srv.URL, outbox.InvoicePartiallyPaid, outbox.InvoicePaid)

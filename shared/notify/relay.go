@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"time"
 
@@ -41,46 +42,51 @@ type Relay struct {
 // then marks the event fanned out. An error leaves the failed events pending
 // (the stream retries the batch; the sweep catches anything left).
 func (r *Relay) FanOut(ctx context.Context, evs []EventRef) (int, error) {
-	endpoints := map[string][]Endpoint{} // partner -> endpoints, read once per call
+	endpoints := endpointCache{} // partner -> endpoints, read once per call
 	queued := 0
 	var errs []error
 	for _, ev := range evs {
-		eps, ok := endpoints[ev.PartnerID]
-		if !ok {
-			if err := r.Store.QueryAll(ctx, store.Query{PK: store.PartnerPK(ev.PartnerID), SKPrefix: endpointSK}, MaxEndpoints+1,
-				func(items []map[string]types.AttributeValue) error {
-					var page []Endpoint
-					if err := unmarshalList(items, &page); err != nil {
-						return err
-					}
-					eps = append(eps, page...)
-					return nil
-				}); err != nil {
-				errs = append(errs, fmt.Errorf("endpoints of %s: %w", ev.PartnerID, err))
-				continue
-			}
-			endpoints[ev.PartnerID] = eps
-		}
-		var msgs []Message
-		for _, ep := range eps {
-			if ep.Status == Enabled && ep.Subscribed(ev.Type) {
-				msgs = append(msgs, Message{EventID: ev.ID, PartnerID: ev.PartnerID, EndpointID: ep.ID, ObjectID: ev.ObjectID})
-			}
-		}
-		if len(msgs) > 0 {
-			if err := r.Queue.Enqueue(ctx, msgs); err != nil {
-				errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
-				continue
-			}
-			queued += len(msgs)
-		}
-		if err := r.clearPending(ctx, ev); err != nil {
-			// Queued but still pending: the sweep queues it again, and the
-			// delivery summary (or SQS deduplication) keeps it to one delivery.
+		n, err := r.fanOut(ctx, ev, endpoints)
+		queued += n
+		if err != nil {
 			errs = append(errs, fmt.Errorf("event %s: %w", ev.ID, err))
 		}
 	}
 	return queued, errors.Join(errs...)
+}
+
+type endpointCache map[string][]Endpoint
+
+func (r *Relay) fanOut(ctx context.Context, ev EventRef, cache endpointCache) (int, error) {
+	eps, ok := cache[ev.PartnerID]
+	if !ok {
+		if err := r.Store.QueryAll(ctx, store.Query{PK: store.PartnerPK(ev.PartnerID), SKPrefix: endpointSK}, MaxEndpoints+1,
+			func(items []map[string]types.AttributeValue) error {
+				var page []Endpoint
+				if err := unmarshalList(items, &page); err != nil {
+					return err
+				}
+				eps = append(eps, page...)
+				return nil
+			}); err != nil {
+			return 0, fmt.Errorf("endpoints of %s: %w", ev.PartnerID, err)
+		}
+		cache[ev.PartnerID] = eps
+	}
+	var msgs []Message
+	for _, ep := range eps {
+		if ep.Status == Enabled && ep.Subscribed(ev.Type) {
+			msgs = append(msgs, Message{EventID: ev.ID, PartnerID: ev.PartnerID, EndpointID: ep.ID, ObjectID: ev.ObjectID})
+		}
+	}
+	if len(msgs) > 0 {
+		if err := r.Queue.Enqueue(ctx, msgs); err != nil {
+			return 0, err
+		}
+	}
+	// Queued but still pending if this fails: the sweep queues it again, and
+	// SQS deduplication or the delivery summary keeps it to one delivery.
+	return len(msgs), r.clearPending(ctx, ev)
 }
 
 func (r *Relay) clearPending(ctx context.Context, ev EventRef) error {
@@ -106,6 +112,7 @@ func (r *Relay) clearPending(ctx context.Context, ev EventRef) error {
 // pending and the sweep delivers it.
 func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var res events.DynamoDBEventResponse
+	cache := endpointCache{}
 	for _, rec := range ev.Records {
 		img := rec.Change.NewImage
 		sk := attrString(rec.Change.Keys, "sk")
@@ -119,7 +126,7 @@ func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (even
 			err = errors.New("event record without type, partner or object (stream view type must be NEW_IMAGE)")
 		} else {
 			var n int
-			n, err = r.FanOut(ctx, []EventRef{ref})
+			n, err = r.fanOut(ctx, ref, cache)
 			r.Log.InfoContext(ctx, "event fanned out", "event_id", ref.ID, "type", ref.Type, "deliveries", n)
 		}
 		if err != nil {
@@ -165,10 +172,10 @@ func (r *Relay) Sweep(ctx context.Context) (SweepResult, error) {
 	upper := IDBound("evt", r.Now().Add(-minAge), true)
 	var res SweepResult
 	var errs []error
-	for shard := 0; shard < outbox.PendingShards && res.Pending < maxN; shard++ {
-		var refs []EventRef
+	var refs []EventRef
+	for shard := 0; shard < outbox.PendingShards; shard++ {
 		err := r.Store.QueryAll(ctx, store.Query{Index: store.GSI1, PK: fmt.Sprintf("%s%d", outbox.PendingPrefix, shard),
-			SKFrom: "evt_", SKTo: upper, Limit: 100}, maxN-res.Pending, func(items []map[string]types.AttributeValue) error {
+			SKFrom: "evt_", SKTo: upper, Limit: 100}, maxN, func(items []map[string]types.AttributeValue) error {
 			var page []outbox.Event
 			if err := unmarshalList(items, &page); err != nil {
 				return err
@@ -180,15 +187,22 @@ func (r *Relay) Sweep(ctx context.Context) (SweepResult, error) {
 		})
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		res.Pending += len(refs)
-		n, err := r.FanOut(ctx, refs)
-		res.Deliveries += n
-		if err != nil {
-			res.Failed++
-			errs = append(errs, err)
-		}
+	}
+	// Shards spread one object's events around: fan out in creation order
+	// (IDs are time-sortable), so the FIFO groups receive them in order. Each
+	// shard is read oldest first up to maxN, so after the merge the first maxN
+	// are the oldest pending overall; the rest wait for the next run.
+	sort.Slice(refs, func(i, j int) bool { return refs[i].ID < refs[j].ID })
+	if len(refs) > maxN {
+		refs = refs[:maxN]
+	}
+	res.Pending = len(refs)
+	n, err := r.FanOut(ctx, refs)
+	res.Deliveries = n
+	if err != nil {
+		res.Failed++
+		errs = append(errs, err)
 	}
 	if res.Pending > 0 {
 		r.Log.InfoContext(ctx, "outbox sweep", "pending", res.Pending, "deliveries", res.Deliveries)
