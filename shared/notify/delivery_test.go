@@ -193,3 +193,35 @@ func streamInsert(ev outbox.Event) events.DynamoDBEvent {
 }
 
 var _ = json.Marshal
+
+// A sweep bounded to n events fans out the n oldest pending ones across all
+// shards, oldest first; the next run takes the rest.
+func TestSweepTakesOldestFirst(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	_, srv := newReceiver(t)
+	w.endpoint(srv.URL, outbox.PayoutItemised)
+	var evs []outbox.Event
+	for i := 0; i < 5; i++ {
+		evs = append(evs, w.emit(outbox.PayoutItemised, fmt.Sprintf("po_%d", i), map[string]int{"n": i}))
+	}
+	w.relay.SweepMax = 2
+	res, err := w.relay.Sweep(ctx)
+	if err != nil || res.Pending != 2 || res.Deliveries != 2 {
+		t.Fatalf("first sweep %+v %v", res, err)
+	}
+	for i, ev := range evs {
+		var item struct {
+			GSI1PK string `dynamodbav:"gsi1pk"`
+		}
+		if err := w.env.Store.Get(ctx, ev.PK, ev.SK, &item); err != nil {
+			t.Fatal(err)
+		}
+		if pending := item.GSI1PK != ""; pending != (i >= 2) {
+			t.Fatalf("event %d pending=%v after a sweep of 2", i, pending)
+		}
+	}
+	if res, err := w.relay.Sweep(ctx); err != nil || res.Pending != 2 {
+		t.Fatalf("second sweep %+v %v", res, err)
+	}
+}
