@@ -2,7 +2,6 @@ package notify_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +10,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/payrecon/payrecon/shared/app/sqsclient"
 
 	"github.com/payrecon/payrecon/shared/notify"
 	"github.com/payrecon/payrecon/shared/outbox"
@@ -87,10 +90,14 @@ func retriesInOrder(t *testing.T, batch int32) {
 	if !slices.Equal(codes, []int{500, 500, 500, 200}) || log[3].Status != notify.StatusSucceeded || log[3].Attempt != 4 {
 		t.Fatalf("attempts %v, last %+v", codes, log[len(log)-1])
 	}
-	if l, _, _ := w.svc.Deliveries(ctx, w.pid, e1.ID, ""); len(l) != 4 {
-		t.Fatal("log changed")
+	for _, e := range []string{e2.ID, e3.ID} {
+		l, _, _ := w.svc.Deliveries(ctx, w.pid, e, "")
+		for _, a := range l {
+			if a.EndpointID == other.ID {
+				t.Fatalf("the endpoint not subscribed to invoices got %s", e)
+			}
+		}
 	}
-	_ = other
 }
 
 func mustEvent(t *testing.T, w *world, id string) outbox.Event {
@@ -192,8 +199,6 @@ func streamInsert(ev outbox.Event) events.DynamoDBEvent {
 	}}}
 }
 
-var _ = json.Marshal
-
 // A sweep bounded to n events fans out the n oldest pending ones across all
 // shards, oldest first; the next run takes the rest.
 func TestSweepTakesOldestFirst(t *testing.T) {
@@ -223,5 +228,43 @@ func TestSweepTakesOldestFirst(t *testing.T) {
 	}
 	if res, err := w.relay.Sweep(ctx); err != nil || res.Pending != 2 {
 		t.Fatalf("second sweep %+v %v", res, err)
+	}
+}
+
+// An endpoint that never succeeds gets MaxAttempts attempts; the last is
+// marked final and the message lands in the FIFO dead-letter queue (the
+// queue's maxReceiveCount = MaxAttempts), leaving the queue empty.
+func TestGivesUpToDeadLetterQueue(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	answers := make([]int, 50)
+	for i := range answers {
+		answers[i] = http.StatusServiceUnavailable
+	}
+	rec, srv := newReceiver(t, answers...)
+	ep := w.endpoint(srv.URL, outbox.SplitTransferFailed)
+	ev := w.emit(outbox.SplitTransferFailed, "tr_1", map[string]string{"id": "tr_1"})
+	if _, err := w.relay.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	api := sqsclient.New(w.env.Env)
+	inDLQ := func() int {
+		out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(w.dlq), VisibilityTimeout: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Messages)
+	}
+	w.drain(func() bool { return len(rec.deliveries()) >= notify.MaxAttempts && inDLQ() == 1 })
+	if n := len(rec.deliveries()); n != notify.MaxAttempts {
+		t.Fatalf("%d requests, want %d", n, notify.MaxAttempts)
+	}
+	log, _, err := w.svc.Deliveries(ctx, w.pid, ev.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := log[len(log)-1]
+	if len(log) != notify.MaxAttempts || !last.Final || last.Attempt != notify.MaxAttempts || last.ResponseCode != 503 || last.EndpointID != ep.ID {
+		t.Fatalf("%d attempts, last %+v", len(log), last)
 	}
 }
