@@ -220,11 +220,10 @@ func (s *Sender) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 		}
 		var m Message
 		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.EventID == "" || m.EndpointID == "" || m.PartnerID == "" {
-			// Never written by the relay: a bug. Failed until the redrive policy
-			// moves it to the dead-letter queue, where it can be inspected.
-			s.Log.ErrorContext(ctx, "undecodable delivery message", "message_id", rec.MessageId)
-			blocked[group] = true
-			fail(rec.MessageId)
+			// Never written by the relay, and retrying cannot fix it: logged and
+			// acknowledged (as the worker treats queue.ErrPermanent), rather than
+			// holding its FIFO group for 12 receives until the DLQ.
+			s.Log.ErrorContext(ctx, "delivery message dropped: not a delivery", "message_id", rec.MessageId)
 			continue
 		}
 		attempt, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
