@@ -17,7 +17,10 @@ import (
 
 // Limits of the events API.
 const (
-	MaxPage = 100 // events or delivery attempts per page
+	MaxPage = 100 // delivery attempts per page (each under 2 KiB: bodies are cut at 1 KiB)
+	// MaxEventsPage bounds a page of events: 50 x outbox.MaxData (64 KiB) is
+	// 3.2 MiB, under Lambda's 6 MB response limit whatever the objects.
+	MaxEventsPage = 50
 	// MaxReplayEvents is how many events one replay call queues; a longer range
 	// answers has_more and next_since to continue from.
 	MaxReplayEvents = 500
@@ -34,8 +37,8 @@ type EventFilter struct {
 // Events lists the partner's events, newest first.
 func (s *Service) Events(ctx context.Context, partnerID string, f EventFilter) ([]json.RawMessage, string, error) {
 	q := store.Query{PK: store.PartnerPK(partnerID), SKPrefix: outbox.SKPrefix, Desc: true, Limit: f.Limit, Cursor: f.Cursor, Values: map[string]any{}, Names: map[string]string{}}
-	if q.Limit <= 0 || q.Limit > MaxPage {
-		q.Limit = MaxPage
+	if q.Limit <= 0 || q.Limit > MaxEventsPage {
+		q.Limit = MaxEventsPage
 	}
 	var conds []string
 	if f.Type != "" {

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -105,8 +106,8 @@ func (s *Service) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	f := EventFilter{Type: q.Get("type"), CompanyID: q.Get("company_id"), Cursor: q.Get("cursor")}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > MaxPage {
-			return apperr.FieldErrors(map[string]string{"limit": "limit is 1 to 100"})
+		if err != nil || n < 1 || n > MaxEventsPage {
+			return apperr.FieldErrors(map[string]string{"limit": fmt.Sprintf("limit is 1 to %d", MaxEventsPage)})
 		}
 		f.Limit = int32(n)
 	}
