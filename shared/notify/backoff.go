@@ -5,11 +5,11 @@ import (
 	"time"
 )
 
-// Retries after a failed attempt, about 3 days in all (Svix's schedule,
-// https://docs.svix.com/retries: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h,
-// stretched with 10 h and 12 h steps to cover Stripe's "up to three days"
-// https://docs.stripe.com/webhooks#retries). Each delay becomes the message's
-// visibility timeout, which SQS caps at 12 hours.
+// Retries after a failed attempt, about 3 days in all: Svix's schedule
+// (https://docs.svix.com/retries: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h,
+// about 27.6 h) stretched with 10 h and 12 h steps to Stripe's "up to three
+// days" in live mode (https://docs.stripe.com/webhooks). Each delay becomes
+// the message's visibility timeout, which SQS caps at 12 hours.
 var Schedule = []time.Duration{
 	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour,
 	10 * time.Hour, 10 * time.Hour, 10 * time.Hour, 12 * time.Hour, 12 * time.Hour, 12 * time.Hour,

@@ -24,7 +24,7 @@ import (
 )
 
 // Delivery timeouts: a partner's endpoint must answer quickly (Svix allows
-// 15 s, Stripe's docs ask for a quick 2xx before any processing).
+// 15 s and treats 3xx as failures, https://docs.svix.com/retries; we allow 10 s).
 const (
 	ConnectTimeout = 3 * time.Second
 	TotalTimeout   = 10 * time.Second
@@ -114,7 +114,8 @@ func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, 
 	case a.Status == StatusSucceeded:
 		return Done, 0, s.record(ctx, m, attempt, a, true)
 	case a.ResponseCode == http.StatusGone:
-		// 410: the partner retired the endpoint (Svix disables on 410 too).
+		// 410: the partner retired the endpoint (the rule; Strike documents
+		// 410 as the receiver's opt-out too, https://docs.strike.me/webhooks/failure-recovery).
 		if err := s.disable(ctx, ep, fmt.Sprintf("endpoint answered 410 Gone to event %s at %s", ev.ID, now.Format(time.RFC3339))); err != nil {
 			return Retry, 0, err
 		}

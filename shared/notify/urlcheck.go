@@ -12,8 +12,8 @@ import (
 	"syscall"
 )
 
-// MaxURLLen caps an endpoint URL (Stripe's webhook endpoint url is limited to
-// 2048 characters too).
+// MaxURLLen caps an endpoint URL (a request cap: 2048 is what browsers and
+// most proxies accept in a request line).
 const MaxURLLen = 2048
 
 // ErrForbiddenAddress is returned when an endpoint's host resolves to an
@@ -39,7 +39,7 @@ type URLPolicy struct {
 // https only (http only for a loopback host when allowed), no user info (a
 // secret in a URL ends up in logs), no fragment, a host, a numeric port if any.
 // Any port is allowed: the address check, not the port, is what keeps a
-// delivery off internal services (Svix accepts any port as well).
+// delivery off internal services, and partners do run receivers on 8443 etc.
 func (p URLPolicy) ParseURL(raw string) (*url.URL, error) {
 	if raw == "" {
 		return nil, errors.New("url is required")
