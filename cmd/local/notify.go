@@ -146,7 +146,7 @@ func (n *notifications) summary(got []webhookrecv.Received) string {
 	fmt.Fprintf(&b, "Partner webhooks: endpoint %s -> the local receiver %s (every event type;\n", n.Endpoint, n.URL)
 	fmt.Fprintf(&b, "each signature verified with the Standard Webhooks reference library):\n")
 	if len(got) == 0 {
-		fmt.Fprintf(&b, "  no events received: nothing the example did emitted one yet (the emitters are issue 20's other half)\n")
+		fmt.Fprintf(&b, "  no events received\n")
 	}
 	for _, r := range got {
 		fmt.Fprintln(&b, r.Line())

@@ -107,9 +107,10 @@ func (r *Relay) clearPending(ctx context.Context, ev EventRef) error {
 
 // HandleStream is the relay's DynamoDB Streams entry: the template's filter
 // passes only INSERTs of event items (sk "EVT#…"); anything else is skipped
-// here too. Records not fanned out are reported (ReportBatchItemFailures), so
-// Lambda retries from the first of them; an event it never manages stays
-// pending and the sweep delivers it.
+// here too. A record whose fan-out fails is reported (ReportBatchItemFailures)
+// and Lambda retries from it; one that cannot be read (no image: a stream
+// view type other than NEW_IMAGE) is logged and acknowledged, since retrying
+// cannot help, and the sweep delivers that event from the table.
 func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
 	var res events.DynamoDBEventResponse
 	cache := endpointCache{}
@@ -121,21 +122,19 @@ func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (even
 		}
 		ref := EventRef{ID: strings.TrimPrefix(sk, outbox.SKPrefix), Type: attrString(img, "type"),
 			PartnerID: attrString(img, "partner_id"), ObjectID: attrString(img, "object_id")}
-		var err error
 		if ref.Type == "" || ref.PartnerID == "" || ref.ObjectID == "" {
-			err = errors.New("event record without type, partner or object (stream view type must be NEW_IMAGE)")
-		} else {
-			var n int
-			n, err = r.fanOut(ctx, ref, cache)
-			r.Log.InfoContext(ctx, "event fanned out", "event_id", ref.ID, "type", ref.Type, "deliveries", n)
+			r.Log.ErrorContext(ctx, "event record without its image: left to the sweep", "event_id", ref.ID)
+			continue
 		}
+		n, err := r.fanOut(ctx, ref, cache)
 		if err != nil {
 			r.Log.ErrorContext(ctx, "event not fanned out", "event_id", ref.ID, "err", err)
 			// Lambda retries from the lowest failed sequence number, so stop here:
-			// later events of the batch come again after this one.
+			// later events of the batch come again after this one (order kept).
 			res.BatchItemFailures = append(res.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
 			return res, nil
 		}
+		r.Log.InfoContext(ctx, "event fanned out", "event_id", ref.ID, "type", ref.Type, "deliveries", n)
 	}
 	return res, nil
 }

@@ -66,13 +66,17 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		CompanyID string `json:"company_id"`
 		Data      struct {
 			Object struct {
-				ID string `json:"id"`
+				ID        string `json:"id"`
+				AccountID string `json:"account_id"` // connections are named by their account
 			} `json:"object"`
 		} `json:"data"`
 	}
 	if rec.Verified {
 		_ = json.Unmarshal(body, &ev)
 		rec.Type, rec.CompanyID, rec.ObjectID = ev.Type, ev.CompanyID, ev.Data.Object.ID
+		if rec.ObjectID == "" {
+			rec.ObjectID = ev.Data.Object.AccountID
+		}
 	}
 	r.mu.Lock()
 	r.got = append(r.got, rec)
