@@ -34,6 +34,7 @@ type notifications struct {
 	receiver *webhookrecv.Receiver
 	URL      string // the receiver's loopback URL
 	Endpoint string // its endpoint ID
+	base     string // the API
 }
 
 // startNotifications starts the loopback receiver and registers it as a
@@ -62,7 +63,7 @@ func startNotifications(ctx context.Context, l *local, base string) (*notificati
 		return nil, err
 	}
 	q := notifyfn.Queue(l.Env)
-	n := &notifications{receiver: recv, URL: url + "/webhooks", Endpoint: c.ID,
+	n := &notifications{receiver: recv, URL: url + "/webhooks", Endpoint: c.ID, base: base,
 		relay:  notifyfn.Relay(l.Env, q),
 		poller: &sqsesm.Poller{API: sqsclient.New(l.Env), QueueURL: q.URL, Handler: notifyfn.Sender(l.Env, q).HandleSQS, BatchSize: 1}}
 	n.stream = &streamesm.Poller{API: dynamodbstreams.NewFromConfig(l.Env.AWS, func(o *dynamodbstreams.Options) {
@@ -150,6 +151,10 @@ func (n *notifications) summary(got []webhookrecv.Received) string {
 	}
 	for _, r := range got {
 		fmt.Fprintln(&b, r.Line())
+	}
+	fmt.Fprintf(&b, "\n  curl -s -H \"Authorization: Bearer $PAYRECON_API_KEY\" '%s/v1/events?limit=5'\n", n.base)
+	if len(got) > 0 {
+		fmt.Fprintf(&b, "  curl -s -H \"Authorization: Bearer $PAYRECON_API_KEY\" %s/v1/events/%s/deliveries\n", n.base, got[len(got)-1].ID)
 	}
 	return b.String()
 }
