@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -266,5 +269,27 @@ func TestGivesUpToDeadLetterQueue(t *testing.T) {
 	last := log[len(log)-1]
 	if len(log) != notify.MaxAttempts || !last.Final || last.Attempt != notify.MaxAttempts || last.ResponseCode != 503 || last.EndpointID != ep.ID {
 		t.Fatalf("%d attempts, last %+v", len(log), last)
+	}
+}
+
+// A response body that is not UTF-8 (or is cut inside a character at the
+// 1 KiB cap) is still logged: DynamoDB only stores valid UTF-8 strings.
+func TestResponseBodyKeptAsValidUTF8(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+		rw.WriteHeader(http.StatusBadGateway)
+		_, _ = rw.Write([]byte("\xff\xfe" + strings.Repeat("é", 2000)))
+	}))
+	defer srv.Close()
+	ep := w.endpoint(srv.URL, outbox.ExceptionResolved)
+	ev := w.emit(outbox.ExceptionResolved, "exc_2", map[string]string{"id": "exc_2"})
+	out, _, err := w.sender.Deliver(ctx, notify.Message{EventID: ev.ID, PartnerID: w.pid, EndpointID: ep.ID, ObjectID: "exc_2"}, 1)
+	if err != nil || out != notify.Retry {
+		t.Fatalf("outcome %v, %v", out, err)
+	}
+	log, _, err := w.svc.Deliveries(ctx, w.pid, ev.ID, "")
+	if err != nil || len(log) != 1 || !utf8.ValidString(log[0].ResponseBody) || len(log[0].ResponseBody) > notify.MaxResponseKept+8 {
+		t.Fatalf("log %d entries, %v", len(log), err)
 	}
 }

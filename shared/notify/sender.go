@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -159,7 +160,9 @@ func (s *Sender) post(ctx context.Context, ep Endpoint, ev outbox.Event, secs []
 	defer res.Body.Close()
 	kept, _ := io.ReadAll(io.LimitReader(res.Body, MaxResponseKept))
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) // let the connection be reused
-	a := Attempt{LatencyMS: latency, ResponseCode: res.StatusCode, ResponseBody: string(kept)}
+	// DynamoDB strings must be UTF-8: a binary body, or the cut through a
+	// multi-byte character, would make the log write fail (and the delivery retry).
+	a := Attempt{LatencyMS: latency, ResponseCode: res.StatusCode, ResponseBody: strings.ToValidUTF8(string(kept), "\uFFFD")}
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
 		a.Status = StatusSucceeded
 	} else {
