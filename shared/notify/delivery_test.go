@@ -273,7 +273,7 @@ func TestGivesUpToDeadLetterQueue(t *testing.T) {
 }
 
 // A response body that is not UTF-8 (or is cut inside a character at the
-// 1 KiB cap) is still logged: DynamoDB only stores valid UTF-8 strings.
+// 1 KiB cap) is logged as valid UTF-8, within the cap.
 func TestResponseBodyKeptAsValidUTF8(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()

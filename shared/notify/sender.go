@@ -160,8 +160,8 @@ func (s *Sender) post(ctx context.Context, ep Endpoint, ev outbox.Event, secs []
 	defer res.Body.Close()
 	kept, _ := io.ReadAll(io.LimitReader(res.Body, MaxResponseKept))
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10)) // let the connection be reused
-	// DynamoDB strings must be UTF-8: a binary body, or the cut through a
-	// multi-byte character, would make the log write fail (and the delivery retry).
+	// DynamoDB strings are UTF-8: a binary body, or the cut through a multi-byte
+	// character, is made valid here rather than left to the SDK's JSON encoding.
 	a := Attempt{LatencyMS: latency, ResponseCode: res.StatusCode, ResponseBody: strings.ToValidUTF8(string(kept), "\uFFFD")}
 	if res.StatusCode >= 200 && res.StatusCode < 300 {
 		a.Status = StatusSucceeded
