@@ -16,7 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
+	"github.com/payrecon/payrecon/shared/local/faults"
 
 	"github.com/payrecon/payrecon/shared/notify"
 	"github.com/payrecon/payrecon/shared/outbox"
@@ -291,5 +293,36 @@ func TestResponseBodyKeptAsValidUTF8(t *testing.T) {
 	log, _, err := w.svc.Deliveries(ctx, w.pid, ev.ID, "")
 	if err != nil || len(log) != 1 || !utf8.ValidString(log[0].ResponseBody) || len(log[0].ResponseBody) > notify.MaxResponseKept+8 {
 		t.Fatalf("log %d entries, %v", len(log), err)
+	}
+}
+
+// A delivery that succeeded but whose log write failed (DynamoDB down after
+// the POST) is acknowledged, not sent again.
+func TestDeliveredButNotLoggedIsNotResent(t *testing.T) {
+	ft := faults.New(nil)
+	w := newWorld(t, func(c *app.Config) { c.AWSTransport = ft })
+	ctx := context.Background()
+	rec, srv := newReceiver(t)
+	ep := w.endpoint(srv.URL, outbox.InvoicePaid)
+	rec.verifyWith(t, ep.Secret)
+	w.emit(outbox.InvoicePaid, "inv_9", map[string]string{"id": "inv_9"})
+	if _, err := w.relay.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ft.Add(faults.Rule{Operation: "PutItem", Kind: faults.Internal, Times: -1})
+	if n, err := w.poller.Once(ctx); err != nil || n != 1 {
+		t.Fatalf("poll: %d %v", n, err)
+	}
+	ft.Clear()
+	for i := 0; i < 3; i++ {
+		if n, err := w.poller.Once(ctx); err != nil || n != 0 {
+			t.Fatalf("poll after: %d %v (the delivery came back)", n, err)
+		}
+	}
+	if got := rec.deliveries(); len(got) != 1 || !got[0].verified {
+		t.Fatalf("deliveries %+v", got)
+	}
+	if !strings.Contains(w.env.Logs.String(), "delivery failed") {
+		t.Fatal("the lost log write is not logged")
 	}
 }

@@ -239,6 +239,9 @@ func (s *Sender) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSE
 			s.Log.ErrorContext(ctx, "delivery failed", "event_id", m.EventID, "endpoint_id", m.EndpointID, "attempt", attempt, "err", err)
 		}
 		switch {
+		case err != nil && out == Done:
+			// Delivered (or dropped) but not logged: acknowledged all the same,
+			// since sending it again for a log write would be a duplicate.
 		case err != nil && out != GiveUp:
 			// Our own failure (DynamoDB, Secrets Manager): retried after the
 			// queue's visibility timeout.
