@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
@@ -314,10 +315,14 @@ func TestDeliveredButNotLoggedIsNotResent(t *testing.T) {
 		t.Fatalf("poll: %d %v", n, err)
 	}
 	ft.Clear()
-	for i := 0; i < 3; i++ {
-		if n, err := w.poller.Once(ctx); err != nil || n != 0 {
-			t.Fatalf("poll after: %d %v (the delivery came back)", n, err)
-		}
+	// Acknowledged: deleted, not merely invisible until it comes back.
+	attrs, err := sqsclient.New(w.env.Env).GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(w.queue.URL),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := attrs.Attributes; a["ApproximateNumberOfMessages"] != "0" || a["ApproximateNumberOfMessagesNotVisible"] != "0" {
+		t.Fatalf("queue still holds the delivery: %v", a)
 	}
 	if got := rec.deliveries(); len(got) != 1 || !got[0].verified {
 		t.Fatalf("deliveries %+v", got)
