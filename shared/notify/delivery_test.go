@@ -279,21 +279,14 @@ func TestGivesUpToDeadLetterQueue(t *testing.T) {
 // 1 KiB cap) is logged as valid UTF-8, within the cap.
 func TestResponseBodyKeptAsValidUTF8(t *testing.T) {
 	w := newWorld(t)
-	ctx := context.Background()
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
 		rw.WriteHeader(http.StatusBadGateway)
 		_, _ = rw.Write([]byte("\xff\xfe" + strings.Repeat("é", 2000)))
 	}))
 	defer srv.Close()
-	ep := w.endpoint(srv.URL, outbox.ExceptionResolved)
-	ev := w.emit(outbox.ExceptionResolved, "exc_2", map[string]string{"id": "exc_2"})
-	out, _, err := w.sender.Deliver(ctx, notify.Message{EventID: ev.ID, PartnerID: w.pid, EndpointID: ep.ID, ObjectID: "exc_2"}, 1)
-	if err != nil || out != notify.Retry {
-		t.Fatalf("outcome %v, %v", out, err)
-	}
-	log, _, err := w.svc.Deliveries(ctx, w.pid, ev.ID, "")
-	if err != nil || len(log) != 1 || !utf8.ValidString(log[0].ResponseBody) || len(log[0].ResponseBody) > notify.MaxResponseKept+8 {
-		t.Fatalf("log %d entries, %v", len(log), err)
+	log := w.attemptOnce(w.sender, srv.URL, outbox.ExceptionResolved, "exc_2", notify.Retry)
+	if len(log) != 1 || !utf8.ValidString(log[0].ResponseBody) || len(log[0].ResponseBody) > notify.MaxResponseKept+8 {
+		t.Fatalf("log %d entries", len(log))
 	}
 }
 

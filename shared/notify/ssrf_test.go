@@ -98,15 +98,11 @@ func TestSenderRefusesInternalAddresses(t *testing.T) {
 	internal, internalSrv := newReceiver(t)
 
 	t.Run("rebinding to loopback refused at connect", func(t *testing.T) {
-		ep := w.endpoint(internalSrv.URL, outbox.MatchReversed) // registered while allowed (the name "was public")
+		// Registered while allowed (the name "was public"), sent under the
+		// production policy, which refuses loopback at connect.
 		prod := *w.sender
-		prod.HTTP = notify.NewHTTPClient(notify.URLPolicy{}) // production: no loopback
-		ev := w.emit(outbox.MatchReversed, "mt_9", map[string]string{"id": "mt_9"})
-		out, _, err := prod.Deliver(ctx, notify.Message{EventID: ev.ID, PartnerID: w.pid, EndpointID: ep.ID, ObjectID: "mt_9"}, 1)
-		if err != nil || out != notify.Retry {
-			t.Fatalf("outcome %v, %v", out, err)
-		}
-		log, _, _ := w.svc.Deliveries(ctx, w.pid, ev.ID, "")
+		prod.HTTP = notify.NewHTTPClient(notify.URLPolicy{})
+		log := w.attemptOnce(&prod, internalSrv.URL, outbox.MatchReversed, "mt_9", notify.Retry)
 		if len(log) != 1 || !strings.Contains(log[0].Error, "non-public") || len(internal.deliveries()) != 0 {
 			t.Fatalf("log %+v, internal got %d", log, len(internal.deliveries()))
 		}
@@ -116,13 +112,7 @@ func TestSenderRefusesInternalAddresses(t *testing.T) {
 			http.Redirect(w, r, internalSrv.URL+"/metadata", http.StatusTemporaryRedirect)
 		}))
 		defer redirector.Close()
-		ep := w.endpoint(redirector.URL, outbox.ExceptionOpened)
-		ev := w.emit(outbox.ExceptionOpened, "exc_1", map[string]string{"id": "exc_1"})
-		out, _, err := w.sender.Deliver(ctx, notify.Message{EventID: ev.ID, PartnerID: w.pid, EndpointID: ep.ID, ObjectID: "exc_1"}, 1)
-		if err != nil || out != notify.Retry {
-			t.Fatalf("outcome %v, %v", out, err)
-		}
-		log, _, _ := w.svc.Deliveries(ctx, w.pid, ev.ID, "")
+		log := w.attemptOnce(w.sender, redirector.URL, outbox.ExceptionOpened, "exc_1", notify.Retry)
 		if len(log) != 1 || log[0].ResponseCode != http.StatusTemporaryRedirect || log[0].Status != notify.StatusFailed || len(internal.deliveries()) != 0 {
 			t.Fatalf("log %+v, internal got %d", log, len(internal.deliveries()))
 		}

@@ -88,6 +88,24 @@ func (w *world) endpoint(url string, types ...string) notify.Created {
 	return c
 }
 
+// attemptOnce registers url for typ, emits an event about objectID, makes
+// one delivery attempt with s, checks its outcome and returns the event's log.
+func (w *world) attemptOnce(s *notify.Sender, url, typ, objectID string, want notify.Outcome) []notify.Attempt {
+	w.t.Helper()
+	ctx := context.Background()
+	ep := w.endpoint(url, typ)
+	ev := w.emit(typ, objectID, map[string]string{"id": objectID})
+	out, _, err := s.Deliver(ctx, notify.Message{EventID: ev.ID, PartnerID: w.pid, EndpointID: ep.ID, ObjectID: objectID}, 1)
+	if err != nil || out != want {
+		w.t.Fatalf("outcome %v, %v; want %v", out, err, want)
+	}
+	log, _, err := w.svc.Deliveries(ctx, w.pid, ev.ID, "")
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return log
+}
+
 // emit writes an event in its own transaction, as an emitting change does.
 func (w *world) emit(typ, objectID string, obj any) outbox.Event {
 	w.t.Helper()
