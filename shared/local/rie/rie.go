@@ -79,13 +79,18 @@ type Process struct {
 // Start runs the emulator on a free loopback port and waits until it listens.
 // The function's init runs on the first Invoke, as in Lambda.
 func Start(ctx context.Context, o Options) (*Process, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(o.RIE, "--runtime-interface-emulator-address", addr, o.Bootstrap)
+	// The Runtime API (where the bootstrap polls for invocations) defaults to
+	// 127.0.0.1:9001: a free port instead, so emulators run side by side (two
+	// test binaries, or another checkout's run, on one machine).
+	runtimeAPI, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(o.RIE, "--runtime-interface-emulator-address", addr, "--runtime-api-address", runtimeAPI, o.Bootstrap)
 	cmd.Dir = filepath.Dir(o.Bootstrap) // Lambda runs the bootstrap from its task root
 	// Only what Lambda would set (the template's LoggingConfig: JSON, INFO): no
 	// developer environment leaks into the function.
@@ -219,4 +224,14 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// freeAddr is a loopback address with a port the kernel just had free.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
