@@ -98,6 +98,11 @@ type Change struct {
 	ChargeID, FailureCode                         string
 	AmountRefunded                                *int64 // monotonic (max)
 	DisputeID, DisputeStatus                      string
+	// NoInvoice guards the write on the payment having no invoice recorded:
+	// the caller planned without reading it (the webhook hot path), and a
+	// payment an earlier event linked to an invoice fails the guard and is
+	// planned again with the read.
+	NoInvoice bool
 }
 
 // UpsertTx builds the guarded update for c. With a Status, it applies only when
@@ -154,6 +159,14 @@ func (s *Store) UpsertTx(c Change) (types.TransactWriteItem, error) {
 		cond = "attribute_not_exists(pk) OR " + guard
 	} else if cond != "" {
 		cond = "attribute_not_exists(pk) OR " + cond
+	}
+	if c.NoInvoice && c.InvoiceID == "" {
+		e.names["#invoice_id"] = "invoice_id"
+		if cond == "" {
+			cond = "attribute_not_exists(#invoice_id)"
+		} else {
+			cond = "(" + cond + ") AND attribute_not_exists(#invoice_id)"
+		}
 	}
 	av, err := store.Values(e.values)
 	if err != nil {

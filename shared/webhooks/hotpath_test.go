@@ -91,8 +91,9 @@ func (m *awsMeter) snapshot() (roundTrips, written, secrets int, ops map[string]
 //     invoice's totals and what this payment already contributed must be read
 //     before the conditional write; the status cannot be derived inside an
 //     update expression.
-//   - naming no invoice: 2 round trips (a read of the payment, whose invoice an
-//     earlier event may have named, then the transaction) and 1 item.
+//   - naming no invoice: 1 round trip (the transaction, guarded on the payment
+//     having no invoice an earlier event named; when it has one, the guard
+//     fails and the event is planned again with the read) and 1 item.
 //
 // A redelivery is a duplicate with no second effect.
 func TestWebhookHotPathRoundTrips(t *testing.T) {
@@ -156,15 +157,43 @@ func TestWebhookHotPathRoundTrips(t *testing.T) {
 			t.Fatalf("invoice %d: %s %d %v", i, inv.Status, inv.AmountPaid, err)
 		}
 	}
-	t.Run("no invoice: two round trips, one item", func(t *testing.T) {
+	t.Run("no invoice: one round trip, one item", func(t *testing.T) {
 		rt0, wr0, _, _ := meter.snapshot()
 		body := event("evt_hot_noinv", "payment_intent.succeeded", acct, time.Now().Unix(),
 			paymentIntent("pi_hot_noinv", "succeeded", 100000, nil, "card"))
 		if r := post(t, connectURL, body, "Stripe-Signature", sign(body, whsec, time.Now())); r.status != 200 || r.res.Outcome != "applied" {
 			t.Fatalf("%d %s", r.status, r.body)
 		}
-		if rt1, wr1, _, _ := meter.snapshot(); rt1-rt0 != 2 || wr1-wr0 != 1 {
-			t.Fatalf("%d round trips, %d items; want 2 and 1", rt1-rt0, wr1-wr0)
+		if rt1, wr1, _, _ := meter.snapshot(); rt1-rt0 != 1 || wr1-wr0 != 1 {
+			t.Fatalf("%d round trips, %d items; want 1 and 1", rt1-rt0, wr1-wr0)
+		}
+	})
+	// The optimistic plan's guard: an earlier event linked the payment to an
+	// invoice, a later one names none (the partner cleared the metadata). The
+	// guarded write fails, the event is planned again with the read, and the
+	// invoice still follows the money, once.
+	t.Run("no invoice named, payment linked earlier: guard, then the read path", func(t *testing.T) {
+		inv0, _, err := invs.Create(ctx, w.pid, w.cid, invoices.Input{ExternalID: "hot-link", Amount: 100000, Currency: "USD"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := event("evt_hot_link2", "payment_intent.processing", acct, time.Now().Unix()-4,
+			paymentIntent("pi_hot_link2", "processing", 100000, map[string]string{"invoice_id": inv0.ID}, "us_bank_account"))
+		if r := post(t, connectURL, first, "Stripe-Signature", sign(first, whsec, time.Now())); r.status != 200 || r.res.Outcome != "applied" {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		rt0, _, _, _ := meter.snapshot()
+		later := event("evt_hot_link3", "payment_intent.succeeded", acct, time.Now().Unix(),
+			paymentIntent("pi_hot_link2", "succeeded", 100000, nil, "us_bank_account"))
+		if r := post(t, connectURL, later, "Stripe-Signature", sign(later, whsec, time.Now())); r.status != 200 || r.res.Outcome != "applied" {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		if rt1, _, _, _ := meter.snapshot(); rt1-rt0 < 3 {
+			t.Fatalf("%d round trips: the guard did not fail, so the linked payment was not re-read", rt1-rt0)
+		}
+		inv, err := invs.Get(ctx, w.pid, w.cid, inv0.ID)
+		if err != nil || inv.Status != invoices.StatusPaid || inv.AmountPaid != 100000 {
+			t.Fatalf("invoice after the succeeded event naming none: %s %d %v", inv.Status, inv.AmountPaid, err)
 		}
 	})
 	t.Run("redelivery: duplicate, one read, nothing written", func(t *testing.T) {

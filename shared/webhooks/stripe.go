@@ -235,7 +235,7 @@ func (s *Service) planStripe(ctx context.Context, pid, cid string, ev *Event, op
 	}
 	switch ev.Type {
 	case "payment_intent.succeeded", "payment_intent.processing", "payment_intent.payment_failed", "payment_intent.canceled":
-		return s.planPaymentIntent(ctx, pid, cid, ev, obj)
+		return s.planPaymentIntent(ctx, pid, cid, ev, obj, optimistic)
 	case "charge.succeeded", "charge.failed", "charge.refunded":
 		return s.planCharge(ctx, pid, cid, ev, obj)
 	case "charge.dispute.created", "charge.dispute.closed", "charge.dispute.updated":
@@ -306,7 +306,7 @@ func firstNonEmpty(ss ...string) string {
 	return ""
 }
 
-func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Event, pi *object) (plan, error) {
+func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Event, pi *object, optimistic bool) (plan, error) {
 	status := paymentStatus(pi.Status, ev.Type)
 	gross := pi.Amount
 	if status == payments.StatusSucceeded && pi.AmountReceived > 0 {
@@ -329,7 +329,14 @@ func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Ev
 	case payments.StatusProcessing:
 		r.State = invoices.PaymentProcessing
 	}
-	if err := s.planInvoice(ctx, &p, &c, pi.Metadata, r); err != nil {
+	if ref, number := invoiceRef(pi.Metadata); optimistic && ref == "" && number == "" {
+		// A PaymentIntent's metadata rides on every one of its events, so one
+		// naming no invoice almost always pays none: plan without reading the
+		// payment (one round trip), guarded on the payment having no invoice.
+		// A payment an earlier event linked fails the guard; commit plans again
+		// (attempt 1, not optimistic) with the read.
+		c.NoInvoice = true
+	} else if err := s.planInvoice(ctx, &p, &c, pi.Metadata, r); err != nil {
 		return plan{}, err
 	}
 	e, err := s.paymentEffect(c)
