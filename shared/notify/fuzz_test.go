@@ -21,6 +21,7 @@ func FuzzEndpointURL(f *testing.F) {
 		"https://user@example.com/", "https://10.0.0.1/", "https://0x7f.1/", "HTTPS://EXAMPLE.COM:443/a?b#c",
 		"https://[fe80::1%25eth0]/", "https://example.com:/", "//example.com", "https://ex ample.com/",
 		"https://169.254.169.254/latest", "https://[64:ff9b::7f00:1]/", "https://example.com./",
+		"https://[fec0::1]/", "https://[::ffff:0:127.0.0.1]/", "https://x.localhost/",
 	} {
 		f.Add(s, false)
 		f.Add(s, true)
@@ -48,6 +49,8 @@ func FuzzEndpointURL(f *testing.F) {
 			t.Fatalf("accepted scheme %q", u.Scheme)
 		case literal == nil && !notify.Public(a) && !(allowLoopback && a.Unmap().IsLoopback()):
 			t.Fatalf("accepted a non-public literal %q", raw)
+		case literal == nil && p.DialControl("tcp", netip.AddrPortFrom(a, 443).String(), nil) != nil:
+			t.Fatalf("accepted %q, whose address the dial check refuses", raw)
 		}
 	})
 }

@@ -95,6 +95,10 @@ func (p URLPolicy) ParseURL(raw string) (*url.URL, error) {
 		}
 	} else if !validHostname(host) {
 		return nil, errors.New("url host is not a valid host name")
+	} else if !p.AllowLoopbackHTTP && localhostName(host) {
+		// RFC 6761: resolvers answer "localhost" and "*.localhost" with
+		// loopback themselves, whatever DNS says; refused before any lookup.
+		return nil, ErrForbiddenAddress
 	}
 	return u, nil
 }
@@ -156,7 +160,15 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("100::/64"),        // discard-only
 	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated)
+	netip.MustParsePrefix("3fff::/20"),       // documentation (RFC 9637)
 }
+
+// globalUnicast6 is the only IPv6 block IANA allocates for global unicast
+// (RFC 4291 section 2.4). netip's IsGlobalUnicast is true for anything not
+// loopback, link-local or multicast, which would let through deprecated
+// site-local fec0::/10 (still routed inside some networks) and forms such as
+// ::ffff:0:a.b.c.d (IPv4-translated, RFC 2765) that embed an IPv4 address.
+var globalUnicast6 = netip.MustParsePrefix("2000::/3")
 
 // Public reports whether a is a global unicast address outside every private
 // and special-purpose range.
@@ -164,6 +176,9 @@ func Public(a netip.Addr) bool {
 	a = canonical(a)
 	if !a.IsValid() || !a.IsGlobalUnicast() || a.IsPrivate() || a.IsLoopback() ||
 		a.IsLinkLocalUnicast() || a.IsMulticast() || a.IsUnspecified() || a.IsInterfaceLocalMulticast() {
+		return false
+	}
+	if a.Is6() && !globalUnicast6.Contains(a) {
 		return false
 	}
 	for _, p := range nonPublic {
@@ -187,6 +202,11 @@ func (p URLPolicy) DialControl(_, address string, _ syscall.RawConn) error {
 		return ErrForbiddenAddress
 	}
 	return nil
+}
+
+func localhostName(host string) bool {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	return h == "localhost" || strings.HasSuffix(h, ".localhost")
 }
 
 func loopbackHost(host string) bool {
