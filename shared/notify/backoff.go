@@ -22,6 +22,15 @@ var MaxAttempts = len(Schedule) + 1
 // MaxVisibility is SQS's visibility timeout limit.
 const MaxVisibility = 12 * time.Hour
 
+// MaxDelay is the longest retry delay the sender sets. SQS counts the 12 h
+// limit from the receive, and "if you attempt to set the VisibilityTimeout to
+// an amount more than the maximum time left, Amazon SQS returns an error"
+// (ChangeMessageVisibility, API reference): a delay of exactly 12 h, set after
+// the attempt took its seconds, would be refused and the message would come
+// back after the queue's 180 s default, burning the 12 h steps in minutes.
+// 5 minutes is far more than an attempt takes (the sender's Lambda timeout is 29 s).
+const MaxDelay = MaxVisibility - 5*time.Minute
+
 // Jitter is the spread around each delay: ±10 %, so endpoints that failed
 // together do not all come back in the same second.
 const Jitter = 0.10
@@ -35,8 +44,8 @@ func Backoff(n int, r func() float64) (time.Duration, bool) {
 	d := Schedule[n-1]
 	f := 1 + Jitter*(2*r()-1)
 	j := time.Duration(float64(d) * f)
-	if j > MaxVisibility {
-		j = MaxVisibility
+	if j > MaxDelay {
+		j = MaxDelay
 	}
 	if j < time.Second {
 		j = time.Second

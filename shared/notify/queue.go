@@ -100,9 +100,10 @@ func (q *SQSQueue) Enqueue(ctx context.Context, msgs []Message) error {
 	return nil
 }
 
-// Delay sets the message's visibility timeout (capped at SQS's 12 h).
+// Delay sets the message's visibility timeout (capped at MaxDelay: SQS refuses
+// more than what is left of 12 h since the receive).
 func (q *SQSQueue) Delay(ctx context.Context, receiptHandle string, d time.Duration) error {
-	d = min(d, MaxVisibility)
+	d = min(d, MaxDelay)
 	_, err := q.API.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
 		QueueUrl: aws.String(q.URL), ReceiptHandle: aws.String(receiptHandle), VisibilityTimeout: int32(d / time.Second),
 	})
