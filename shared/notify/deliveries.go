@@ -19,10 +19,20 @@ const (
 
 const (
 	attemptSK     = "DLV#"  // DLV#<event>#<attempt id>: one per attempt
-	summaryPrefix = "DLVS#" // DLVS#<event>#<endpoint>: where a delivery stands
+	summaryPrefix = "DLVS#" // DLVS#<event>#<endpoint>[#<resend nonce>]: where a delivery stands
 )
 
-func summarySK(eventID, endpointID string) string { return summaryPrefix + eventID + "#" + endpointID }
+// summarySK is where message m's delivery stands. A resend or replay has its
+// own (keyed by its nonce): SQS delivers at least once, so the same resend can
+// be received again after it succeeded, and must not go out twice; nor may a
+// resend's outcome overwrite the original delivery's.
+func summarySK(m Message) string {
+	sk := summaryPrefix + m.EventID + "#" + m.EndpointID
+	if m.Resend != "" {
+		sk += "#" + m.Resend
+	}
+	return sk
+}
 
 // summary is where one event's delivery to one endpoint stands; the sender
 // reads it to skip duplicates of a finished delivery.
@@ -68,7 +78,7 @@ func (s *Sender) record(ctx context.Context, m Message, n int, a Attempt, finish
 			st = StatusFailed
 		}
 	}
-	sum := summary{Keys: store.Keys{PK: a.PK, SK: summarySK(m.EventID, m.EndpointID), TTL: a.TTL},
+	sum := summary{Keys: store.Keys{PK: a.PK, SK: summarySK(m), TTL: a.TTL},
 		PartnerID: m.PartnerID, Status: st, Attempts: n, Updated: now}
 	if err := s.Svc.Store.Put(ctx, sum); err != nil {
 		return fmt.Errorf("record delivery: %w", err)

@@ -324,3 +324,62 @@ func TestDeliveredButNotLoggedIsNotResent(t *testing.T) {
 		t.Fatal("the lost log write is not logged")
 	}
 }
+
+// SQS delivers at least once: the same message received again after it
+// succeeded is neither sent nor logged a second time, for a relay delivery
+// and for a resend (which carries a nonce and once skipped the check).
+func TestRedeliveredMessageSentOnce(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	rec, srv := newReceiver(t)
+	ep := w.endpoint(srv.URL, outbox.InvoicePaid)
+	ev := w.emit(outbox.InvoicePaid, "inv_7", map[string]string{"id": "inv_7"})
+	tests := []struct {
+		name string
+		m    notify.Message
+	}{
+		{"relay delivery", notify.Message{EventID: ev.ID, PartnerID: w.pid, EndpointID: ep.ID, ObjectID: "inv_7"}},
+		{"resend", notify.Message{EventID: ev.ID, PartnerID: w.pid, EndpointID: ep.ID, ObjectID: "inv_7", Resend: "rs_1"}},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for receive := 1; receive <= 2; receive++ {
+				if out, _, err := w.sender.Deliver(ctx, tc.m, 1); err != nil || out != notify.Done {
+					t.Fatalf("receive %d: %v %v", receive, out, err)
+				}
+			}
+			if got := len(rec.deliveries()); got != i+1 {
+				t.Fatalf("%d POSTs in all, want %d", got, i+1)
+			}
+			log, _, err := w.svc.Deliveries(ctx, w.pid, ev.ID, "")
+			if err != nil || len(log) != i+1 {
+				t.Fatalf("delivery log %+v %v, want %d attempts", log, err, i+1)
+			}
+		})
+	}
+}
+
+// A delivery queued (or retrying) while the endpoint subscribed to the type is
+// dropped, not sent, once the partner unsubscribes it.
+func TestUnsubscribedTypeNotDelivered(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	rec, srv := newReceiver(t)
+	ep := w.endpoint(srv.URL, outbox.InvoicePaid, outbox.MatchCreated)
+	ev := w.emit(outbox.InvoicePaid, "inv_8", map[string]string{"id": "inv_8"})
+	only := []string{outbox.MatchCreated}
+	if _, err := w.svc.Update(ctx, w.pid, ep.ID, notify.EndpointInput{Events: &only}); err != nil {
+		t.Fatal(err)
+	}
+	m := notify.Message{EventID: ev.ID, PartnerID: w.pid, EndpointID: ep.ID, ObjectID: "inv_8"}
+	if out, _, err := w.sender.Deliver(ctx, m, 2); err != nil || out != notify.Done {
+		t.Fatalf("outcome %v %v", out, err)
+	}
+	if got := rec.deliveries(); len(got) != 0 {
+		t.Fatalf("an unsubscribed type was delivered: %+v", got)
+	}
+	log, _, err := w.svc.Deliveries(ctx, w.pid, ev.ID, "")
+	if err != nil || len(log) != 1 || log[0].Status != notify.StatusDropped {
+		t.Fatalf("delivery log %+v %v, want one dropped attempt", log, err)
+	}
+}

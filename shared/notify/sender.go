@@ -78,12 +78,14 @@ func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, 
 	svc := s.Svc
 	pk := store.PartnerPK(m.PartnerID)
 	sum := summary{}
-	err := svc.Store.Get(ctx, pk, summarySK(m.EventID, m.EndpointID), &sum)
+	err := svc.Store.Get(ctx, pk, summarySK(m), &sum)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Retry, 0, err
 	}
-	if m.Resend == "" && (sum.Status == StatusSucceeded || sum.Status == StatusFailed) {
-		return Done, 0, nil // a duplicate of a finished delivery (relay re-sent it after the dedup window)
+	if sum.Status == StatusSucceeded || sum.Status == StatusFailed || sum.Status == StatusDropped {
+		// A duplicate of a finished delivery: the relay re-sent it after the
+		// dedup window, or SQS delivered the same message again (at least once).
+		return Done, 0, nil
 	}
 	var ev outbox.Event
 	if err := svc.Store.Get(ctx, pk, outbox.SKPrefix+m.EventID, &ev); err != nil {
@@ -101,6 +103,12 @@ func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, 
 	}
 	if ep.Status != Enabled {
 		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint disabled"}, true)
+	}
+	if !ep.Subscribed(ev.Type) {
+		// Queued (or retrying) when the endpoint still wanted this type; the
+		// partner has since unsubscribed it, and an endpoint only ever gets
+		// the types it subscribes to now.
+		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint no longer subscribed to " + ev.Type}, true)
 	}
 	now := s.Now().UTC()
 	secs, err := svc.signingSecrets(ctx, m.PartnerID, m.EndpointID, now)
