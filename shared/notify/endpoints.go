@@ -326,8 +326,18 @@ func (s *Service) RollSecret(ctx context.Context, partnerID, id string) (Created
 	if err != nil {
 		return Created{}, err
 	}
+	// A roll reads, changes and writes the secret set; Secrets Manager has no
+	// compare-and-set, so two concurrent rolls would each answer a secret
+	// while the last write keeps only its own: the other, shown once to the
+	// partner, would never sign. A lease item serialises them (the loser gets
+	// 409); it expires by itself if this call dies half-way.
+	release, err := s.leaseRoll(ctx, partnerID, id)
+	if err != nil {
+		return Created{}, err
+	}
+	defer release()
 	name := s.secretName(partnerID, id)
-	raw, err := s.Secrets.Get(ctx, name)
+	raw, err := s.readSecret(ctx, name)
 	if err != nil {
 		return Created{}, fmt.Errorf("read endpoint secret: %w", err)
 	}
@@ -363,6 +373,43 @@ func (s *Service) RollSecret(ctx context.Context, partnerID, id string) (Created
 		return Created{}, fmt.Errorf("store endpoint secret: %w", err)
 	}
 	return Created{Endpoint: ep, Secret: sec}, nil
+}
+
+// rollLease is held while one roll of an endpoint's secret is under way.
+type rollLease struct {
+	store.Keys
+	Until int64 `dynamodbav:"lease_until"` // Unix ms
+}
+
+// rollLeaseTime outlives any roll: the API function's Lambda timeout is 29 s.
+const rollLeaseTime = time.Minute
+
+func (s *Service) leaseRoll(ctx context.Context, partnerID, id string) (func(), error) {
+	now := s.Now()
+	pk, sk := store.PartnerPK(partnerID), "WHEPROLL#"+id
+	l := rollLease{Keys: store.Keys{PK: pk, SK: sk, TTL: now.Add(time.Hour).Unix()}, Until: now.Add(rollLeaseTime).UnixMilli()}
+	err := s.Store.PutIf(ctx, l, "attribute_not_exists(pk) OR lease_until < :now", map[string]any{":now": now.UnixMilli()})
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil, apperr.New(apperr.Conflict, "the endpoint's secret is being rolled by another request; retry")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func() {
+		// context.WithoutCancel: released even when the request's context is done.
+		if err := s.Store.Delete(context.WithoutCancel(ctx), pk, sk); err != nil {
+			s.Log.WarnContext(ctx, "secret roll lease not released (expires by itself)", "endpoint_id", id, "err", err)
+		}
+	}, nil
+}
+
+// readSecret reads past a cache: a read-modify-write must start from the
+// stored value, not one up to a cache TTL old.
+func (s *Service) readSecret(ctx context.Context, name string) ([]byte, error) {
+	if c, ok := s.Secrets.(*secrets.Cached); ok {
+		return c.Next.Get(ctx, name)
+	}
+	return s.Secrets.Get(ctx, name)
 }
 
 // signingSecrets returns the endpoint's active secrets at now.

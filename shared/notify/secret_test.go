@@ -3,14 +3,18 @@ package notify_test
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/notify"
 	"github.com/payrecon/payrecon/shared/outbox"
+	"github.com/payrecon/payrecon/shared/secrets"
 )
 
 // A rolled secret: for 24 h every delivery carries one signature per secret,
@@ -65,5 +69,51 @@ func TestRolledSecretOverlap(t *testing.T) {
 	}
 	if verifies(after, ep.Secret) || !verifies(after, rolled.Secret) {
 		t.Fatal("after the overlap only the new secret may verify")
+	}
+}
+
+// Concurrent rolls: every secret answered to the partner (shown once) signs
+// afterwards; a roll that cannot be honoured answers 409 instead. Three rolls
+// at most can succeed, and three secrets are kept, so none may be missing.
+func TestConcurrentRollsLoseNoSecret(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	ep := w.endpoint("http://127.0.0.1:9/hook", outbox.InvoicePaid)
+	for round := 0; round < 3; round++ {
+		var mu sync.Mutex
+		var answered []string
+		var wg sync.WaitGroup
+		for i := 0; i < 3; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := w.svc.RollSecret(ctx, w.pid, ep.ID)
+				switch {
+				case err == nil:
+					mu.Lock()
+					answered = append(answered, c.Secret)
+					mu.Unlock()
+				case !apperr.Is(err, apperr.Conflict):
+					t.Errorf("roll: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		raw, err := w.env.Secrets.Get(ctx, secrets.Name(w.env.Cfg.Stage, w.pid, "webhook-endpoints/"+ep.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		active, err := notify.ActiveSecrets(raw, w.env.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(answered) == 0 {
+			t.Fatalf("round %d: every roll refused", round)
+		}
+		for _, sec := range answered {
+			if !slices.Contains(active, sec) {
+				t.Fatalf("round %d: %d rolls answered, a secret shown to the partner does not sign (%d active)", round, len(answered), len(active))
+			}
+		}
 	}
 }
