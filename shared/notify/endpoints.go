@@ -83,6 +83,8 @@ type Service struct {
 	Policy  URLPolicy
 	Queue   Enqueuer // resend and replay (nil: those routes answer 503)
 	Log     *slog.Logger
+	// RedeliveriesPerHour overrides MaxRedeliveriesPerHour (tests).
+	RedeliveriesPerHour int
 }
 
 // EndpointInput is the body of POST and PATCH /v1/webhook-endpoints.

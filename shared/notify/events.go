@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -111,17 +114,60 @@ func (s *Service) Resend(ctx context.Context, partnerID, eventID, endpointID str
 	if endpointID != "" && len(msgs) == 0 {
 		return 0, apperr.New(apperr.Unprocessable, "endpoint_id is not an enabled endpoint subscribed to %s", ev.Type)
 	}
-	return len(msgs), s.enqueue(ctx, msgs)
+	return len(msgs), s.enqueue(ctx, partnerID, msgs)
 }
 
-func (s *Service) enqueue(ctx context.Context, msgs []Message) error {
+// MaxRedeliveriesPerHour caps what resend and replay queue per partner and
+// clock hour: each is a bounded call, but calls in a loop would flood the
+// delivery queue (and the partner's endpoints) that every partner shares.
+// 5,000 is ten full replay pages an hour.
+const MaxRedeliveriesPerHour = 5000
+
+func (s *Service) enqueue(ctx context.Context, partnerID string, msgs []Message) error {
 	if len(msgs) == 0 {
 		return nil
 	}
 	if s.Queue == nil {
 		return apperr.New(apperr.Unavailable, "the delivery queue is not configured")
 	}
+	if err := s.takeRedeliveries(ctx, partnerID, len(msgs)); err != nil {
+		return err
+	}
 	return s.Queue.Enqueue(ctx, msgs)
+}
+
+// takeRedeliveries counts n redeliveries against the partner's hourly quota
+// (a counter item per hour, expiring after it), refusing with 429 over it.
+func (s *Service) takeRedeliveries(ctx context.Context, partnerID string, n int) error {
+	limit := s.RedeliveriesPerHour
+	if limit <= 0 {
+		limit = MaxRedeliveriesPerHour
+	}
+	now := s.Now().UTC()
+	hour := now.Truncate(time.Hour)
+	room := limit - n
+	if room < 0 {
+		return apperr.New(apperr.RateLimited, "at most %d redeliveries an hour; narrow the replay", limit)
+	}
+	_, err := s.Store.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.Store.Table), Key: store.Key(store.PartnerPK(partnerID), "WHREDELIVER#"+hour.Format("2006010215")),
+		UpdateExpression:         aws.String("ADD #n :n SET #ttl = :ttl"),
+		ConditionExpression:      aws.String("attribute_not_exists(#n) OR #n <= :room"),
+		ExpressionAttributeNames: map[string]string{"#n": "n", "#ttl": "ttl"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":n":    &types.AttributeValueMemberN{Value: strconv.Itoa(n)},
+			":room": &types.AttributeValueMemberN{Value: strconv.Itoa(room)},
+			":ttl":  &types.AttributeValueMemberN{Value: strconv.FormatInt(hour.Add(2*time.Hour).Unix(), 10)},
+		},
+	})
+	var cf *types.ConditionalCheckFailedException
+	if errors.As(err, &cf) {
+		return apperr.New(apperr.RateLimited, "at most %d redeliveries (resend and replay) an hour; try again after %s", limit, hour.Add(time.Hour).Format(time.RFC3339))
+	}
+	if err != nil {
+		return fmt.Errorf("redelivery quota: %w", err)
+	}
+	return nil
 }
 
 // ReplayResult is the answer to a replay.
@@ -177,7 +223,7 @@ func (s *Service) Replay(ctx context.Context, partnerID, endpointID string, sinc
 	if err != nil {
 		return res, err
 	}
-	if err := s.enqueue(ctx, msgs); err != nil {
+	if err := s.enqueue(ctx, partnerID, msgs); err != nil {
 		return res, err
 	}
 	res.Queued = len(msgs)
