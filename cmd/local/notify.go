@@ -72,11 +72,14 @@ func startNotifications(ctx context.Context, l *local, base string) (*notificati
 	return n, nil
 }
 
-// outboxInsert is the relay's FilterCriteria in template.yaml:
-// {"eventName":["INSERT"],"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"EVT#"}]}}}}
+// outboxInsert is the relay's FilterCriteria in template.yaml (checked there
+// by notify's TestTemplateStreamFilter): an event item still pending.
+// {"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"EVT#"}]}},"NewImage":{"gsi1pk":{"S":[{"prefix":"OUTBOX#PENDING#"}]}}}}
 func outboxInsert(r events.DynamoDBEventRecord) bool {
 	sk, ok := r.Change.Keys["sk"]
-	return r.EventName == "INSERT" && ok && sk.DataType() == events.DataTypeString && strings.HasPrefix(sk.String(), outbox.SKPrefix)
+	g, pending := r.Change.NewImage["gsi1pk"]
+	return ok && sk.DataType() == events.DataTypeString && strings.HasPrefix(sk.String(), outbox.SKPrefix) &&
+		pending && g.DataType() == events.DataTypeString && strings.HasPrefix(g.String(), outbox.PendingPrefix)
 }
 
 // step reads the stream once, sweeps (events pending over 2 minutes: none

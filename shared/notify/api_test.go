@@ -188,3 +188,35 @@ func TestTemplateRedriveMatchesAttempts(t *testing.T) {
 		t.Fatalf("NotifyQueue maxReceiveCount %q, want %d", m, notify.MaxAttempts)
 	}
 }
+
+// The relay's stream filter uses only the "dynamodb" key, the one DynamoDB
+// event source mappings filter on (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html),
+// and passes exactly the INSERT of an event item: its NewImage still carries
+// the pending index key, which the relay's own MODIFY removes.
+func TestTemplateStreamFilter(t *testing.T) {
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?s)\n  NotificationsRelayFunction:.*?- Pattern: '([^']*)'`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("no stream filter on NotificationsRelayFunction")
+	}
+	var pattern map[string]any
+	if err := json.Unmarshal(m[1], &pattern); err != nil {
+		t.Fatalf("filter pattern is not JSON: %v", err)
+	}
+	for k := range pattern {
+		if k != "dynamodb" {
+			t.Fatalf("filter on %q: DynamoDB event source mappings filter on the dynamodb key only", k)
+		}
+	}
+	want := `{"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"` + outbox.SKPrefix + `"}]}},"NewImage":{"gsi1pk":{"S":[{"prefix":"` + outbox.PendingPrefix + `"}]}}}}`
+	if string(m[1]) != want {
+		t.Fatalf("filter %s, want %s (the local runner's outboxInsert mirrors it)", m[1], want)
+	}
+}
