@@ -175,14 +175,7 @@ func TestEndpointCap(t *testing.T) {
 // The delivery queue's redrive policy moves a message to the DLQ after
 // exactly MaxAttempts receives (the receive count is the attempt number).
 func TestTemplateRedriveMatchesAttempts(t *testing.T) {
-	root, err := localstack.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readTemplate(t)
 	m := regexp.MustCompile(`(?s)\n  NotifyQueue:.*?maxReceiveCount: (\d+)`).FindSubmatch(b)
 	if m == nil || string(m[1]) != fmt.Sprint(notify.MaxAttempts) {
 		t.Fatalf("NotifyQueue maxReceiveCount %q, want %d", m, notify.MaxAttempts)
@@ -194,14 +187,7 @@ func TestTemplateRedriveMatchesAttempts(t *testing.T) {
 // and passes exactly the INSERT of an event item: its NewImage still carries
 // the pending index key, which the relay's own MODIFY removes.
 func TestTemplateStreamFilter(t *testing.T) {
-	root, err := localstack.ModuleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := readTemplate(t)
 	m := regexp.MustCompile(`(?s)\n  NotificationsRelayFunction:.*?- Pattern: '([^']*)'`).FindSubmatch(b)
 	if m == nil {
 		t.Fatal("no stream filter on NotificationsRelayFunction")
@@ -219,4 +205,17 @@ func TestTemplateStreamFilter(t *testing.T) {
 	if string(m[1]) != want {
 		t.Fatalf("filter %s, want %s (the local runner's outboxInsert mirrors it)", m[1], want)
 	}
+}
+
+func readTemplate(t *testing.T) []byte {
+	t.Helper()
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
