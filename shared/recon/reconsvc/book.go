@@ -32,8 +32,8 @@ func (e *bookError) Unwrap() error { return e.err }
 // payments paid move to reconciled.
 func (s *Service) book(ctx context.Context, pid, cid string, m recon.Match, lines []recon.BankLine, pays []payouts.Payout,
 	chart recon.AccountMap, by string) error {
-	if len(m.PayoutIDs) > MaxMatchPayouts || len(lines) > 2 {
-		return &bookError{fmt.Errorf("a match takes at most %d payouts and 2 bank lines", MaxMatchPayouts)}
+	if max := s.maxMatchPayouts(); len(m.PayoutIDs) > max || len(lines) > 2 {
+		return &bookError{fmt.Errorf("a match takes at most %d payouts and 2 bank lines", max)}
 	}
 	post := recon.Posting{Kind: m.Kind, Lines: lines, Payouts: pays}
 	if m.Kind != recon.KindReturned {
@@ -302,6 +302,14 @@ func (s *Service) Unmatch(ctx context.Context, pid, cid, matchID string) (Match,
 	return m, err
 }
 
+// maxMatchPayouts is MaxMatchPayouts, or less where the table's transactions
+// are smaller (DynamoDB Local takes 10 actions): a match's transaction holds the
+// header, its event, up to 2 bank lines and one update per payout, and a match
+// that cannot fit is refused up front rather than failing in DynamoDB.
+func (s *Service) maxMatchPayouts() int {
+	return min(MaxMatchPayouts, s.Store.TxLimit()-4)
+}
+
 // ManualMatchInput is the body of POST /matches.
 type ManualMatchInput struct {
 	BankTransactionID string   `json:"bank_transaction_id"`
@@ -315,8 +323,8 @@ func (s *Service) ManualMatch(ctx context.Context, pid, cid string, in ManualMat
 	if in.BankTransactionID == "" || len(in.BankTransactionID) > 128 {
 		return Match{}, apperr.FieldErrors(map[string]string{"bank_transaction_id": "required"})
 	}
-	if len(in.PayoutIDs) == 0 || len(in.PayoutIDs) > MaxMatchPayouts {
-		return Match{}, apperr.FieldErrors(map[string]string{"payout_ids": fmt.Sprintf("give 1 to %d payout IDs", MaxMatchPayouts)})
+	if max := s.maxMatchPayouts(); len(in.PayoutIDs) == 0 || len(in.PayoutIDs) > max {
+		return Match{}, apperr.FieldErrors(map[string]string{"payout_ids": fmt.Sprintf("give 1 to %d payout IDs", max)})
 	}
 	if slices.Sort(in.PayoutIDs); len(slices.Compact(slices.Clone(in.PayoutIDs))) != len(in.PayoutIDs) {
 		return Match{}, apperr.FieldErrors(map[string]string{"payout_ids": "each payout ID once"})

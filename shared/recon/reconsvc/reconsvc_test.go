@@ -494,6 +494,12 @@ func TestManualMatchAndAccounts(t *testing.T) {
 	if res := w.do(srv.URL, "POST", "/matches", map[string]any{"bank_transaction_id": "dep", "payout_ids": []string{"po_a", "po_b"}}, nil); res.Status != 409 {
 		t.Fatalf("again: %d %s", res.Status, res.Body)
 	}
+	// More payouts than the table's transaction can hold (DynamoDB Local: 10
+	// actions = header, event, 2 lines, 6 payouts): a clear 422, not a DynamoDB error.
+	seven := []string{"po_1", "po_2", "po_3", "po_4", "po_5", "po_6", "po_7"}
+	if res := w.do(srv.URL, "POST", "/matches", map[string]any{"bank_transaction_id": "dep", "payout_ids": seven}, nil); res.Status != 422 || !strings.Contains(string(res.Body), "give 1 to 6 payout IDs") {
+		t.Fatalf("seven payouts on a 10-action table: %d %s", res.Status, res.Body)
+	}
 }
 
 // nextMonday is 15:00 UTC on the next Monday. Tests whose runs write events

@@ -76,3 +76,23 @@ func TestItemSizeBounds(t *testing.T) {
 		t.Fatalf("chunks: %d journal, %d invoice", len(jp), len(ip))
 	}
 }
+
+// TestMaxMatchPayoutsFitsTheTransaction: a match's transaction (header, event,
+// 2 lines, one update per payout) never exceeds the table's action limit.
+func TestMaxMatchPayoutsFitsTheTransaction(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		maxTransact int
+		want        int
+	}{
+		{"AWS, 100 actions", 0, MaxMatchPayouts},
+		{"DynamoDB Local, 10 actions", store.MaxTransactLocal, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &Service{Store: &store.Store{MaxTransact: tc.maxTransact}}
+			if got := s.maxMatchPayouts(); got != tc.want || got+4 > s.Store.TxLimit() {
+				t.Fatalf("max %d payouts on a %d-action table, want %d", got, s.Store.TxLimit(), tc.want)
+			}
+		})
+	}
+}
