@@ -16,10 +16,10 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
-	"github.com/payrecon/payrecon/shared/connect"
 	"github.com/payrecon/payrecon/shared/local/demo"
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/oauthpage"
 	"github.com/payrecon/payrecon/shared/local/plaidfake"
 	"github.com/payrecon/payrecon/shared/local/qualpayfake"
 	"github.com/payrecon/payrecon/shared/local/sqsesm"
@@ -213,7 +213,7 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	mux.Handle(standInPath, connect.StandInAuthorizeHandler(oauthFake))
+	mux.Handle(standInPath, oauthpage.Handler(oauthFake))
 	mux.Handle(embeddedFieldsPath, qpFake.EmbeddedFieldsStandIn())
 	routes, err := registry.Mount(e, filepath.Join(root, "template.yaml"))
 	if err != nil {

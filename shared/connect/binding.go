@@ -115,7 +115,7 @@ func (s *Service) Bind(ctx context.Context, state string) (*http.Cookie, string,
 
 func localHTTP(redirectURI string) bool {
 	u, err := url.Parse(redirectURI)
-	return err == nil && u.Scheme == "http" && isLoopback(u.Hostname())
+	return err == nil && u.Scheme == "http" && IsLoopback(u.Hostname())
 }
 
 // checkBinding compares the browser's token with the one bound to the state.

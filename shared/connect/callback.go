@@ -20,7 +20,9 @@ const messagePage = `<!doctype html>
 </head><body><h1>%[1]s</h1><p>%[2]s</p></body></html>
 `
 
-func securityHeaders(w http.ResponseWriter) {
+// SecurityHeaders are set on every page and redirect the connect flow (and its
+// local stand-ins) answers a browser with.
+func SecurityHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer") // the callback URL carries the code and state
@@ -28,8 +30,9 @@ func securityHeaders(w http.ResponseWriter) {
 	h.Set("X-Frame-Options", "DENY")
 }
 
-func writePage(w http.ResponseWriter, status int, title, text string) {
-	securityHeaders(w)
+// WritePage answers a browser with a small escaped message page.
+func WritePage(w http.ResponseWriter, status int, title, text string) {
+	SecurityHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	w.WriteHeader(status)
@@ -42,7 +45,7 @@ func (s *Service) handleStart(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.refusePage(w, r, err)
 	}
-	securityHeaders(w)
+	SecurityHeaders(w)
 	http.SetCookie(w, cookie)
 	http.Redirect(w, r, to, http.StatusFound)
 	return nil
@@ -60,7 +63,7 @@ func (s *Service) handleCallback(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return s.refusePage(w, r, err)
 	}
-	securityHeaders(w)
+	SecurityHeaders(w)
 	http.Redirect(w, r, to, http.StatusFound)
 	return nil
 }
@@ -74,10 +77,10 @@ func (s *Service) refusePage(w http.ResponseWriter, r *http.Request, err error) 
 		if se.Expired() {
 			text = "This connection link has expired (links are valid for 15 minutes). Go back to the app you came from and start connecting again."
 		}
-		writePage(w, http.StatusBadRequest, "Link expired or invalid", text)
+		WritePage(w, http.StatusBadRequest, "Link expired or invalid", text)
 		return nil
 	}
 	s.log().ErrorContext(r.Context(), "stripe oauth flow failed", "path", r.URL.Path, "err", err)
-	writePage(w, http.StatusInternalServerError, "Something went wrong", "We could not complete the connection. Please try again in a moment.")
+	WritePage(w, http.StatusInternalServerError, "Something went wrong", "We could not complete the connection. Please try again in a moment.")
 	return nil
 }

@@ -19,9 +19,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/app"
-	"github.com/payrecon/payrecon/shared/connect"
 	"github.com/payrecon/payrecon/shared/credentials"
 	"github.com/payrecon/payrecon/shared/local/localstack"
+	"github.com/payrecon/payrecon/shared/local/oauthpage"
 	"github.com/payrecon/payrecon/shared/local/stripefake"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 )
@@ -75,7 +75,7 @@ func newWorld(t *testing.T, opts ...worldOpt) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(fake.Close)
-	standIn := httptest.NewServer(connect.StandInAuthorizeHandler(fake))
+	standIn := httptest.NewServer(oauthpage.Handler(fake))
 	t.Cleanup(standIn.Close)
 	cfgOpts := []func(*app.Config){func(c *app.Config) {
 		c.StripeConnectURL, c.StripeAPIURL = fake.URL, fake.URL

@@ -104,7 +104,7 @@ func (s *Service) RedirectURI(requestHost string) (string, error) {
 		return "", apperr.New(apperr.Invalid, "cannot derive the OAuth redirect URL from the request host")
 	}
 	u := url.URL{Scheme: "https", Host: requestHost, Path: CallbackPath}
-	if isLoopback(u.Hostname()) {
+	if IsLoopback(u.Hostname()) {
 		u.Scheme = "http"
 	}
 	return u.String(), nil
@@ -158,7 +158,7 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (s
 	log := s.log().With("partner_id", rec.PartnerID, "company_id", rec.CompanyID)
 	fail := func(reason string) string {
 		log.WarnContext(ctx, "stripe oauth not completed", "reason", reason)
-		return withQuery(rec.ReturnURL, url.Values{"status": {"error"}, "reason": {reason}, "company_id": {rec.CompanyID}})
+		return WithQuery(rec.ReturnURL, url.Values{"status": {"error"}, "reason": {reason}, "company_id": {rec.CompanyID}})
 	}
 	if e := q.Get("error"); e != "" {
 		// Stripe's documented codes pass through as reason codes; error_description never does.
@@ -214,5 +214,5 @@ func (s *Service) Callback(ctx context.Context, q url.Values, binding string) (s
 		return fail("server_error"), nil
 	}
 	log.InfoContext(ctx, "stripe account connected", "account_id", conn.AccountID, "method", MethodOAuth)
-	return withQuery(rec.ReturnURL, url.Values{"status": {"connected"}, "company_id": {rec.CompanyID}}), nil
+	return WithQuery(rec.ReturnURL, url.Values{"status": {"connected"}, "company_id": {rec.CompanyID}}), nil
 }

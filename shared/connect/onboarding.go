@@ -175,7 +175,7 @@ func (s *Service) handleOnboardingRefresh(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return s.refusePage(w, r, err)
 	}
-	securityHeaders(w)
+	SecurityHeaders(w)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }
@@ -190,8 +190,8 @@ func (s *Service) handleOnboardingReturn(w http.ResponseWriter, r *http.Request)
 	if c, err := s.Companies.Connection(r.Context(), rec.PartnerID, rec.CompanyID, Stripe); err == nil && c.AccountID == rec.AccountID && c.Active() {
 		status = "connected"
 	}
-	securityHeaders(w)
-	http.Redirect(w, r, withQuery(rec.ReturnURL, url.Values{"status": {status}, "company_id": {rec.CompanyID}}), http.StatusSeeOther)
+	SecurityHeaders(w)
+	http.Redirect(w, r, WithQuery(rec.ReturnURL, url.Values{"status": {status}, "company_id": {rec.CompanyID}}), http.StatusSeeOther)
 	return nil
 }
 

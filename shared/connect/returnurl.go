@@ -8,8 +8,8 @@ import (
 
 const maxReturnURL = 2048
 
-// isLoopback reports whether host (no port) is this machine.
-func isLoopback(host string) bool {
+// IsLoopback reports whether host (no port) is this machine.
+func IsLoopback(host string) bool {
 	host = strings.ToLower(host)
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
 		return true
@@ -37,7 +37,7 @@ func checkReturnURL(raw string, allowedHosts []string) string {
 	switch u.Scheme {
 	case "https":
 	case "http":
-		if !isLoopback(host) {
+		if !IsLoopback(host) {
 			return "must use https (http is allowed only for localhost)"
 		}
 	default:
@@ -74,9 +74,9 @@ func hostAllowed(host string, allowed []string) bool {
 	return false
 }
 
-// withQuery returns base with params added (base came from a stored state, so it
+// WithQuery returns base with params added (base came from a stored state, so it
 // was validated when the flow started).
-func withQuery(base string, params url.Values) string {
+func WithQuery(base string, params url.Values) string {
 	u, err := url.Parse(base)
 	if err != nil {
 		return base

@@ -52,7 +52,7 @@ func FuzzCheckReturnURL(f *testing.F) {
 			return
 		}
 		u, err := url.Parse(s)
-		if err != nil || u.User != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+		if err != nil || u.User != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && IsLoopback(u.Hostname())) {
 			t.Fatalf("accepted unsafe return URL %q", s)
 		}
 	})
@@ -97,7 +97,7 @@ func TestRedirectURI(t *testing.T) {
 }
 
 func TestWithQueryKeepsPartnerParams(t *testing.T) {
-	got := withQuery("https://p.example/done?session=1&status=spoof#frag", url.Values{"status": {"connected"}})
+	got := WithQuery("https://p.example/done?session=1&status=spoof#frag", url.Values{"status": {"connected"}})
 	u, _ := url.Parse(got)
 	if u.Query().Get("session") != "1" || u.Query()["status"][0] != "connected" || len(u.Query()["status"]) != 1 || u.Fragment != "frag" {
 		t.Fatalf("got %s", got)

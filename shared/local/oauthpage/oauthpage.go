@@ -1,4 +1,10 @@
-package connect
+// Package oauthpage is a LOCAL STAND-IN — not Stripe — of Stripe's OAuth
+// authorize page, for `make run` and tests without real Stripe. It lives under
+// shared/local because it renders with html/template: text/template's reflection
+// (reflect.Value.MethodByName) makes the linker keep every exported method of
+// every linked type, megabytes with stripe-go and the AWS SDK, so no deployed
+// function may link it (shared/local/imports_test.go).
+package oauthpage
 
 import (
 	"crypto/rand"
@@ -6,6 +12,8 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+
+	"github.com/payrecon/payrecon/shared/connect"
 )
 
 // CodeIssuer mints authorization codes the (fake) token endpoint will accept;
@@ -14,8 +22,8 @@ type CodeIssuer interface {
 	IssueCode(clientID, accountID string) (string, error)
 }
 
-// standInPage is parsed on first use: connect is linked by production
-// functions that never serve this local-only page, and init time is every cold start's cost.
+// standInPage is parsed on first use: tests and the local runner that never
+// open the page do not pay for it.
 var standInPage = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("standin").Parse(standInHTML))
 })
@@ -43,7 +51,7 @@ button{margin:1rem .5rem 0 0;padding:.5rem 1.2rem}</style></head><body>
 </form></body></html>
 `
 
-// StandInAuthorizeHandler serves a LOCAL STAND-IN — not Stripe — of Stripe's
+// Handler serves a LOCAL STAND-IN — not Stripe — of Stripe's
 // OAuth authorize page, for `make run` without real Stripe. GET shows a clearly
 // labelled page; POST with decision=approve redirects to redirect_uri with a
 // code from codes (and the state), decision=deny with error=access_denied.
@@ -51,16 +59,16 @@ button{margin:1rem .5rem 0 0;padding:.5rem 1.2rem}</style></head><body>
 // It only redirects to loopback hosts (localhost, 127.0.0.1, ::1) unless
 // redirect URIs are listed in allowedRedirects, so it is no open redirect even
 // if someone exposes it.
-func StandInAuthorizeHandler(codes CodeIssuer, allowedRedirects ...string) http.Handler {
+func Handler(codes CodeIssuer, allowedRedirects ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodPost {
 			w.Header().Set("Allow", "GET, POST")
-			writePage(w, http.StatusMethodNotAllowed, "Method not allowed", "Use GET or POST.")
+			connect.WritePage(w, http.StatusMethodNotAllowed, "Method not allowed", "Use GET or POST.")
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 		if err := r.ParseForm(); err != nil {
-			writePage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
+			connect.WritePage(w, http.StatusBadRequest, "Bad request", "The form could not be read.")
 			return
 		}
 		clientID, redirectURI, state := r.Form.Get("client_id"), r.Form.Get("redirect_uri"), r.Form.Get("state")
@@ -69,15 +77,15 @@ func StandInAuthorizeHandler(codes CodeIssuer, allowedRedirects ...string) http.
 			scope = "read_only" // Stripe's default when no scope is asked for
 		}
 		if r.Method == http.MethodGet && r.Form.Get("response_type") != "code" {
-			writePage(w, http.StatusBadRequest, "Bad request", "response_type must be code.")
+			connect.WritePage(w, http.StatusBadRequest, "Bad request", "response_type must be code.")
 			return
 		}
 		if clientID == "" || state == "" || !standInRedirectOK(redirectURI, allowedRedirects) {
-			writePage(w, http.StatusBadRequest, "Bad request", "client_id, state and a local redirect_uri are required.")
+			connect.WritePage(w, http.StatusBadRequest, "Bad request", "client_id, state and a local redirect_uri are required.")
 			return
 		}
 		if r.Method == http.MethodGet {
-			securityHeaders(w)
+			connect.SecurityHeaders(w)
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_ = standInPage().Execute(w, map[string]string{
 				"ClientID": clientID, "RedirectURI": redirectURI, "State": state, "Scope": scope, "AccountID": "acct_" + standInAlnum(16)})
@@ -87,7 +95,7 @@ func StandInAuthorizeHandler(codes CodeIssuer, allowedRedirects ...string) http.
 		if r.Form.Get("decision") == "approve" {
 			code, err := codes.IssueCode(clientID, r.Form.Get("account_id"))
 			if err != nil {
-				writePage(w, http.StatusBadRequest, "Bad request", "The local Stripe fake refused: "+err.Error())
+				connect.WritePage(w, http.StatusBadRequest, "Bad request", "The local Stripe fake refused: "+err.Error())
 				return
 			}
 			q.Set("code", code)
@@ -96,8 +104,8 @@ func StandInAuthorizeHandler(codes CodeIssuer, allowedRedirects ...string) http.
 			q.Set("error", "access_denied")
 			q.Set("error_description", "The user denied your request")
 		}
-		securityHeaders(w)
-		http.Redirect(w, r, withQuery(redirectURI, q), http.StatusFound)
+		connect.SecurityHeaders(w)
+		http.Redirect(w, r, connect.WithQuery(redirectURI, q), http.StatusFound)
 	})
 }
 
@@ -108,7 +116,7 @@ func standInRedirectOK(raw string, allowed []string) bool {
 		}
 	}
 	u, err := url.Parse(raw)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.User == nil && isLoopback(u.Hostname())
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.User == nil && connect.IsLoopback(u.Hostname())
 }
 
 func standInAlnum(n int) string {
