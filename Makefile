@@ -5,7 +5,10 @@ TOOLS := $(CURDIR)/.tools
 export PATH := $(TOOLS)/bin:$(PATH)
 FUNCTIONS := $(notdir $(wildcard functions/*))
 BUILD_DIR := .build
-GOFLAGS_LAMBDA := -tags lambda.norpc -trimpath -ldflags='-s -w -buildid='
+# lambda.norpc: no net/rpc server (provided.al2023 speaks the Runtime API); nethttpomithttp2: no HTTP/2 in
+# net/http (DynamoDB, Secrets Manager, SQS, Stripe, Qualpay and Plaid are all called over HTTP/1.1), 0.35-0.4 MB
+# less per bootstrap. -s also drops DWARF. Keep shared/local/rie.BuildFlags and `deploy` in step.
+GOFLAGS_LAMBDA := -tags lambda.norpc,nethttpomithttp2 -trimpath -ldflags='-s -w -buildid='
 STAGE ?= dev
 
 .PHONY: all tools run demo test test-short lint vet bench events-doc fuzz build invoke deploy clean
@@ -46,19 +49,22 @@ events-doc: tools ## docs/events.md: a real example of every outbox event type, 
 fuzz: ## longer fuzzing of every target (FUZZTIME per target, default 60s)
 	@scripts/fuzz.sh $${FUZZTIME:-60s}
 
-build: ## every function as bootstrap for linux/arm64 (provided.al2023); sizes in bytes and decimal MB (goal <= 9 MB)
-	@for f in $(FUNCTIONS); do \
+build: ## every function as bootstrap for linux/arm64 (provided.al2023); sizes in bytes and decimal MB (goal <= 9 MB; STRICT=1 fails over it)
+	@over=""; for f in $(FUNCTIONS); do \
 	  mkdir -p $(BUILD_DIR)/$$f && \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/$$f/bootstrap ./functions/$$f || exit 1; \
-	  stat -c %s $(BUILD_DIR)/$$f/bootstrap | awk -v f=$$f '{printf "%-18s %10d bytes  %5.2f MB%s\n", f, $$1, $$1/1e6, ($$1 > 9e6 ? "  (over the 9 MB goal)" : "")}'; \
-	done
+	  n=$$(stat -c %s $(BUILD_DIR)/$$f/bootstrap); \
+	  awk -v f=$$f -v n=$$n 'BEGIN {printf "%-18s %10d bytes  %5.2f MB%s\n", f, n, n/1e6, (n > 9e6 ? "  OVER the 9 MB goal" : "")}'; \
+	  [ $$n -le 9000000 ] || over="$$over $$f"; \
+	done; \
+	if [ -n "$$over" ]; then echo "OVER 9 MB (10^6 bytes):$$over"; [ -z "$(STRICT)" ] || exit 1; else echo "every bootstrap <= 9 MB"; fi
 
 invoke: tools ## FN=<LogicalId> EVENT=events/<file>.json: the real bootstrap under aws-lambda-rie on the local stack
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=StripeWebhookFunction EVENT=events/stripe-webhook-payout-paid.json"; exit 1; }
 	@$(GO) run ./cmd/local invoke -fn $(FN) -event $(EVENT)
 
 deploy: ## sam build + deploy (STAGE=dev|staging|prod → samconfig.toml section)
-	CGO_ENABLED=0 GOFLAGS='-tags=lambda.norpc -trimpath' sam build && sam deploy --config-env $(STAGE)
+	CGO_ENABLED=0 GOFLAGS='-tags=lambda.norpc,nethttpomithttp2 -trimpath -ldflags=-s' sam build && sam deploy --config-env $(STAGE)
 
 clean:
 	rm -rf $(BUILD_DIR) .aws-sam

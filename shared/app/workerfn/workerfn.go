@@ -8,6 +8,7 @@ import (
 	"errors"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -76,16 +77,40 @@ func ScheduleAccountUpdater(ctx context.Context, e *app.Env, q queue.Enqueuer, n
 var (
 	localQueues sync.Map // *app.Env -> *queue.InProcess
 	sqsQueues   sync.Map // *app.Env -> *queue.SQS
+	// inProcess makes the in-process queue; nil until EnableInProcess. A
+	// function value rather than a call, so the functions that enqueue
+	// (webhooks, connections, reconcile, ...) link neither the Worker nor what it
+	// runs (the Stripe itemiser, the Qualpay puller, the vault): 0.4-1.4 MB each.
+	inProcess atomic.Pointer[func(*app.Env) queue.Enqueuer]
 )
 
-// Queue is SQS when WORK_QUEUE_URL is set (AWS), else the in-process queue
-// that runs the same Worker (local runner, tests).
+// EnableInProcess makes Queue fall back to the in-process queue running the
+// same Worker when WORK_QUEUE_URL is unset. Only local code calls it (the local
+// runner, the test harness); a deployed function always has WORK_QUEUE_URL.
+func EnableInProcess() {
+	f := func(e *app.Env) queue.Enqueuer { return LocalQueue(e) }
+	inProcess.Store(&f)
+}
+
+// Queue is SQS when WORK_QUEUE_URL is set (AWS, make invoke), else the
+// in-process queue if local code enabled it (EnableInProcess), else a queue
+// that refuses every job (a misconfigured function fails loudly, not silently).
 func Queue(e *app.Env) queue.Enqueuer {
 	if e.Cfg.WorkQueueURL != "" {
 		q, _ := sqsQueues.LoadOrStore(e, &queue.SQS{API: sqsclient.New(e), QueueURL: e.Cfg.WorkQueueURL})
 		return q.(*queue.SQS)
 	}
-	return LocalQueue(e)
+	if f := inProcess.Load(); f != nil {
+		return (*f)(e)
+	}
+	return unset{}
+}
+
+// unset is the work queue of a function without WORK_QUEUE_URL.
+type unset struct{}
+
+func (unset) Enqueue(context.Context, queue.Job) error {
+	return errors.New("WORK_QUEUE_URL is not set")
 }
 
 // LocalQueue is the Env's in-process queue (tests call Wait on it).

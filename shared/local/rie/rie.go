@@ -27,7 +27,7 @@ import (
 )
 
 // BuildFlags are deployment's (Makefile GOFLAGS_LAMBDA): no RPC, reproducible, stripped.
-var BuildFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w -buildid="}
+var BuildFlags = []string{"-tags", "lambda.norpc,nethttpomithttp2", "-trimpath", "-ldflags=-s -w -buildid="}
 
 // Build compiles the main package pkg (e.g. ./functions/worker, relative to root)
 // into out for linux and goarch ("" = the host's), CGO_ENABLED=0, as `make build`

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/registry"
 	"github.com/payrecon/payrecon/shared/samtemplate"
@@ -63,6 +64,8 @@ func New(t testing.TB, opts ...func(*app.Config)) *Env {
 		"SECRETS_CACHE_SECONDS": "0",
 		"AWS_ACCESS_KEY_ID":     "local", "AWS_SECRET_ACCESS_KEY": "local",
 	}
+	// No WORK_QUEUE_URL: queued work runs in this process, on the same Worker.
+	workerfn.EnableInProcess()
 	cfg := app.ConfigFromEnv(func(k string) string { return vars[k] })
 	for _, o := range opts {
 		o(&cfg)
