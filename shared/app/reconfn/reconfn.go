@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
@@ -69,7 +72,7 @@ func ReconcileEntry(e *app.Env, queueURL string, plaidSyncs ...queue.Enqueuer) f
 	httpH := httpapi.Lambda(ReconcileHandler(e))
 	send := svc.Inline
 	if queueURL != "" {
-		send = (&reconsvc.SQSSender{API: sqsclient.New(e), QueueURL: queueURL}).Send
+		send = (&companySender{API: sqsclient.New(e), QueueURL: queueURL}).Send
 	}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
@@ -144,4 +147,27 @@ func Entry(getenv func(string) string) func(*app.Env) (any, error) {
 		}
 		return ReconcileEntry(e, q), nil
 	}
+}
+
+// companyQueue is the part of the SQS client the fan-out uses.
+type companyQueue interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// companySender sends fan-out messages to the reconcile queue. It lives here,
+// not in reconsvc, so the functions that only mark payouts changed (payments)
+// do not link the SQS SDK.
+type companySender struct {
+	API      companyQueue
+	QueueURL string
+}
+
+// Send enqueues one company.
+func (q *companySender) Send(ctx context.Context, c reconsvc.CompanyRef) error {
+	if q.QueueURL == "" || !strings.HasPrefix(q.QueueURL, "http") {
+		return errors.New("reconcile queue URL is not set")
+	}
+	b, _ := json.Marshal(c)
+	_, err := q.API.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.QueueURL), MessageBody: aws.String(string(b))})
+	return err
 }

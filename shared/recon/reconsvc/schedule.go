@@ -3,13 +3,8 @@ package reconsvc
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/payrecon/payrecon/shared/store"
 )
@@ -90,27 +85,6 @@ func (s *Service) RunRef(ctx context.Context, c CompanyRef) (Summary, error) {
 	s.Log.InfoContext(ctx, "reconciled", "partner_id", c.PartnerID, "company_id", c.CompanyID,
 		"matched", sum.Matched, "new_exceptions", sum.NewExceptions, "resolved", sum.Resolved, "conflicts", sum.Conflicts)
 	return sum, nil
-}
-
-// SQSAPI is the part of the SQS client the fan-out uses.
-type SQSAPI interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-}
-
-// SQSSender sends fan-out messages to the reconcile queue.
-type SQSSender struct {
-	API      SQSAPI
-	QueueURL string
-}
-
-// Send enqueues one company.
-func (q *SQSSender) Send(ctx context.Context, c CompanyRef) error {
-	if q.QueueURL == "" || !strings.HasPrefix(q.QueueURL, "http") {
-		return errors.New("reconcile queue URL is not set")
-	}
-	b, _ := json.Marshal(c)
-	_, err := q.API.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.QueueURL), MessageBody: aws.String(string(b))})
-	return err
 }
 
 // Inline runs each company in turn, right away (local runner, tests): a
