@@ -23,7 +23,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/local/localstack"
 )
 
@@ -45,9 +44,6 @@ func run(ctx context.Context, args []string, out io.Writer, getenv func(string) 
 	if len(args) == 0 {
 		return errors.New("usage: local run|stack|partners|invoke|sign-event (see cmd/local/main.go)")
 	}
-	// Functions built in this process (run, demo, load) run queued work in it
-	// unless WORK_QUEUE_URL names an SQS queue.
-	workerfn.EnableInProcess()
 	switch args[0] {
 	case "run":
 		return runLocal(ctx, args[1:], out, getenv)

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/local/demo"
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/local/localstack"
@@ -197,6 +199,10 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 	if err != nil {
 		return nil, err
 	}
+	smclient.Use(e) // demo seeding stores the demo partner's credentials
+	// The functions built in this process run queued work in it (the same
+	// Worker), unless WORK_QUEUE_URL names an SQS queue.
+	workerfn.EnableInProcess()
 	if err := samtemplate.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
 		return nil, err
 	}

@@ -8,12 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/payrecon/payrecon/shared/companies"
@@ -111,7 +111,7 @@ func (c Config) Local() bool {
 // Env holds the clients and services built once per cold start.
 type Env struct {
 	Cfg         Config
-	AWS         aws.Config // shared by every AWS client (DynamoDB, Secrets Manager, SQS)
+	AWS         aws.Config // shared by every AWS client (DynamoDB; Secrets Manager and SQS where used)
 	Log         *slog.Logger
 	Now         func() time.Time
 	IDs         *ids.Generator
@@ -123,6 +123,9 @@ type Env struct {
 	Credentials *credentials.Service
 	Companies   *companies.Service
 	Stripe      *stripeapi.Factory
+
+	secretsCache *secrets.Cached // Secrets; its store is set once by UseSecrets
+	secretsOnce  *sync.Once
 }
 
 // AWSConfig is the SDK configuration for our clients. It is built directly
@@ -162,21 +165,31 @@ func NewEnv(_ context.Context, cfg Config, log *slog.Logger) (*Env, error) {
 			o.HTTPClient = &http.Client{Transport: cfg.AWSTransport, Timeout: 10 * time.Second}
 		}
 	})
-	sm := secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
-		if cfg.SecretsEndpoint != "" {
-			o.BaseEndpoint = aws.String(cfg.SecretsEndpoint)
-		}
-		if cfg.AWSTransport != nil {
-			o.HTTPClient = &http.Client{Transport: cfg.AWSTransport, Timeout: 10 * time.Second}
-		}
-	})
-	e := Assemble(cfg, log, db, &secrets.Manager{API: sm, Tags: map[string]string{"app": "payrecon", "stage": cfg.Stage}})
+	// No secret store yet: the functions that keep partner credentials add
+	// Secrets Manager when they are built (smclient.Use).
+	e := Assemble(cfg, log, db, nil)
 	e.AWS = awsCfg
 	return e, nil
 }
 
+// UseSecrets backs the Env's secret cache (Secrets, and so Credentials) with
+// the store open returns, once, unless Assemble was given one. The builders of
+// the functions that keep partner credentials call it (smclient.Use), so the
+// others neither link nor initialise the Secrets Manager SDK.
+func (e *Env) UseSecrets(open func() secrets.Store) {
+	e.secretsOnce.Do(func() {
+		if _, unset := e.secretsCache.Next.(secrets.Unset); unset {
+			e.secretsCache.Next = open()
+		}
+	})
+}
+
 // Assemble builds services over given clients (tests use it to inject faults).
+// A nil sec leaves the secret store unset until UseSecrets.
 func Assemble(cfg Config, log *slog.Logger, db *dynamodb.Client, sec secrets.Store) *Env {
+	if sec == nil {
+		sec = secrets.Unset{}
+	}
 	if log == nil {
 		log = slog.Default()
 	}
@@ -191,6 +204,7 @@ func Assemble(cfg Config, log *slog.Logger, db *dynamodb.Client, sec secrets.Sto
 	sf := stripeapi.NewFactory(stripeapi.Config{APIURL: cfg.StripeAPIURL, ConnectURL: cfg.StripeConnectURL, HTTPClient: hc, MaxRetries: 2})
 	return &Env{
 		Cfg: cfg, Log: log, Now: now, IDs: gen, HTTP: hc, DB: db, Store: st, Secrets: cached,
+		secretsCache: cached, secretsOnce: &sync.Once{},
 		Partners:    &partners.Service{Store: st, IDs: gen, Now: now},
 		Credentials: &credentials.Service{Store: st, Secrets: cached, Stripe: sf, Stage: cfg.Stage, Now: now, IDs: gen, PublicBaseURL: cfg.PublicBaseURL},
 		Companies:   &companies.Service{Store: st, IDs: gen, Now: now, RouteTTL: cfg.RouteCacheTTL},

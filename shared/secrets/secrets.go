@@ -1,18 +1,13 @@
-// Package secrets keeps partner credentials in AWS Secrets Manager behind a
-// small interface, with an in-process TTL cache so a warm Lambda does not pay
-// a Secrets Manager round trip on every webhook.
+// Package secrets keeps partner credentials behind a small interface (AWS
+// Secrets Manager in smstore), with an in-process TTL cache so a warm Lambda
+// does not pay a Secrets Manager round trip on every webhook.
 package secrets
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 )
 
 // ErrNotFound is returned when no secret has the name.
@@ -25,73 +20,15 @@ type Store interface {
 	Delete(ctx context.Context, name string) error
 }
 
-// API is the part of the Secrets Manager client we use.
-type API interface {
-	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-	CreateSecret(context.Context, *secretsmanager.CreateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
-	PutSecretValue(context.Context, *secretsmanager.PutSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
-	DeleteSecret(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
-}
+// Unset is the Store of an Env whose function keeps no partner credentials:
+// every call fails (shared/app.Env.UseSecrets replaces it where they are kept).
+type Unset struct{}
 
-// Manager is a Store on Secrets Manager.
-type Manager struct {
-	API API
-	// Tags are added to every new secret (e.g. stage, partner).
-	Tags map[string]string
-}
+var errUnset = errors.New("secrets: no secret store in this function")
 
-// Get returns the current version's SecretString.
-func (m *Manager) Get(ctx context.Context, name string) ([]byte, error) {
-	out, err := m.API.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
-	if err != nil {
-		var nf *types.ResourceNotFoundException
-		if errors.As(err, &nf) {
-			return nil, ErrNotFound
-		}
-		return nil, fmt.Errorf("get secret: %w", err)
-	}
-	return []byte(aws.ToString(out.SecretString)), nil
-}
-
-// Put creates the secret or, when it exists, adds a new version (a replace, never a duplicate).
-func (m *Manager) Put(ctx context.Context, name string, value []byte) error {
-	var tags []types.Tag
-	for k, v := range m.Tags {
-		tags = append(tags, types.Tag{Key: aws.String(k), Value: aws.String(v)})
-	}
-	_, err := m.API.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
-		Name: aws.String(name), SecretString: aws.String(string(value)), Tags: tags,
-	})
-	if err == nil {
-		return nil
-	}
-	var exists *types.ResourceExistsException
-	if !errors.As(err, &exists) {
-		return fmt.Errorf("create secret: %w", err)
-	}
-	if _, err := m.API.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
-		SecretId: aws.String(name), SecretString: aws.String(string(value)),
-	}); err != nil {
-		return fmt.Errorf("put secret value: %w", err)
-	}
-	return nil
-}
-
-// Delete removes the secret at once (no recovery window), so a partner can
-// reconfigure immediately; ErrNotFound when there was none.
-func (m *Manager) Delete(ctx context.Context, name string) error {
-	_, err := m.API.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
-		SecretId: aws.String(name), ForceDeleteWithoutRecovery: aws.Bool(true),
-	})
-	if err != nil {
-		var nf *types.ResourceNotFoundException
-		if errors.As(err, &nf) {
-			return ErrNotFound
-		}
-		return fmt.Errorf("delete secret: %w", err)
-	}
-	return nil
-}
+func (Unset) Get(context.Context, string) ([]byte, error) { return nil, errUnset }
+func (Unset) Put(context.Context, string, []byte) error   { return errUnset }
+func (Unset) Delete(context.Context, string) error        { return errUnset }
 
 // Cached wraps a Store with a TTL cache. Writes through this instance update it;
 // other instances see a change within TTL.

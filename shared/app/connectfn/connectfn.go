@@ -8,12 +8,14 @@ import (
 	"net/http"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/connect"
 )
 
 // Service builds the connections service.
 func Service(e *app.Env) *connect.Service {
+	smclient.Use(e) // Stripe keys and Qualpay credentials
 	return &connect.Service{
 		Store: e.Store, Companies: e.Companies, Partners: e.Partners, Keys: e.Credentials, Stripe: e.Stripe,
 		Qualpay: connect.QualpayMerchants{HTTP: e.HTTP, BaseURL: e.Cfg.QualpayBaseURL, MaxAttempts: 2},

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
 	"github.com/payrecon/payrecon/shared/notify"
 )
@@ -34,6 +35,7 @@ func Queue(e *app.Env) *notify.SQSQueue {
 
 // Service is the endpoints/events service over the Env.
 func Service(e *app.Env) *notify.Service {
+	smclient.Use(e) // endpoint signing secrets
 	s := &notify.Service{Store: e.Store, Secrets: e.Secrets, IDs: e.IDs, Now: e.Now, Rand: rand.Reader,
 		Stage: e.Cfg.Stage, Policy: Policy(e), Log: e.Log}
 	if q := Queue(e); q != nil {

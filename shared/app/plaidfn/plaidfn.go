@@ -13,6 +13,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/reconfn"
+	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/httpapi"
@@ -31,6 +32,7 @@ func Service(e *app.Env) *plaid.Service {
 	if s, ok := services.Load(e); ok {
 		return s.(*plaid.Service)
 	}
+	smclient.Use(e) // Plaid access tokens
 	rs := reconfn.Service(e)
 	s := &plaid.Service{
 		Items: Items(e), Secrets: e.Secrets, Stage: e.Cfg.Stage, HTTP: e.HTTP, BaseURL: e.Cfg.PlaidBaseURL,

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/splits"
 )
 
@@ -19,6 +20,7 @@ func Service(e *app.Env) *splits.Service {
 	if s, ok := services.Load(e); ok {
 		return s.(*splits.Service)
 	}
+	smclient.Use(e) // the partner's Stripe key
 	s := &splits.Service{
 		Store: &splits.Store{DB: e.Store}, Routes: e.Companies, Companies: e.Companies, Keys: e.Credentials,
 		Transfers: splits.StripeTransfers{Client: e.Stripe.Client}, Platform: splits.StripePlatform{Client: e.Stripe.Client},

@@ -6,11 +6,13 @@ import (
 	"strings"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/vault"
 )
 
 // Service builds the Qualpay Customer Vault service.
 func Service(e *app.Env) *vault.Service {
+	smclient.Use(e) // Qualpay credentials
 	return vault.New(e.Store, e.Companies, e.Credentials, vault.Config{HTTP: e.HTTP, QualpayBaseURL: e.Cfg.QualpayBaseURL,
 		Now: e.Now, Log: e.Log,
 		// "cus_01j…" without the underscore, upper-cased: 29 letters and digits.

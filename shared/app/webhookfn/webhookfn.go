@@ -7,6 +7,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/connectfn"
+	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/app/splitsfn"
 	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
@@ -15,6 +16,7 @@ import (
 
 // Service builds the Stripe/Qualpay webhook service.
 func Service(e *app.Env) *webhooks.Service {
+	smclient.Use(e) // signing secrets and Stripe keys
 	cs := connectfn.Service(e)
 	s := &webhooks.Service{
 		Store: e.Store, Routes: e.Companies, Keys: e.Credentials, Invoices: stores.Invoices(e), Payments: stores.Payments(e),

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/payrecon/payrecon/shared/app"
+	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/registry"
@@ -79,6 +80,7 @@ func New(t testing.TB, opts ...func(*app.Config)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	smclient.Use(e) // tests read and write partner credentials directly
 	if err := samtemplate.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
 		t.Fatalf("create table: %v", err)
 	}
