@@ -54,7 +54,7 @@ build: ## every function as bootstrap for linux/arm64 (provided.al2023); sizes i
 	  mkdir -p $(BUILD_DIR)/$$f && \
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(GOFLAGS_LAMBDA) -o $(BUILD_DIR)/$$f/bootstrap ./functions/$$f || exit 1; \
 	  n=$$(stat -c %s $(BUILD_DIR)/$$f/bootstrap); \
-	  awk -v f=$$f -v n=$$n 'BEGIN {printf "%-18s %10d bytes  %5.2f MB%s\n", f, n, n/1e6, (n > 9e6 ? "  OVER the 9 MB goal" : "")}'; \
+	  awk -v f=$$f -v n=$$n 'BEGIN {printf "%-22s %10d bytes  %5.2f MB%s\n", f, n, n/1e6, (n > 9e6 ? "  OVER the 9 MB goal" : "")}'; \
 	  [ $$n -le 9000000 ] || over="$$over $$f"; \
 	done; \
 	if [ -n "$$over" ]; then echo "OVER 9 MB (10^6 bytes):$$over"; [ -z "$(STRICT)" ] || exit 1; else echo "every bootstrap <= 9 MB"; fi
