@@ -20,5 +20,5 @@ echo
 echo "Incremental reconcile, 25 lines a day for 4,000 days up to yesterday (100k lines; reads counted):"
 PAYRECON_LONG=1 go test -count=1 -timeout 60m -run 'TestIncrementalRun100kHistory' -v ./shared/recon/reconsvc | grep -E 'incremental run|^(ok|FAIL)'
 echo
-echo "Lambda binaries (linux/arm64, CGO_ENABLED=0, -tags lambda.norpc, stripped):"
+echo "Lambda binaries (linux/arm64, CGO_ENABLED=0, -tags lambda.norpc,nethttpomithttp2, stripped):"
 make --no-print-directory build

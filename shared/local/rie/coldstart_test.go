@@ -70,11 +70,15 @@ func BenchmarkColdStart(b *testing.B) {
 		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
 		"DYNAMODB_ENDPOINT": dead, "SECRETSMANAGER_ENDPOINT": dead, "SQS_ENDPOINT": dead,
 		"WORK_QUEUE_URL": dead + "/q/work", "RECONCILE_QUEUE_URL": dead + "/q/reconcile", "PLAID_QUEUE_URL": dead + "/q/plaid",
+		"NOTIFY_QUEUE_URL": dead + "/q/notify.fifo",
 	}
 	// An API request with no API key (401 before any read) for HTTP functions
-	// and reconcile; an empty batch for the worker; hello-world answers anything.
+	// and reconcile; an empty batch for the worker and the notification sender;
+	// a stream record the relay ignores (a REMOVE); hello-world answers anything.
 	httpEvent := []byte(`{"version":"2.0","routeKey":"GET /v1/none","rawPath":"/v1/none","headers":{},"requestContext":{"http":{"method":"GET","path":"/v1/none"}},"isBase64Encoded":false}`)
 	sqsEvent := []byte(`{"Records":[]}`)
+	streamEvent := []byte(`{"Records":[{"eventSource":"aws:dynamodb","eventName":"REMOVE","dynamodb":{}}]}`)
+	events := map[string][]byte{"WorkerFunction": sqsEvent, "NotificationsSenderFunction": sqsEvent, "NotificationsRelayFunction": streamEvent}
 
 	samples := make([][]time.Duration, len(targets))
 	b.ResetTimer()
@@ -84,9 +88,9 @@ func BenchmarkColdStart(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ev := httpEvent
-			if t.name == "WorkerFunction" {
-				ev = sqsEvent
+			ev, ok := events[t.name]
+			if !ok {
+				ev = httpEvent
 			}
 			if _, err := p.Invoke(ctx, ev); err != nil {
 				logs := p.Logs()
