@@ -12,12 +12,11 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/stripe/stripe-go/v76/client"
-
 	"github.com/payrecon/payrecon/shared/companies"
 	"github.com/payrecon/payrecon/shared/credentials"
 	"github.com/payrecon/payrecon/shared/partners"
 	"github.com/payrecon/payrecon/shared/store"
+	"github.com/payrecon/payrecon/shared/stripeapi"
 )
 
 // Providers.
@@ -48,7 +47,7 @@ type Partners interface {
 
 // StripeClients makes stripe-go clients for a secret key (stripeapi.Factory).
 type StripeClients interface {
-	Client(key string) *client.API
+	Client(key string) *stripeapi.Clients
 }
 
 // MerchantChecker proves a Qualpay merchant is reachable with a partner's keys.

@@ -5,7 +5,8 @@ import (
 	"strings"
 
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
+
+	"github.com/payrecon/payrecon/shared/stripeapi"
 )
 
 // Platform is what split funding needs of Stripe besides creating transfers
@@ -61,7 +62,7 @@ type ChargeInfo struct {
 
 // StripePlatform is the stripe-go Platform.
 type StripePlatform struct {
-	Client func(secretKey string) *client.API
+	Client func(secretKey string) *stripeapi.Clients
 }
 
 func active(c stripe.AccountCapabilityStatus) bool { return c == stripe.AccountCapabilityStatusActive }

@@ -6,7 +6,8 @@ import (
 	"strings"
 
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
+
+	"github.com/payrecon/payrecon/shared/stripeapi"
 )
 
 // TransferRequest is one payout to a connected account.
@@ -60,7 +61,7 @@ const (
 
 // StripeTransfers is the stripe-go Transferer.
 type StripeTransfers struct {
-	Client func(secretKey string) *client.API // stripeapi.Factory.Client
+	Client func(secretKey string) *stripeapi.Clients // stripeapi.Factory.Client
 }
 
 // Transfer implements Transferer.

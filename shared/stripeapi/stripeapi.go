@@ -6,8 +6,29 @@ import (
 	"net/http"
 
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
+	"github.com/stripe/stripe-go/v76/account"
+	"github.com/stripe/stripe-go/v76/accountlink"
+	"github.com/stripe/stripe-go/v76/balancetransaction"
+	"github.com/stripe/stripe-go/v76/charge"
+	"github.com/stripe/stripe-go/v76/oauth"
+	"github.com/stripe/stripe-go/v76/paymentintent"
+	"github.com/stripe/stripe-go/v76/transfer"
+	"github.com/stripe/stripe-go/v76/transferreversal"
 )
+
+// Clients are the stripe-go service clients payrecon calls, for one key, under
+// client.API's field names. Not client.API itself: its Init builds all of
+// stripe-go's ≈130 service clients, and so links every one into each function.
+type Clients struct {
+	Accounts            *account.Client
+	AccountLinks        *accountlink.Client
+	BalanceTransactions *balancetransaction.Client
+	Charges             *charge.Client
+	OAuth               *oauth.Client
+	PaymentIntents      *paymentintent.Client
+	Transfers           *transfer.Client
+	TransferReversals   *transferreversal.Client
+}
 
 // Config says where Stripe is. Empty URLs mean Stripe's real endpoints.
 type Config struct {
@@ -45,9 +66,20 @@ func NewFactory(cfg Config) *Factory {
 	}}
 }
 
-// Client returns an API client authenticated with key.
-func (f *Factory) Client(key string) *client.API {
-	return client.New(key, f.backends)
+// Client returns the service clients authenticated with key (OAuth on the
+// Connect backend, as client.API does).
+func (f *Factory) Client(key string) *Clients {
+	b := f.backends
+	return &Clients{
+		Accounts:            &account.Client{B: b.API, Key: key},
+		AccountLinks:        &accountlink.Client{B: b.API, Key: key},
+		BalanceTransactions: &balancetransaction.Client{B: b.API, Key: key},
+		Charges:             &charge.Client{B: b.API, Key: key},
+		OAuth:               &oauth.Client{B: b.Connect, Key: key},
+		PaymentIntents:      &paymentintent.Client{B: b.API, Key: key},
+		Transfers:           &transfer.Client{B: b.API, Key: key},
+		TransferReversals:   &transferreversal.Client{B: b.API, Key: key},
+	}
 }
 
 // Livemode reports whether a Stripe key is a live key.

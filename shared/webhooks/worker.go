@@ -10,16 +10,16 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/payrecon/payrecon/shared/payments"
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/queue"
+	"github.com/payrecon/payrecon/shared/stripeapi"
 )
 
 // StripeClients makes a Stripe API client for a secret key (stripeapi.Factory).
 type StripeClients interface {
-	Client(key string) *client.API
+	Client(key string) *stripeapi.Clients
 }
 
 // DepositPuller pulls a Qualpay merchant's deposits into payouts (see qualpay_pull.go).
