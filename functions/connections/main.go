@@ -5,11 +5,11 @@ import (
 	"os"
 
 	"github.com/payrecon/payrecon/shared/app"
-	"github.com/payrecon/payrecon/shared/app/connectfn"
+	"github.com/payrecon/payrecon/shared/app/connectionsfn"
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, connectfn.ConnectionsHandler); err != nil {
+	if err := app.ServeHTTPLambda(os.Getenv, connectionsfn.Handler); err != nil {
 		os.Exit(1)
 	}
 }

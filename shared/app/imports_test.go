@@ -17,9 +17,9 @@ func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
 	own := map[string][]string{
 		"credentials": {"credentialsfn", "smclient"},
 		// Linking a Qualpay merchant and the reconcile schedule queue Qualpay
-		// pulls on the work queue (workerfn.QualpayPulls).
-		"connections":     {"connectfn", "workerfn", "stores", "sqsclient", "smclient"},
-		"stripe-oauth":    {"connectfn", "workerfn", "stores", "sqsclient", "smclient"},
+		// pulls on the work queue (workerfn.QualpayPulls); the OAuth redirect does not.
+		"connections":     {"connectionsfn", "connectfn", "workerfn", "stores", "sqsclient", "smclient"},
+		"stripe-oauth":    {"connectfn", "smclient"},
 		"stripe-webhook":  {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores", "sqsclient", "smclient"},
 		"qualpay-webhook": {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores", "sqsclient", "smclient"},
 		"payments":        {"paymentsfn", "stores"},
@@ -44,7 +44,7 @@ func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
 	const sm, sqs = "github.com/aws/aws-sdk-go-v2/service/secretsmanager", "github.com/aws/aws-sdk-go-v2/service/sqs"
 	notLinked := map[string][]string{
 		"payments": {sm, sqs}, "bank-feed": {sm}, "reconcile": {sm}, "reports": {sm},
-		"credentials": {sqs}, "vault": {sqs}, "splits": {sqs},
+		"credentials": {sqs}, "vault": {sqs}, "splits": {sqs}, "stripe-oauth": {sqs},
 	}
 	forbidden := []string{
 		mod + "shared/registry", mod + "shared/samtemplate", "gopkg.in/yaml.v3",

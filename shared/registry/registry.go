@@ -8,6 +8,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/connectfn"
+	"github.com/payrecon/payrecon/shared/app/connectionsfn"
 	"github.com/payrecon/payrecon/shared/app/credentialsfn"
 	"github.com/payrecon/payrecon/shared/app/embeddedfn"
 	"github.com/payrecon/payrecon/shared/app/notifyfn"
@@ -25,7 +26,7 @@ import (
 // Add one line per function (the builder lives in shared/app/<name>fn).
 var Functions = map[string]app.Builder{
 	"credentials":     credentialsfn.Handler,
-	"connections":     connectfn.ConnectionsHandler,
+	"connections":     connectionsfn.Handler,
 	"stripe-oauth":    connectfn.StripeOAuthHandler,
 	"stripe-webhook":  webhookfn.StripeHandler,
 	"qualpay-webhook": webhookfn.QualpayHandler,

@@ -1,19 +1,18 @@
-// Package connectfn builds the connections and stripe-oauth functions (both
-// serve the connect package) and the connect service the Stripe webhook uses
-// for account deauthorization.
+// Package connectfn builds the stripe-oauth function and the connect service
+// that it, the connections function (connectionsfn), the Stripe webhook
+// (account deauthorization) and the Embedded UI share.
 package connectfn
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/smclient"
-	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/connect"
 )
 
-// Service builds the connections service.
+// Service builds the connections service. Linking a Qualpay merchant also needs
+// QualpayLinked, which only connectionsfn sets (it queues on the work queue).
 func Service(e *app.Env) *connect.Service {
 	smclient.Use(e) // Stripe keys and Qualpay credentials
 	return &connect.Service{
@@ -21,17 +20,7 @@ func Service(e *app.Env) *connect.Service {
 		Qualpay: connect.QualpayMerchants{HTTP: e.HTTP, BaseURL: e.Cfg.QualpayBaseURL, MaxAttempts: 2},
 		Log:     e.Log, Now: e.Now, PublicBaseURL: e.Cfg.PublicBaseURL, AuthorizeURL: e.Cfg.StripeAuthorize,
 		OnboardingStandInURL: e.Cfg.StripeOnboardingStandIn,
-		QualpayLinked: func(ctx context.Context, pid, cid, mid string) error {
-			return workerfn.QualpayPulls(e).Linked(ctx, pid, cid, mid)
-		},
 	}
-}
-
-// ConnectionsHandler serves /v1/companies… (companies, Start Stripe Flow, link, disconnect).
-func ConnectionsHandler(e *app.Env) http.Handler {
-	r := e.Router()
-	connect.Routes(r, Service(e))
-	return r.Handler()
 }
 
 // StripeOAuthHandler serves GET /integrations/stripe, the public OAuth redirect.
