@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 
@@ -50,4 +51,26 @@ func Serve(getenv func(string) string, handler func(*Env) (any, error)) error {
 	}
 	log.Error("cold start failed", "err", err)
 	return err
+}
+
+// Trigger names what invoked a function that several event sources share:
+// the eventSource of a Records batch ("aws:sqs", "aws:dynamodb"), "http" for an
+// API Gateway HTTP API (v2) request, or "" for anything else (a schedule's input).
+func Trigger(raw json.RawMessage) string {
+	var probe struct {
+		RouteKey string `json:"routeKey"`
+		Records  []struct {
+			EventSource string `json:"eventSource"`
+		} `json:"Records"`
+	}
+	if json.Unmarshal(raw, &probe) != nil {
+		return ""
+	}
+	switch {
+	case len(probe.Records) > 0:
+		return probe.Records[0].EventSource
+	case probe.RouteKey != "":
+		return "http"
+	}
+	return ""
 }

@@ -65,13 +65,7 @@ func RelayEntry(e *app.Env) (any, error) {
 	}
 	r := Relay(e, q)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var probe struct {
-			Records []struct {
-				EventSource string `json:"eventSource"`
-			} `json:"Records"`
-		}
-		_ = json.Unmarshal(raw, &probe)
-		if len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:dynamodb" {
+		if app.Trigger(raw) == "aws:dynamodb" {
 			var ev events.DynamoDBEvent
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, err

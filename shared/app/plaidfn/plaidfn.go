@@ -83,13 +83,7 @@ func Entry(e *app.Env) (any, error) {
 	httpH := httpapi.Lambda(Handler(e))
 	sqsH := workerfn.SQSHandler(e, Service(e))
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var probe struct {
-			Records []struct {
-				EventSource string `json:"eventSource"`
-			} `json:"Records"`
-		}
-		_ = json.Unmarshal(raw, &probe)
-		if len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs" {
+		if app.Trigger(raw) == "aws:sqs" {
 			var ev events.SQSEvent
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, err

@@ -75,21 +75,14 @@ func ReconcileEntry(e *app.Env, queueURL string, plaidSyncs ...queue.Enqueuer) f
 		send = (&companySender{API: sqsclient.New(e), QueueURL: queueURL}).Send
 	}
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var probe struct {
-			RouteKey string `json:"routeKey"`
-			Records  []struct {
-				EventSource string `json:"eventSource"`
-			} `json:"Records"`
-		}
-		_ = json.Unmarshal(raw, &probe)
-		switch {
-		case probe.RouteKey != "":
+		switch app.Trigger(raw) {
+		case "http":
 			var ev events.APIGatewayV2HTTPRequest
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, err
 			}
 			return httpH(ctx, ev)
-		case len(probe.Records) > 0 && probe.Records[0].EventSource == "aws:sqs":
+		case "aws:sqs":
 			var ev events.SQSEvent
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, err

@@ -152,11 +152,7 @@ func Entry(e *app.Env) (any, error) {
 	}
 	sqsH := SQSHandler(e, Worker(e))
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var probe struct {
-			Records []json.RawMessage `json:"Records"`
-		}
-		_ = json.Unmarshal(raw, &probe)
-		if len(probe.Records) > 0 {
+		if app.Trigger(raw) == "aws:sqs" {
 			var ev events.SQSEvent
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, err
