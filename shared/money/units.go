@@ -6,7 +6,7 @@ import (
 	"sort"
 )
 
-//go:generate go run gen_iso4217.go
+//go:generate go run ../../cmd/gen-iso4217 iso4217.go
 
 // Units is one provider's way of writing a currency's amounts as integer minor
 // units. ISO 4217 and Stripe disagree for a few currencies (ISK is zero-decimal
