@@ -119,7 +119,11 @@ func TestEndpointsAPI(t *testing.T) {
 		t.Fatalf("unknown type filter: %d", r.Status)
 	}
 	one := testenv.Do(t, "GET", srv.URL+"/v1/events/"+ev.ID, w.key, nil)
-	if one.Status != 200 || string(one.Body) != string(ev.Body())+"\n" && string(one.Body) != string(ev.Body()) {
+	want, err := ev.Body()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.Status != 200 || string(one.Body) != string(want)+"\n" && string(one.Body) != string(want) {
 		t.Fatalf("event: %d %s", one.Status, one.Body)
 	}
 	if r := testenv.Do(t, "GET", srv.URL+"/v1/events/"+ev.ID, otherKey, nil); r.Status != 404 {

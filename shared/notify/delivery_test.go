@@ -77,7 +77,7 @@ func retriesInOrder(t *testing.T, batch int32) {
 		if i < 4 && d.id != e1.ID {
 			t.Errorf("request %d is %s: e1 must be retried before anything after it", i, d.id)
 		}
-		if string(d.body) != string(mustEvent(t, w, d.id).Body()) {
+		if want, err := mustEvent(t, w, d.id).Body(); err != nil || string(d.body) != string(want) {
 			t.Errorf("request %d body %s", i, d.body)
 		}
 	}

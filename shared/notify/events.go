@@ -63,7 +63,11 @@ func (s *Service) Events(ctx context.Context, partnerID string, f EventFilter) (
 	}
 	out := make([]json.RawMessage, 0, len(evs))
 	for _, e := range evs {
-		out = append(out, e.Body())
+		b, err := e.Body()
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, b)
 	}
 	return out, next, nil
 }

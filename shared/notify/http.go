@@ -123,7 +123,11 @@ func (s *Service) handleEvent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return httpapi.WriteJSON(w, http.StatusOK, json.RawMessage(ev.Body()))
+	body, err := ev.Body()
+	if err != nil {
+		return err // logged; the partner gets the uniform 500
+	}
+	return httpapi.WriteJSON(w, http.StatusOK, json.RawMessage(body))
 }
 
 func (s *Service) handleDeliveries(w http.ResponseWriter, r *http.Request) error {

@@ -110,6 +110,10 @@ func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, 
 		// the types it subscribes to now.
 		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint no longer subscribed to " + ev.Type}, true)
 	}
+	if _, err := ev.Body(); err != nil {
+		// A stored event that cannot be encoded never will be: record it, no retries.
+		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "event data is not JSON"}, true)
+	}
 	now := s.Now().UTC()
 	secs, err := svc.signingSecrets(ctx, m.PartnerID, m.EndpointID, now)
 	if err != nil {
@@ -145,7 +149,10 @@ func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, 
 
 // post signs and sends the event; the attempt says how it went.
 func (s *Sender) post(ctx context.Context, ep Endpoint, ev outbox.Event, secs []string, now time.Time) Attempt {
-	body := ev.Body()
+	body, err := ev.Body()
+	if err != nil { // checked by Deliver before any attempt
+		return Attempt{Status: StatusDropped, Error: "event data is not JSON"}
+	}
 	sig, err := Sign(secs, ev.ID, now, body)
 	if err != nil {
 		return Attempt{Status: StatusFailed, Error: "no valid signing secret"}

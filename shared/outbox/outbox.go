@@ -144,11 +144,18 @@ func (e Event) TxItem(table string) (types.TransactWriteItem, error) {
 	}}, nil
 }
 
+// ErrBadData is returned by Body when the stored object is not JSON (New
+// always writes JSON; an item changed by hand or corrupted is not sendable).
+var ErrBadData = errors.New("outbox: stored event data is not JSON")
+
 // Body is the JSON a partner receives (and GET /v1/events/{id} returns):
 //
 //	{"id":"evt_…","type":"invoice.paid","created":"2026-11-27T09:30:00.123Z",
 //	 "company_id":"co_…","data":{"object":{…the object as the API returns it…}}}
-func (e Event) Body() []byte {
+func (e Event) Body() ([]byte, error) {
+	if !json.Valid([]byte(e.Data)) {
+		return nil, fmt.Errorf("%w: event %s", ErrBadData, e.ID)
+	}
 	type data struct {
 		Object json.RawMessage `json:"object"`
 	}
@@ -159,8 +166,8 @@ func (e Event) Body() []byte {
 		CompanyID string    `json:"company_id,omitempty"`
 		Data      data      `json:"data"`
 	}{e.ID, e.Type, e.Created, e.CompanyID, data{json.RawMessage(e.Data)}})
-	if err != nil { // Data was produced by json.Marshal in New: cannot happen
-		panic(err)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: event %s: %w", e.ID, err)
 	}
-	return b
+	return b, nil
 }

@@ -43,11 +43,15 @@ func TestNew(t *testing.T) {
 				Created             time.Time
 				Data                struct{ Object map[string]any }
 			}
-			if err := json.Unmarshal(e.Body(), &body); err != nil {
+			raw, err := e.Body()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(raw, &body); err != nil {
 				t.Fatal(err)
 			}
 			if body.ID != "evt_01" || body.Type != tc.typ || body.Data.Object["status"] != "paid" || !body.Created.Equal(e.Created) {
-				t.Fatalf("body %s", e.Body())
+				t.Fatalf("body %s", raw)
 			}
 			if _, err := e.TxItem("tbl"); err != nil {
 				t.Fatal(err)
@@ -57,3 +61,16 @@ func TestNew(t *testing.T) {
 }
 
 var errAny = errors.New("any error")
+
+// TestBodyRefusesDataThatIsNotJSON: an item whose object is not JSON (changed
+// outside New) gives an error, never a panic in the sender or the API.
+func TestBodyRefusesDataThatIsNotJSON(t *testing.T) {
+	e, err := New("evt_02", InvoicePaid, "pt_1", "co_1", "inv_1", map[string]any{"id": "inv_1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Data = `{"id":`
+	if b, err := e.Body(); !errors.Is(err, ErrBadData) || b != nil {
+		t.Fatalf("Body() = %q, %v; want ErrBadData", b, err)
+	}
+}

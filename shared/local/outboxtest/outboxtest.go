@@ -77,7 +77,11 @@ func record(t testing.TB, e outbox.Event) {
 		t.Fatalf("events doc: %v", err)
 	}
 	defer f.Close()
-	if _, err := f.Write(append(e.Body(), '\n')); err != nil { // one write: appends stay whole lines
+	body, err := e.Body()
+	if err != nil {
+		t.Fatalf("events doc: %v", err)
+	}
+	if _, err := f.Write(append(body, '\n')); err != nil { // one write: appends stay whole lines
 		t.Fatalf("events doc: %v", err)
 	}
 }
