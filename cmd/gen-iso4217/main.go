@@ -14,7 +14,7 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
-		"os"
+	"os"
 	"slices"
 
 	"github.com/bojanz/currency"
