@@ -1,4 +1,5 @@
-// Command vault is the Lambda for /v1/companies/{id}/qualpay/customers… (Qualpay Customer Vault).
+// Command vault is the Lambda for /v1/companies/{id}/qualpay/customers… (Qualpay
+// Customer Vault) and the daily Qualpay Account Updater pass.
 package main
 
 import (
@@ -9,7 +10,7 @@ import (
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, vaultfn.Handler); err != nil {
+	if err := app.Serve(os.Getenv, vaultfn.Entry); err != nil {
 		os.Exit(1)
 	}
 }

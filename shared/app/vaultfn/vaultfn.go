@@ -1,12 +1,22 @@
-// Package vaultfn builds the vault function (Qualpay Customer Vault).
+// Package vaultfn builds the vault function: the Qualpay Customer Vault API and
+// the daily Account Updater pass.
 package vaultfn
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/smclient"
+	"github.com/payrecon/payrecon/shared/app/workerfn"
+	"github.com/payrecon/payrecon/shared/httpapi"
+	"github.com/payrecon/payrecon/shared/queue"
 	"github.com/payrecon/payrecon/shared/vault"
 )
 
@@ -24,4 +34,52 @@ func Handler(e *app.Env) http.Handler {
 	r := e.Router()
 	vault.Routes(r, Service(e))
 	return r.Handler()
+}
+
+// Entry is the vault function's Lambda handler: API Gateway HTTP requests (the
+// Customer Vault), and anything else is the daily schedule (template.yaml
+// VaultFunction, AccountUpdater). The pass lives here rather than in the
+// worker, which runs the jobs it queues: the worker then sends nothing and
+// links no SQS client (issue 17: its bootstrap under 9 MB).
+func Entry(e *app.Env) (any, error) {
+	httpH := httpapi.Lambda(Handler(e))
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		if app.Trigger(raw) == "http" {
+			var ev events.APIGatewayV2HTTPRequest
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return nil, err
+			}
+			return httpH(ctx, ev)
+		}
+		return ScheduleAccountUpdater(ctx, e, workerfn.Queue(e), e.Now())
+	}, nil
+}
+
+// ScheduleResult is what one scheduled pass queued.
+type ScheduleResult struct {
+	Due    int `json:"due"`
+	Sent   int `json:"sent"`
+	Failed int `json:"failed"`
+}
+
+// ScheduleAccountUpdater is the daily pass: one Account Updater job per
+// company due on now's date, on the work queue (so companies run apart and a
+// failure is retried alone). A job not sent leaves the company due.
+func ScheduleAccountUpdater(ctx context.Context, e *app.Env, q queue.Enqueuer, now time.Time) (ScheduleResult, error) {
+	due, err := Service(e).DueForAccountUpdater(ctx, now)
+	if err != nil {
+		return ScheduleResult{}, err
+	}
+	res := ScheduleResult{Due: len(due)}
+	for _, d := range due {
+		j := queue.Job{Kind: queue.KindQualpayAccountUpdater, PartnerID: d.PartnerID, CompanyID: d.CompanyID,
+			AccountID: strconv.FormatInt(d.MerchantID, 10)}
+		if err := q.Enqueue(ctx, j); err != nil {
+			res.Failed++
+			e.Log.ErrorContext(ctx, "account updater job not queued", "partner_id", d.PartnerID, "company_id", d.CompanyID, "err", err)
+			continue
+		}
+		res.Sent++
+	}
+	return res, nil
 }

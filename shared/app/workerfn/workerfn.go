@@ -1,15 +1,13 @@
 // Package workerfn builds the worker function (SQS: Stripe payout itemisation,
-// Qualpay deposit pulls) and the work queue the webhooks enqueue to.
+// Qualpay deposit pulls, Account Updater results) and the work queue the
+// webhooks, the reconcile schedule and the vault's daily pass enqueue to.
 package workerfn
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -43,35 +41,6 @@ func QualpayPulls(e *app.Env) *webhooks.QualpayPulls {
 func accountUpdater(e *app.Env) *vault.Service {
 	return vault.New(e.Store, e.Companies, e.Credentials, vault.Config{HTTP: e.HTTP,
 		QualpayBaseURL: e.Cfg.QualpayBaseURL, Now: e.Now, Log: e.Log})
-}
-
-// ScheduleResult is what one scheduled pass queued.
-type ScheduleResult struct {
-	Due    int `json:"due"`
-	Sent   int `json:"sent"`
-	Failed int `json:"failed"`
-}
-
-// ScheduleAccountUpdater is the daily pass: one Account Updater job per
-// company due on now's date, on the work queue (so companies run apart and a
-// failure is retried alone). A job not sent leaves the company due.
-func ScheduleAccountUpdater(ctx context.Context, e *app.Env, q queue.Enqueuer, now time.Time) (ScheduleResult, error) {
-	due, err := accountUpdater(e).DueForAccountUpdater(ctx, now)
-	if err != nil {
-		return ScheduleResult{}, err
-	}
-	res := ScheduleResult{Due: len(due)}
-	for _, d := range due {
-		j := queue.Job{Kind: queue.KindQualpayAccountUpdater, PartnerID: d.PartnerID, CompanyID: d.CompanyID,
-			AccountID: strconv.FormatInt(d.MerchantID, 10)}
-		if err := q.Enqueue(ctx, j); err != nil {
-			res.Failed++
-			e.Log.ErrorContext(ctx, "account updater job not queued", "partner_id", d.PartnerID, "company_id", d.CompanyID, "err", err)
-			continue
-		}
-		res.Sent++
-	}
-	return res, nil
 }
 
 var (
@@ -145,21 +114,9 @@ func SQSHandler(e *app.Env, h queue.Handler) func(context.Context, events.SQSEve
 	}
 }
 
-// Entry is the worker function's Lambda handler.
+// Entry is the worker function's Lambda handler: work queue batches only. The
+// daily Account Updater pass, which sends to the queue, is the vault function's
+// (vaultfn.Entry), so the worker links no SQS client.
 func Entry(e *app.Env) (any, error) {
-	if e.Cfg.WorkQueueURL == "" {
-		return nil, errors.New("WORK_QUEUE_URL is not set")
-	}
-	sqsH := SQSHandler(e, Worker(e))
-	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if app.Trigger(raw) == "aws:sqs" {
-			var ev events.SQSEvent
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				return nil, err
-			}
-			return sqsH(ctx, ev)
-		}
-		// The daily schedule (template.yaml WorkerFunction, AccountUpdater).
-		return ScheduleAccountUpdater(ctx, e, Queue(e), e.Now())
-	}, nil
+	return SQSHandler(e, Worker(e)), nil
 }
