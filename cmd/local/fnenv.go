@@ -45,13 +45,17 @@ func functionEnv(ctx context.Context, e *app.Env, motoURL string) (map[string]st
 	if err != nil {
 		return nil, err
 	}
+	splitsQ, err := queue(c.Table + "-splits")
+	if err != nil {
+		return nil, err
+	}
 	return map[string]string{
 		"STAGE": c.Stage, "TABLE_NAME": c.Table, "AWS_REGION": c.Region,
 		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
 		"DYNAMODB_ENDPOINT": c.DynamoEndpoint, "SECRETSMANAGER_ENDPOINT": c.SecretsEndpoint, "SQS_ENDPOINT": motoURL,
 		"STRIPE_API_URL": c.StripeAPIURL, "STRIPE_CONNECT_URL": c.StripeConnectURL, "QUALPAY_BASE_URL": c.QualpayBaseURL,
 		"PUBLIC_BASE_URL": c.PublicBaseURL, "WORK_QUEUE_URL": work, "RECONCILE_QUEUE_URL": recon,
-		"PLAID_BASE_URL": c.PlaidBaseURL, "PLAID_QUEUE_URL": plaid,
+		"PLAID_BASE_URL": c.PlaidBaseURL, "PLAID_QUEUE_URL": plaid, "SPLITS_QUEUE_URL": splitsQ,
 		"NOTIFY_QUEUE_URL": c.NotifyQueueURL, "WEBHOOK_ALLOW_LOOPBACK": "1",
 	}, nil
 }

@@ -16,7 +16,9 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/smclient"
+	"github.com/payrecon/payrecon/shared/app/splitsfn"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
+	"github.com/payrecon/payrecon/shared/app/webhookfn"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/local/demo"
 	"github.com/payrecon/payrecon/shared/local/example"
@@ -203,6 +205,9 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 	// The functions built in this process run queued work in it (the same
 	// Worker), unless WORK_QUEUE_URL names an SQS queue.
 	workerfn.EnableInProcess()
+	// Split funding, which the Stripe webhook queues for the splits function,
+	// runs in the webhook's request here (unless SPLITS_QUEUE_URL is set).
+	webhookfn.EnableInProcess(splitsfn.Fund)
 	if err := samtemplate.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
 		return nil, err
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 func main() {
-	if err := app.ServeHTTPLambda(os.Getenv, splitsfn.Handler); err != nil {
+	if err := app.Serve(os.Getenv, splitsfn.Entry); err != nil {
 		os.Exit(1)
 	}
 }

@@ -46,6 +46,7 @@ type Config struct {
 	WorkQueueURL            string // WORK_QUEUE_URL: SQS queue for asynchronous work
 	PlaidBaseURL            string // PLAID_BASE_URL (overrides sandbox/production hosts)
 	PlaidQueueURL           string // PLAID_QUEUE_URL: SQS queue of Plaid Item syncs
+	SplitsQueueURL          string // SPLITS_QUEUE_URL: SQS queue of split funding (Stripe webhook -> splits)
 	NotifyQueueURL          string // NOTIFY_QUEUE_URL: SQS FIFO queue of partner webhook deliveries
 	// WebhookAllowLoopback (WEBHOOK_ALLOW_LOOPBACK=1) lets partner webhook
 	// endpoints be http:// on loopback: honoured only on a local stack (Local()),
@@ -74,7 +75,7 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		StripeAPIURL: getenv("STRIPE_API_URL"), StripeConnectURL: getenv("STRIPE_CONNECT_URL"),
 		StripeAuthorize: getenv("STRIPE_AUTHORIZE_URL"), StripeOnboardingStandIn: getenv("STRIPE_ONBOARDING_STANDIN_URL"), QualpayBaseURL: getenv("QUALPAY_BASE_URL"),
 		PublicBaseURL: getenv("PUBLIC_BASE_URL"), WorkQueueURL: getenv("WORK_QUEUE_URL"),
-		PlaidBaseURL: getenv("PLAID_BASE_URL"), PlaidQueueURL: getenv("PLAID_QUEUE_URL"), PlaidSyncInterval: 6 * time.Hour,
+		PlaidBaseURL: getenv("PLAID_BASE_URL"), PlaidQueueURL: getenv("PLAID_QUEUE_URL"), SplitsQueueURL: getenv("SPLITS_QUEUE_URL"), PlaidSyncInterval: 6 * time.Hour,
 		NotifyQueueURL: getenv("NOTIFY_QUEUE_URL"),
 		AWSAccessKeyID: getenv("AWS_ACCESS_KEY_ID"), AWSSecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
 		AWSSessionToken: getenv("AWS_SESSION_TOKEN"),

@@ -23,12 +23,13 @@ func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
 		"stripe-webhook":  {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores", "sqsclient", "smclient"},
 		"qualpay-webhook": {"webhookfn", "connectfn", "splitsfn", "workerfn", "stores", "sqsclient", "smclient"},
 		"payments":        {"paymentsfn", "stores"},
-		"vault":           {"vaultfn", "smclient"},
-		"splits":          {"splitsfn", "smclient"},
-		"bank-feed":       {"reconfn", "stores", "workerfn", "sqsclient"},
-		"reconcile":       {"reconfn", "stores", "workerfn", "sqsclient"},
-		"reports":         {"reconfn", "stores", "workerfn", "sqsclient"},
-		"worker":          {"workerfn", "stores", "sqsclient", "smclient"},
+		// The daily Account Updater pass queues its jobs on the work queue.
+		"vault":     {"vaultfn", "workerfn", "stores", "sqsclient", "smclient"},
+		"splits":    {"splitsfn", "smclient"},
+		"bank-feed": {"reconfn", "stores", "workerfn", "sqsclient"},
+		"reconcile": {"reconfn", "stores", "workerfn", "sqsclient"},
+		"reports":   {"reconfn", "stores", "workerfn", "sqsclient"},
+		"worker":    {"workerfn", "stores", "sqsclient", "smclient"},
 		// The Embedded UI serves the connect, payouts and reconciliation services.
 		"embedded": {"embeddedfn", "connectfn", "reconfn", "workerfn", "stores", "sqsclient", "smclient"},
 		// Syncs reconcile the company afterwards (reconfn.Service).
@@ -44,7 +45,7 @@ func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
 	const sm, sqs = "github.com/aws/aws-sdk-go-v2/service/secretsmanager", "github.com/aws/aws-sdk-go-v2/service/sqs"
 	notLinked := map[string][]string{
 		"payments": {sm, sqs}, "bank-feed": {sm}, "reconcile": {sm}, "reports": {sm},
-		"credentials": {sqs}, "vault": {sqs}, "splits": {sqs}, "stripe-oauth": {sqs},
+		"credentials": {sqs}, "splits": {sqs}, "stripe-oauth": {sqs},
 	}
 	forbidden := []string{
 		mod + "shared/registry", mod + "shared/samtemplate", "gopkg.in/yaml.v3",

@@ -35,16 +35,17 @@ import (
 
 // PaymentEvent is a Stripe money event of a platform payment that pays a split
 // intent (the webhook handler builds it from the verified event).
+// The JSON names are its form on the splits queue (FundingMessage).
 type PaymentEvent struct {
-	Type          string // payment_intent.succeeded, charge.refunded, charge.dispute.created
-	PaymentIntent string // pi_…
-	Charge        string // ch_… / py_…
-	Method        string // card, us_bank_account, …
-	Amount        int64  // amount received
-	Refunded      int64  // cumulative amount refunded
-	Disputed      int64  // amount withdrawn by a dispute
-	Currency      string
-	Metadata      map[string]string
+	Type          string            `json:"type"`                     // payment_intent.succeeded, charge.refunded, charge.dispute.created
+	PaymentIntent string            `json:"payment_intent,omitempty"` // pi_…
+	Charge        string            `json:"charge,omitempty"`         // ch_… / py_…
+	Method        string            `json:"method,omitempty"`         // card, us_bank_account, …
+	Amount        int64             `json:"amount,omitempty"`         // amount received
+	Refunded      int64             `json:"refunded,omitempty"`       // cumulative amount refunded
+	Disputed      int64             `json:"disputed,omitempty"`       // amount withdrawn by a dispute
+	Currency      string            `json:"currency,omitempty"`
+	Metadata      map[string]string `json:"metadata,omitempty"`
 }
 
 // bankDebits are the "ACH-type" payment methods: they can fail days after they

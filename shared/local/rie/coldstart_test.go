@@ -70,6 +70,7 @@ func BenchmarkColdStart(b *testing.B) {
 		"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
 		"DYNAMODB_ENDPOINT": dead, "SECRETSMANAGER_ENDPOINT": dead, "SQS_ENDPOINT": dead,
 		"WORK_QUEUE_URL": dead + "/q/work", "RECONCILE_QUEUE_URL": dead + "/q/reconcile", "PLAID_QUEUE_URL": dead + "/q/plaid",
+		"SPLITS_QUEUE_URL": dead + "/q/splits",
 		"NOTIFY_QUEUE_URL": dead + "/q/notify.fifo",
 	}
 	// An API request with no API key (401 before any read) for HTTP functions

@@ -19,6 +19,8 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/smclient"
+	"github.com/payrecon/payrecon/shared/app/splitsfn"
+	"github.com/payrecon/payrecon/shared/app/webhookfn"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/registry"
@@ -67,6 +69,9 @@ func New(t testing.TB, opts ...func(*app.Config)) *Env {
 	}
 	// No WORK_QUEUE_URL: queued work runs in this process, on the same Worker.
 	workerfn.EnableInProcess()
+	// No SPLITS_QUEUE_URL: the Stripe webhook runs split funding in this
+	// process, through the splits queue's message form.
+	webhookfn.EnableInProcess(splitsfn.Fund)
 	cfg := app.ConfigFromEnv(func(k string) string { return vars[k] })
 	for _, o := range opts {
 		o(&cfg)
