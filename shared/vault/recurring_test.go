@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/payrecon/payrecon/shared/app/vaultfn"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/local/qualpayfake"
 	"github.com/payrecon/payrecon/shared/local/testenv"
@@ -246,10 +247,10 @@ func TestAccountUpdaterWalkthrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	q := workerfn.LocalQueue(w.env.Env)
-	if res, err := workerfn.ScheduleAccountUpdater(context.Background(), w.env.Env, q, time.Now()); err != nil || res.Due != 0 {
+	if res, err := vaultfn.ScheduleAccountUpdater(context.Background(), w.env.Env, q, time.Now()); err != nil || res.Due != 0 {
 		t.Fatalf("today's pass: %+v %v (the webhook's run scheduled tomorrow)", res, err)
 	}
-	res2, err := workerfn.ScheduleAccountUpdater(context.Background(), w.env.Env, q, time.Now().AddDate(0, 0, 1))
+	res2, err := vaultfn.ScheduleAccountUpdater(context.Background(), w.env.Env, q, time.Now().AddDate(0, 0, 1))
 	if err != nil || res2.Due != 1 || res2.Sent != 1 {
 		t.Fatalf("tomorrow's pass: %+v %v", res2, err)
 	}
