@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
@@ -73,4 +74,32 @@ func Trigger(raw json.RawMessage) string {
 		return "http"
 	}
 	return ""
+}
+
+// Triggers are the handlers of a function that several event sources share.
+type Triggers struct {
+	HTTP httpapi.LambdaHandler
+	// SQS takes the batches of the function's queue (nil: the function has none).
+	SQS func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+	// Other takes any other event, such as a schedule's input (nil: HTTP does).
+	Other func(context.Context, json.RawMessage) (any, error)
+}
+
+// Handle is the Lambda handler: each event goes to its trigger's handler (Trigger).
+func (t Triggers) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	switch trig := Trigger(raw); {
+	case trig == "aws:sqs" && t.SQS != nil:
+		var ev events.SQSEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, err
+		}
+		return t.SQS(ctx, ev)
+	case trig != "http" && t.Other != nil:
+		return t.Other(ctx, raw)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return nil, err
+	}
+	return t.HTTP(ctx, ev)
 }

@@ -5,7 +5,6 @@ package splitsfn
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"sync"
@@ -93,22 +92,7 @@ func Fund(e *app.Env) func(ctx context.Context, body string) error {
 // and batches of the splits queue (SPLITS_QUEUE_URL, which the Stripe webhook
 // sends to).
 func Entry(e *app.Env) (any, error) {
-	httpH := httpapi.Lambda(Handler(e))
-	sqsH := SQSHandler(e, Fund(e))
-	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if app.Trigger(raw) == "aws:sqs" {
-			var ev events.SQSEvent
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				return nil, err
-			}
-			return sqsH(ctx, ev)
-		}
-		var ev events.APIGatewayV2HTTPRequest
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, err
-		}
-		return httpH(ctx, ev)
-	}, nil
+	return app.Triggers{HTTP: httpapi.Lambda(Handler(e)), SQS: SQSHandler(e, Fund(e))}.Handle, nil
 }
 
 // SQSHandler runs each message through run and reports failures one by one

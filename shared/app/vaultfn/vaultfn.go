@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
@@ -42,17 +40,9 @@ func Handler(e *app.Env) http.Handler {
 // worker, which runs the jobs it queues: the worker then sends nothing and
 // links no SQS client (issue 17: its bootstrap under 9 MB).
 func Entry(e *app.Env) (any, error) {
-	httpH := httpapi.Lambda(Handler(e))
-	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if app.Trigger(raw) == "http" {
-			var ev events.APIGatewayV2HTTPRequest
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				return nil, err
-			}
-			return httpH(ctx, ev)
-		}
+	return app.Triggers{HTTP: httpapi.Lambda(Handler(e)), Other: func(ctx context.Context, _ json.RawMessage) (any, error) {
 		return ScheduleAccountUpdater(ctx, e, workerfn.Queue(e), e.Now())
-	}, nil
+	}}.Handle, nil
 }
 
 // ScheduleResult is what one scheduled pass queued.
