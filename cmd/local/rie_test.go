@@ -51,6 +51,7 @@ var expected = map[string]want{
 	"qualpay-webhook-batch-settled":     {200, "received"},
 	"reconcile-company-sqs":             {0, "batchItemFailures"},
 	"reconcile-manual-match":            {422, "error"}, // no payout po_demo on a fresh table
+	"reconcile-embed-manual-match":      {401, "error"}, // the Embedded UI's manual match: no embed session cookie
 	"reconcile-put-accounts":            {200, "bank"},
 	"reconcile-run":                     {200, "matched"},
 	"reconcile-schedule":                {0, "due"},

@@ -44,6 +44,7 @@ type Config struct {
 	QualpayBaseURL          string // QUALPAY_BASE_URL (overrides sandbox/production hosts)
 	PublicBaseURL           string // PUBLIC_BASE_URL: this deployment's public URL (OAuth redirect_uri)
 	WorkQueueURL            string // WORK_QUEUE_URL: SQS queue for asynchronous work
+	ReconcileQueueURL       string // RECONCILE_QUEUE_URL: SQS queue of company reconcile runs
 	PlaidBaseURL            string // PLAID_BASE_URL (overrides sandbox/production hosts)
 	PlaidQueueURL           string // PLAID_QUEUE_URL: SQS queue of Plaid Item syncs
 	SplitsQueueURL          string // SPLITS_QUEUE_URL: SQS queue of split funding (Stripe webhook -> splits)
@@ -75,7 +76,8 @@ func ConfigFromEnv(getenv func(string) string) Config {
 		StripeAPIURL: getenv("STRIPE_API_URL"), StripeConnectURL: getenv("STRIPE_CONNECT_URL"),
 		StripeAuthorize: getenv("STRIPE_AUTHORIZE_URL"), StripeOnboardingStandIn: getenv("STRIPE_ONBOARDING_STANDIN_URL"), QualpayBaseURL: getenv("QUALPAY_BASE_URL"),
 		PublicBaseURL: getenv("PUBLIC_BASE_URL"), WorkQueueURL: getenv("WORK_QUEUE_URL"),
-		PlaidBaseURL: getenv("PLAID_BASE_URL"), PlaidQueueURL: getenv("PLAID_QUEUE_URL"), SplitsQueueURL: getenv("SPLITS_QUEUE_URL"), PlaidSyncInterval: 6 * time.Hour,
+		ReconcileQueueURL: getenv("RECONCILE_QUEUE_URL"),
+		PlaidBaseURL:      getenv("PLAID_BASE_URL"), PlaidQueueURL: getenv("PLAID_QUEUE_URL"), SplitsQueueURL: getenv("SPLITS_QUEUE_URL"), PlaidSyncInterval: 6 * time.Hour,
 		NotifyQueueURL: getenv("NOTIFY_QUEUE_URL"),
 		AWSAccessKeyID: getenv("AWS_ACCESS_KEY_ID"), AWSSecretAccessKey: getenv("AWS_SECRET_ACCESS_KEY"),
 		AWSSessionToken: getenv("AWS_SESSION_TOKEN"),

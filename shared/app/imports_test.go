@@ -30,9 +30,11 @@ func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
 		"reconcile": {"reconfn", "stores", "workerfn", "sqsclient"},
 		"reports":   {"reconfn", "stores", "workerfn", "sqsclient"},
 		"worker":    {"workerfn", "stores", "sqsclient", "smclient"},
-		// The Embedded UI serves the connect, payouts and reconciliation services.
+		// The Embedded UI serves the connect and payouts services and reads
+		// reconciliation (reconfn.EmbedService; its writes are the reconcile function's).
 		"embedded": {"embeddedfn", "connectfn", "reconfn", "workerfn", "stores", "sqsclient", "smclient"},
-		// Syncs reconcile the company afterwards (reconfn.Service).
+		// Syncs store bank lines (reconfn.Service's feed) and queue the company's
+		// reconcile run for the reconcile function (reconfn.Queue).
 		"plaid": {"plaidfn", "reconfn", "stores", "workerfn", "sqsclient", "smclient"},
 		// Issue 20: endpoints/events API, the relay and the sender share one builder.
 		"notifications":        {"notifyfn", "sqsclient", "smclient"},

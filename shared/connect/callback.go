@@ -3,8 +3,9 @@ package connect
 import (
 	"errors"
 	"fmt"
-	"html"
 	"net/http"
+
+	"github.com/payrecon/payrecon/shared/httpapi"
 )
 
 // The callback answers browsers, not API clients: HTML pages, and redirects
@@ -36,7 +37,7 @@ func WritePage(w http.ResponseWriter, status int, title, text string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
 	w.WriteHeader(status)
-	_, _ = fmt.Fprintf(w, messagePage, html.EscapeString(title), html.EscapeString(text))
+	_, _ = fmt.Fprintf(w, messagePage, httpapi.EscapeHTML(title), httpapi.EscapeHTML(text))
 }
 
 // handleStart binds the flow to this browser and sends it on to Stripe.

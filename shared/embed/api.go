@@ -25,9 +25,19 @@ func (s *Service) apiRoutes(r *httpapi.Router) {
 	r.Handle(http.MethodGet, a+"/payouts", s.api(only(Payouts, Reconciliation), false, s.apiPayouts), pub)
 	r.Handle(http.MethodGet, a+"/payouts/{payout_id}", s.api(only(Payouts), false, s.apiPayout), pub)
 	r.Handle(http.MethodGet, a+"/matches", s.api(only(Reconciliation), false, s.apiMatches), pub)
+	r.Handle(http.MethodGet, a+"/exceptions", s.api(only(Reconciliation), false, s.apiExceptions), pub)
+}
+
+// MatchRoutes mounts the page's reconciliation writes (manual match, unmatch)
+// with the same cookie session and CSRF checks. The reconcile function serves
+// them (template.yaml routes these two paths to it), as it serves the API's
+// manual matches: the embedded function only reads reconciliation, so it does
+// not link the matcher (≈0.6 MB of its bootstrap, docs/lambda-size.md).
+func MatchRoutes(r *httpapi.Router, s *Service) {
+	pub := httpapi.Public()
+	a := PagePath + "/api"
 	r.Handle(http.MethodPost, a+"/matches", s.api(only(Reconciliation), true, s.apiManualMatch), pub, httpapi.MaxBody(8<<10))
 	r.Handle(http.MethodDelete, a+"/matches/{match_id}", s.api(only(Reconciliation), true, s.apiUnmatch), pub)
-	r.Handle(http.MethodGet, a+"/exceptions", s.api(only(Reconciliation), false, s.apiExceptions), pub)
 }
 
 func only(cs ...string) []string { return cs }

@@ -49,7 +49,8 @@ type Service struct {
 	// PublicBaseURL is this deployment's public URL; webhooks go to PublicBaseURL/plaid.
 	PublicBaseURL string
 	Feed          Feed
-	// Reconcile runs the company's reconciliation after a sync changed its feed.
+	// Reconcile starts the company's reconciliation after a sync (the plaid
+	// function queues it for the reconcile function: plaidfn).
 	Reconcile func(ctx context.Context, pid, cid string) error
 	Queue     queue.Enqueuer
 	Keys      *KeyCache

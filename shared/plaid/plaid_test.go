@@ -12,9 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/plaidfn"
 	"github.com/payrecon/payrecon/shared/app/reconfn"
+	"github.com/payrecon/payrecon/shared/app/sqsclient"
 	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/local/outboxtest"
@@ -43,7 +47,9 @@ type world struct {
 	pid, key, cid string
 }
 
-func newWorld(t testing.TB) *world {
+// newWorld starts the fake and the functions; setup runs on the Env before
+// the functions are built (their services read its Config once).
+func newWorld(t testing.TB, setup ...func(*testenv.Env)) *world {
 	t.Helper()
 	fake, err := plaidfake.New(t, clientID, secret)
 	if err != nil {
@@ -56,6 +62,9 @@ func newWorld(t testing.TB) *world {
 	co, _, err := env.Companies.Create(context.Background(), pid, "bakery", "Bakery")
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(env)
 	}
 	plaidfn.LocalQueue(env.Env).Sync = true // a queued sync runs before the webhook answers
 	return &world{t: t, env: env, fake: fake, srv: env.Server("plaid", "reports", "reconcile"), pid: pid, key: key, cid: co.ID}
@@ -579,5 +588,62 @@ func TestLongUpdateContinues(t *testing.T) {
 	}
 	if len(amt) != 5 || amt["l1"] != -150 {
 		t.Fatalf("lines: %+v", amt)
+	}
+}
+
+// TestSyncQueuesReconcileRun: deployed (RECONCILE_QUEUE_URL set), a finished
+// sync hands the company's run to the reconcile function's queue, one message
+// per sync, instead of reconciling in the plaid function (which does not link
+// the matcher). Locally the same run happens in process (the other tests).
+func TestSyncQueuesReconcileRun(t *testing.T) {
+	ctx := context.Background()
+	var queueURL string
+	w := newWorld(t, func(env *testenv.Env) {
+		env.Cfg.SQSEndpoint = env.Stack.SecretsURL // moto_server serves SQS too
+		out, err := sqsclient.New(env.Env).CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(env.Cfg.Table + "-reconcile")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		queueURL = aws.ToString(out.QueueUrl)
+		env.Cfg.ReconcileQueueURL = queueURL
+	})
+	received := func() []reconsvc.CompanyRef {
+		t.Helper()
+		var refs []reconsvc.CompanyRef
+		for {
+			out, err := sqsclient.New(w.env.Env).ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Messages) == 0 {
+				return refs
+			}
+			for _, m := range out.Messages {
+				ref, err := reconsvc.DecodeRef(aws.ToString(m.Body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				refs = append(refs, ref)
+				if _, err := sqsclient.New(w.env.Env).DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	w.configure()
+	it := w.link() // its first sync runs at once (the in-process sync queue)
+	want := reconsvc.CompanyRef{PartnerID: w.pid, CompanyID: w.cid}
+	if got := received(); len(got) != 1 || got[0] != want {
+		t.Fatalf("after the first sync: %+v, want one %+v", got, want)
+	}
+	w.fake.Add(it.ItemID, txn("dep1", "-38.90", time.Now().UTC(), "STRIPE PAYOUT"))
+	if _, err := plaidfn.Service(w.env.Env).Sync(ctx, w.pid, w.cid, it.ItemID); err != nil {
+		t.Fatal(err)
+	}
+	if got := received(); len(got) != 1 || got[0] != want {
+		t.Fatalf("after a sync with a new line: %+v, want one %+v", got, want)
+	}
+	if lines := w.bankLines(); len(lines) != 1 {
+		t.Fatalf("bank lines %+v", lines)
 	}
 }

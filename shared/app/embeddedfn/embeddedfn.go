@@ -1,5 +1,7 @@
 // Package embeddedfn builds the embedded function: embed sessions and the
-// Embedded UI page with its API over the connect, payouts and reconciliation services.
+// Embedded UI page with its API over the connect, payouts and reconciliation
+// services. The page's reconciliation writes are served by the reconcile
+// function (reconfn.ReconcileHandler, embed.MatchRoutes).
 package embeddedfn
 
 import (
@@ -8,16 +10,14 @@ import (
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/connectfn"
 	"github.com/payrecon/payrecon/shared/app/reconfn"
-	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/embed"
 )
 
-// Service builds the embed service over the Env.
+// Service builds the embed service over the Env, with the connect service.
 func Service(e *app.Env) *embed.Service {
-	return &embed.Service{
-		Store: e.Store, Companies: e.Companies, Connect: connectfn.Service(e), Payouts: stores.Payouts(e),
-		Recon: reconfn.Service(e), Now: e.Now, Token: e.IDs.Token, PublicBaseURL: e.Cfg.PublicBaseURL, Log: e.Log,
-	}
+	s := reconfn.EmbedService(e)
+	s.Connect = connectfn.Service(e)
+	return s
 }
 
 // Handler serves POST /v1/companies/{id}/embed-sessions, /v1/embed-settings and /embed….

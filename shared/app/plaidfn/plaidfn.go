@@ -20,6 +20,7 @@ import (
 	"github.com/payrecon/payrecon/shared/plaid"
 	"github.com/payrecon/payrecon/shared/plaiditems"
 	"github.com/payrecon/payrecon/shared/queue"
+	"github.com/payrecon/payrecon/shared/recon/reconsvc"
 )
 
 var (
@@ -33,15 +34,16 @@ func Service(e *app.Env) *plaid.Service {
 		return s.(*plaid.Service)
 	}
 	smclient.Use(e) // Plaid access tokens
-	rs := reconfn.Service(e)
+	runs := reconfn.Queue(e)
 	s := &plaid.Service{
 		Items: Items(e), Secrets: e.Secrets, Stage: e.Cfg.Stage, HTTP: e.HTTP, BaseURL: e.Cfg.PlaidBaseURL,
-		PublicBaseURL: e.Cfg.PublicBaseURL, Feed: rs, Queue: Queue(e), Keys: &plaid.KeyCache{},
+		PublicBaseURL: e.Cfg.PublicBaseURL, Feed: reconfn.Service(e), Queue: Queue(e), Keys: &plaid.KeyCache{},
 		Now: e.Now, IDs: e.IDs, Log: e.Log,
-		// The reconcile run follows the sync that changed the feed.
+		// The reconcile run follows the sync that changed the feed. The
+		// reconcile function runs it (its queue; in this process locally):
+		// the plaid function stores bank lines and does not link the matcher.
 		Reconcile: func(ctx context.Context, pid, cid string) error {
-			_, err := rs.Reconcile(ctx, pid, cid, false)
-			return err
+			return runs(ctx, reconsvc.CompanyRef{PartnerID: pid, CompanyID: cid})
 		},
 	}
 	v, _ := services.LoadOrStore(e, s)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +18,7 @@ import (
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
 	"github.com/payrecon/payrecon/shared/app/stores"
 	"github.com/payrecon/payrecon/shared/app/workerfn"
+	"github.com/payrecon/payrecon/shared/embed"
 	"github.com/payrecon/payrecon/shared/httpapi"
 	"github.com/payrecon/payrecon/shared/plaiditems"
 	"github.com/payrecon/payrecon/shared/queue"
@@ -38,11 +40,23 @@ func BankFeedHandler(e *app.Env) http.Handler {
 	return r.Handler()
 }
 
-// ReconcileHandler serves on-demand runs, manual matches, unmatching and accounts.
+// ReconcileHandler serves on-demand runs, manual matches, unmatching and
+// accounts, and the same manual match and unmatch for the Embedded UI page.
 func ReconcileHandler(e *app.Env) http.Handler {
 	r := e.Router()
 	reconsvc.ReconcileRoutes(r, Service(e), e.Companies)
+	embed.MatchRoutes(r, EmbedService(e))
 	return r.Handler()
+}
+
+// EmbedService is the Embedded UI's service over payouts and reconciliation:
+// the embedded function adds the connect service; the reconcile function
+// serves the page's manual matches with it (embed.MatchRoutes).
+func EmbedService(e *app.Env) *embed.Service {
+	return &embed.Service{
+		Store: e.Store, Companies: e.Companies, Payouts: stores.Payouts(e), Recon: Service(e),
+		Now: e.Now, Token: e.IDs.Token, PublicBaseURL: e.Cfg.PublicBaseURL, Log: e.Log,
+	}
 }
 
 // ReportsHandler serves the read side: matches, journal entries, exceptions, bank transactions.
@@ -129,6 +143,38 @@ func scheduleTick(ctx context.Context, e *app.Env, svc *reconsvc.Service, send f
 	res, err := svc.Schedule(ctx, send)
 	res.QualpayPulls, res.PlaidSyncs = queued, syncs
 	return res, err
+}
+
+// inProcess runs a queued company in this process; nil until EnableInProcess.
+// A function value rather than a call, so the functions that hand runs over
+// (plaid) do not link the matcher (≈0.3 MB of the plaid bootstrap).
+var inProcess atomic.Pointer[func(*app.Env) func(context.Context, reconsvc.CompanyRef) error]
+
+// EnableInProcess makes Queue run a company's reconciliation in this process,
+// right away, when RECONCILE_QUEUE_URL is unset. Only local code calls it (the
+// local runner, the test harness); a deployed function has the queue URL.
+func EnableInProcess() {
+	f := func(e *app.Env) func(context.Context, reconsvc.CompanyRef) error {
+		return func(ctx context.Context, c reconsvc.CompanyRef) error {
+			_, err := Service(e).RunRef(ctx, c)
+			return err
+		}
+	}
+	inProcess.Store(&f)
+}
+
+// Queue hands one company's run to the reconcile function: a message on its
+// queue when RECONCILE_QUEUE_URL is set (AWS, make invoke), else the same run in
+// this process if local code enabled it (EnableInProcess), else an error (a
+// misconfigured function fails loudly; the company stays due for the schedule).
+func Queue(e *app.Env) func(context.Context, reconsvc.CompanyRef) error {
+	if e.Cfg.ReconcileQueueURL != "" {
+		return (&companySender{API: sqsclient.New(e), QueueURL: e.Cfg.ReconcileQueueURL}).Send
+	}
+	if f := inProcess.Load(); f != nil {
+		return (*f)(e)
+	}
+	return func(context.Context, reconsvc.CompanyRef) error { return errors.New("RECONCILE_QUEUE_URL is not set") }
 }
 
 // Entry is the reconcile function's Lambda handler (RECONCILE_QUEUE_URL names the fan-out queue).
