@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/payrecon/payrecon/shared/app"
-	"github.com/payrecon/payrecon/shared/app/reconfn"
+	"github.com/payrecon/payrecon/shared/app/reconrun"
 	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/app/splitsfn"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
@@ -209,7 +209,7 @@ func buildLocal(ctx context.Context, stack *localstack.Stack, base string, geten
 	// Split funding, which the Stripe webhook queues for the splits function,
 	// runs in the webhook's request here (unless SPLITS_QUEUE_URL is set).
 	webhookfn.EnableInProcess(splitsfn.Fund)
-	reconfn.EnableInProcess() // and a Plaid sync's reconcile run (unless RECONCILE_QUEUE_URL is set)
+	reconrun.EnableInProcess() // and a Plaid sync's reconcile run (unless RECONCILE_QUEUE_URL is set)
 	if err := samtemplate.CreateTable(ctx, e.DB, filepath.Join(root, "template.yaml"), cfg.Table); err != nil {
 		return nil, err
 	}

@@ -26,16 +26,17 @@ func TestEachFunctionLinksOnlyItsOwnCode(t *testing.T) {
 		// The daily Account Updater pass queues its jobs on the work queue.
 		"vault":     {"vaultfn", "workerfn", "stores", "sqsclient", "smclient"},
 		"splits":    {"splitsfn", "smclient"},
-		"bank-feed": {"reconfn", "stores", "workerfn", "sqsclient"},
-		"reconcile": {"reconfn", "stores", "workerfn", "sqsclient"},
-		"reports":   {"reconfn", "stores", "workerfn", "sqsclient"},
+		"bank-feed": {"reconfn", "reconrun", "stores", "workerfn", "sqsclient"},
+		"reconcile": {"reconfn", "reconrun", "stores", "workerfn", "sqsclient"},
+		"reports":   {"reconfn", "reconrun", "stores", "workerfn", "sqsclient"},
 		"worker":    {"workerfn", "stores", "sqsclient", "smclient"},
 		// The Embedded UI serves the connect and payouts services and reads
 		// reconciliation (reconfn.EmbedService; its writes are the reconcile function's).
-		"embedded": {"embeddedfn", "connectfn", "reconfn", "workerfn", "stores", "sqsclient", "smclient"},
-		// Syncs store bank lines (reconfn.Service's feed) and queue the company's
-		// reconcile run for the reconcile function (reconfn.Queue).
-		"plaid": {"plaidfn", "reconfn", "stores", "workerfn", "sqsclient", "smclient"},
+		"embedded": {"embeddedfn", "connectfn", "reconfn", "reconrun", "workerfn", "stores", "sqsclient", "smclient"},
+		// Syncs store bank lines (reconrun.Service's feed) and queue the company's
+		// reconcile run for the reconcile function (reconrun.Queue); neither the
+		// reconcile builder (the Embedded UI's routes) nor the worker's.
+		"plaid": {"plaidfn", "reconrun", "stores", "sqsclient", "smclient"},
 		// Issue 20: endpoints/events API, the relay and the sender share one builder.
 		"notifications":        {"notifyfn", "sqsclient", "smclient"},
 		"notifications-relay":  {"notifyfn", "sqsclient", "smclient"},

@@ -12,10 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/payrecon/payrecon/shared/app"
-	"github.com/payrecon/payrecon/shared/app/reconfn"
+	"github.com/payrecon/payrecon/shared/app/reconrun"
 	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
-	"github.com/payrecon/payrecon/shared/app/workerfn"
 	"github.com/payrecon/payrecon/shared/httpapi"
 	"github.com/payrecon/payrecon/shared/plaid"
 	"github.com/payrecon/payrecon/shared/plaiditems"
@@ -34,10 +33,10 @@ func Service(e *app.Env) *plaid.Service {
 		return s.(*plaid.Service)
 	}
 	smclient.Use(e) // Plaid access tokens
-	runs := reconfn.Queue(e)
+	runs := reconrun.Queue(e)
 	s := &plaid.Service{
 		Items: Items(e), Secrets: e.Secrets, Stage: e.Cfg.Stage, HTTP: e.HTTP, BaseURL: e.Cfg.PlaidBaseURL,
-		PublicBaseURL: e.Cfg.PublicBaseURL, Feed: reconfn.Service(e), Queue: Queue(e), Keys: &plaid.KeyCache{},
+		PublicBaseURL: e.Cfg.PublicBaseURL, Feed: reconrun.Service(e), Queue: Queue(e), Keys: &plaid.KeyCache{},
 		Now: e.Now, IDs: e.IDs, Log: e.Log,
 		// The reconcile run follows the sync that changed the feed. The
 		// reconcile function runs it (its queue; in this process locally):
@@ -83,7 +82,7 @@ func Entry(e *app.Env) (any, error) {
 		return nil, errors.New("PLAID_QUEUE_URL is not set")
 	}
 	httpH := httpapi.Lambda(Handler(e))
-	sqsH := workerfn.SQSHandler(e, Service(e))
+	sqsH := queue.SQSHandler(e.Log, Service(e))
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		if app.Trigger(raw) == "aws:sqs" {
 			var ev events.SQSEvent

@@ -88,30 +88,10 @@ func LocalQueue(e *app.Env) *queue.InProcess {
 	return q.(*queue.InProcess)
 }
 
-// SQSHandler runs each message through h and reports failures individually
-// (ReportBatchItemFailures), so one bad job is retried and then dead-lettered
-// without holding up the rest of the batch.
+// SQSHandler is queue.SQSHandler with the Env's logger: failures are reported
+// per message (ReportBatchItemFailures), permanent ones dropped and logged.
 func SQSHandler(e *app.Env, h queue.Handler) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
-	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		var res events.SQSEventResponse
-		for _, m := range ev.Records {
-			j, err := queue.Decode(m.Body)
-			if err == nil {
-				err = h.Handle(ctx, j)
-			}
-			if errors.Is(err, queue.ErrPermanent) {
-				// Retrying cannot fix it (a malformed job, a bad argument): log it and
-				// acknowledge, rather than let SQS redeliver it until the DLQ.
-				e.Log.ErrorContext(ctx, "job dropped: permanent failure", "message_id", m.MessageId, "kind", j.Kind, "object_id", j.ObjectID, "err", err)
-				continue
-			}
-			if err != nil {
-				e.Log.ErrorContext(ctx, "job failed", "message_id", m.MessageId, "kind", j.Kind, "object_id", j.ObjectID, "err", err)
-				res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-			}
-		}
-		return res, nil
-	}
+	return queue.SQSHandler(e.Log, h)
 }
 
 // Entry is the worker function's Lambda handler: work queue batches only. The

@@ -18,7 +18,7 @@ import (
 	"testing"
 
 	"github.com/payrecon/payrecon/shared/app"
-	"github.com/payrecon/payrecon/shared/app/reconfn"
+	"github.com/payrecon/payrecon/shared/app/reconrun"
 	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/app/splitsfn"
 	"github.com/payrecon/payrecon/shared/app/webhookfn"
@@ -73,7 +73,7 @@ func New(t testing.TB, opts ...func(*app.Config)) *Env {
 	// No SPLITS_QUEUE_URL: the Stripe webhook runs split funding in this
 	// process, through the splits queue's message form.
 	webhookfn.EnableInProcess(splitsfn.Fund)
-	reconfn.EnableInProcess() // no RECONCILE_QUEUE_URL: a Plaid sync's reconcile runs here too
+	reconrun.EnableInProcess() // no RECONCILE_QUEUE_URL: a Plaid sync's reconcile runs here too
 	cfg := app.ConfigFromEnv(func(k string) string { return vars[k] })
 	for _, o := range opts {
 		o(&cfg)
