@@ -15,6 +15,7 @@ import (
 
 	"github.com/payrecon/payrecon/shared/app/notifyfn"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
+	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/local/sqsesm"
 	"github.com/payrecon/payrecon/shared/local/streamesm"
 	"github.com/payrecon/payrecon/shared/local/webhookrecv"
@@ -68,17 +69,20 @@ func startNotifications(ctx context.Context, l *local, base string) (*notificati
 		poller: &sqsesm.Poller{API: sqsclient.New(l.Env), QueueURL: q.URL, Handler: notifyfn.Sender(l.Env, q).HandleSQS, BatchSize: 1}}
 	n.stream = &streamesm.Poller{API: dynamodbstreams.NewFromConfig(l.Env.AWS, func(o *dynamodbstreams.Options) {
 		o.BaseEndpoint = aws.String(l.Env.Cfg.DynamoEndpoint)
-	}), StreamARN: l.StreamARN, Handler: n.relay.HandleStream, Filter: outboxInsert, MaxRetries: 10}
+	}), StreamARN: l.StreamARN, Handler: n.relay.HandleStream, Filter: outboxPending, MaxRetries: 10}
 	return n, nil
 }
 
-// outboxInsert is the relay's FilterCriteria in template.yaml (checked there
-// by notify's TestTemplateStreamFilter): an event item still pending.
+// outboxPending is the relay's FilterCriteria in template.yaml (checked there
+// by notify's TestTemplateStreamFilter): an event item or an invoice whose
+// NewImage is on the pending index.
 // {"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"EVT#"}]}},"NewImage":{"gsi1pk":{"S":[{"prefix":"OUTBOX#PENDING#"}]}}}}
-func outboxInsert(r events.DynamoDBEventRecord) bool {
+// {"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"INVOICE#"}]}},"NewImage":{"gsi1pk":{"S":[{"prefix":"OUTBOX#PENDING#"}]}}}}
+func outboxPending(r events.DynamoDBEventRecord) bool {
 	sk, ok := r.Change.Keys["sk"]
 	g, pending := r.Change.NewImage["gsi1pk"]
-	return ok && sk.DataType() == events.DataTypeString && strings.HasPrefix(sk.String(), outbox.SKPrefix) &&
+	return ok && sk.DataType() == events.DataTypeString &&
+		(strings.HasPrefix(sk.String(), outbox.SKPrefix) || strings.HasPrefix(sk.String(), invoices.SK(""))) &&
 		pending && g.DataType() == events.DataTypeString && strings.HasPrefix(g.String(), outbox.PendingPrefix)
 }
 

@@ -29,8 +29,10 @@ import (
 
 // Reasons raised by money movements.
 const (
-	CurrencyMismatch         = "currency_mismatch"
-	Overpaid                 = "overpaid"
+	CurrencyMismatch = "currency_mismatch"
+	Overpaid         = "overpaid"
+	// TooManyPayments: an invoice already records its maximum of payments.
+	TooManyPayments          = "too_many_payments"
 	SplitsNeedPlatformCharge = "splits_need_platform_charge"
 	TransferReversalFailed   = "transfer_reversal_failed"
 	TransferFailed           = "transfer_failed"

@@ -76,6 +76,17 @@ type Invoice struct {
 	ReconciledAt     *time.Time `dynamodbav:"reconciled_at,omitempty" json:"reconciled_at,omitempty"`
 	CreatedAt        time.Time  `dynamodbav:"created_at" json:"created_at"`
 	UpdatedAt        time.Time  `dynamodbav:"updated_at" json:"updated_at"`
+	// Pays is what each payment contributed, by payment ID (see received.go):
+	// in the item so paying an invoice is one read and one write. Create
+	// writes it empty (an update can only set a key of an existing map), and
+	// no write ever puts a whole invoice over a stored one, so it is never lost.
+	Pays map[string]PaymentLink `dynamodbav:"pays" json:"-"`
+	// PaysVersion counts the writes of Pays; each is conditional on it.
+	PaysVersion int64 `dynamodbav:"pays_v,omitempty" json:"-"`
+	// EventType and EventAt, with the item's gsi1pk/gsi1sk, are the marker of
+	// the event a status move announces, until the relay has written it (PendingEvent).
+	EventType string     `dynamodbav:"evt_type,omitempty" json:"-"`
+	EventAt   *time.Time `dynamodbav:"evt_at,omitempty" json:"-"`
 }
 
 type ref struct {
@@ -167,7 +178,7 @@ func (s *Store) Create(ctx context.Context, partnerID, companyID string, in Inpu
 	inv := Invoice{
 		PartnerID: partnerID, CompanyID: companyID, ID: s.IDs.ID("inv"), ExternalID: in.ExternalID, Number: in.Number,
 		Customer: in.Customer, Amount: in.Amount, Currency: in.Currency, IssuedAt: in.IssuedAt, DueAt: in.DueAt,
-		Status: StatusOpen, CreatedAt: now, UpdatedAt: now,
+		Status: StatusOpen, CreatedAt: now, UpdatedAt: now, Pays: map[string]PaymentLink{},
 	}
 	pk := store.CompanyPK(partnerID, companyID)
 	inv.PK, inv.SK = pk, SK(inv.ID)

@@ -4,14 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/exceptions"
 	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/store"
@@ -19,10 +19,12 @@ import (
 
 // Invoices follow the money actually received (DESIGN "Invoices follow money").
 // Each payment that names an invoice is recorded once per invoice as a
-// PaymentLink (INVPAY#<invoice>#<payment>) holding what that payment last
-// contributed; the invoice's amount_paid is the sum of its links' contributions,
-// so a replayed or out-of-order event changes nothing twice. The invoice's
-// status is derived from the totals:
+// PaymentLink holding what that payment last contributed. The links live in
+// the invoice item itself (its "pays" map, keyed by payment ID, at most
+// maxLinks entries, guarded by the item's pays_v version), so paying an
+// invoice reads one item and writes one item. The invoice's amount_paid is the
+// sum of its links' contributions, so a replayed or out-of-order event changes
+// nothing twice. The invoice's status is derived from the totals:
 //
 //	amount_paid >= amount due          paid (reconciled once every paying payment is in a matched payout)
 //	a payment still processing (ACH)   processing
@@ -53,11 +55,9 @@ type Received struct {
 	Lost      int64  // cumulative amount lost in disputes
 }
 
-// PaymentLink is the stored contribution of one payment to one invoice.
+// PaymentLink is the stored contribution of one payment to one invoice: one
+// entry of the invoice item's pays map (never in API answers).
 type PaymentLink struct {
-	store.Keys
-	PartnerID  string `dynamodbav:"partner_id"`
-	InvoiceID  string `dynamodbav:"invoice_id"`
 	PaymentID  string `dynamodbav:"payment_id"`
 	ChargeID   string `dynamodbav:"charge_id,omitempty"`
 	State      string `dynamodbav:"state"`
@@ -68,11 +68,10 @@ type PaymentLink struct {
 	Counted    int64  `dynamodbav:"counted"`    // added to the invoice's amount_paid
 	Pending    int64  `dynamodbav:"pending"`    // added to the invoice's amount_processing
 	Reconciled bool   `dynamodbav:"reconciled"` // in a matched payout
-	Version    int64  `dynamodbav:"version"`
 }
 
-func linkPrefix(invoiceID string) string        { return "INVPAY#" + invoiceID + "#" }
-func linkSK(invoiceID, paymentID string) string { return linkPrefix(invoiceID) + paymentID }
+// Link is what paymentID has contributed to inv so far (zero when nothing).
+func (inv Invoice) Link(paymentID string) PaymentLink { return inv.Pays[paymentID] }
 
 // stateRank: a payment goes processing -> failed -> succeeded, never back. A
 // failure is not final for a Stripe PaymentIntent: after a decline
@@ -203,107 +202,40 @@ func displayID(inv Invoice) string {
 	return inv.ID
 }
 
-// ApplyPayment reads the payment's link to inv and builds the writes that record
-// r: the link (conditional on the version read), the invoice totals and status
-// (conditional on the totals read, so two payments of one invoice cannot both
-// apply from the same state: the loser's transaction fails and is re-planned),
+// ApplyPayment builds the writes that record r on inv as read (its pays map
+// holds the payment's previous link): one conditional update of the invoice
+// item (the link, the totals and status, and the event marker of a status move)
 // and any exception raised. No writes when the report changes nothing.
-func (s *Store) ApplyPayment(ctx context.Context, inv Invoice, r Received) ([]types.TransactWriteItem, Settlement, error) {
-	if r.PaymentID == "" || len(r.PaymentID) > 255 || inv.PartnerID == "" || inv.CompanyID == "" {
-		return nil, Settlement{}, errors.New("invoices: a stored invoice and a payment ID are required")
-	}
-	old, err := s.Link(ctx, inv, r.PaymentID)
-	if err != nil {
-		return nil, Settlement{}, err
-	}
-	return s.ApplyPaymentOver(inv, old, r)
+func (s *Store) ApplyPayment(_ context.Context, inv Invoice, r Received) ([]types.TransactWriteItem, Settlement, error) {
+	return s.ApplyPaymentOver(inv, inv.Link(r.PaymentID), r)
 }
 
-// Link reads what paymentID has contributed to inv so far (zero when nothing).
-func (s *Store) Link(ctx context.Context, inv Invoice, paymentID string) (PaymentLink, error) {
-	var old PaymentLink
-	if err := s.DB.Get(ctx, store.CompanyPK(inv.PartnerID, inv.CompanyID), linkSK(inv.ID, paymentID), &old); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return PaymentLink{}, err
-	}
-	return old, nil
-}
-
-// InvoiceWithLink reads an invoice by our ID together with the payment's link
-// to it in one round trip (BatchGetItem), so a webhook that pays an invoice
-// reads once before its transaction. NotFound when there is no such invoice.
-func (s *Store) InvoiceWithLink(ctx context.Context, partnerID, companyID, invoiceID, paymentID string) (Invoice, PaymentLink, error) {
-	var inv Invoice
-	var link PaymentLink
-	if invoiceID == "" || len(invoiceID) > 64 || paymentID == "" || len(paymentID) > 255 {
-		return inv, link, apperr.New(apperr.NotFound, "invoice not found")
-	}
-	pk := store.CompanyPK(partnerID, companyID)
-	keys := []map[string]types.AttributeValue{store.Key(pk, SK(invoiceID)), store.Key(pk, linkSK(invoiceID, paymentID))}
-	err := s.DB.BatchGet(ctx, keys, func(items []map[string]types.AttributeValue) error {
-		for _, it := range items {
-			sk, _ := it["sk"].(*types.AttributeValueMemberS)
-			if sk == nil {
-				continue
-			}
-			var out any = &inv
-			if sk.Value != SK(invoiceID) {
-				out = &link
-			}
-			if err := attributevalue.UnmarshalMap(it, out); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return Invoice{}, PaymentLink{}, err
-	}
-	if inv.ID == "" {
-		return Invoice{}, PaymentLink{}, apperr.New(apperr.NotFound, "invoice not found")
-	}
-	return inv, link, nil
-}
-
-// ApplyPaymentOver is ApplyPayment with the payment's link already read (old is
-// the zero PaymentLink when the payment has not touched inv yet).
+// ApplyPaymentOver is ApplyPayment with the payment's previous link given (old
+// is the zero PaymentLink when the payment has not touched inv yet).
 func (s *Store) ApplyPaymentOver(inv Invoice, old PaymentLink, r Received) ([]types.TransactWriteItem, Settlement, error) {
 	if r.PaymentID == "" || len(r.PaymentID) > 255 || inv.PartnerID == "" || inv.CompanyID == "" {
 		return nil, Settlement{}, errors.New("invoices: a stored invoice and a payment ID are required")
 	}
-	pk := store.CompanyPK(inv.PartnerID, inv.CompanyID)
 	now := s.now()
 	st := Settle(inv, old, r, now)
 	if !st.Changed {
 		return nil, st, nil
 	}
-	l := st.Link
-	l.PK, l.SK, l.PartnerID, l.InvoiceID = pk, linkSK(inv.ID, r.PaymentID), inv.PartnerID, inv.ID
-	l.Version = old.Version + 1
-	cond, vals := "attribute_not_exists(pk)", map[string]any(nil)
-	if old.Version > 0 {
-		cond, vals = "version = :v", map[string]any{":v": old.Version}
-	}
-	put, err := s.DB.PutInput(l, cond, vals)
-	if err != nil {
-		return nil, st, err
-	}
-	tx := []types.TransactWriteItem{store.TxPut(put)}
-	next := st.Invoice
-	if next.AmountPaid != inv.AmountPaid || next.AmountProcessing != inv.AmountProcessing || next.Status != inv.Status {
-		up, err := s.totalsTx(inv, next, now)
+	var tx []types.TransactWriteItem
+	if _, linked := inv.Pays[r.PaymentID]; !linked && len(inv.Pays) >= maxLinks {
+		// The item holds at most maxLinks payments: this one is not counted,
+		// and a person settles the invoice.
+		st.Invoice, st.Exceptions = inv, []exceptions.Raised{{
+			Key: "invoice:" + inv.ID + ":too_many_payments", Reason: exceptions.TooManyPayments, Source: "payments",
+			Message: fmt.Sprintf("invoice %s already has %d payments; payment %s was not counted toward it", displayID(inv), maxLinks, r.PaymentID),
+			Amount:  r.Amount, Currency: strings.ToUpper(r.Currency), OccurredAt: now,
+		}}
+	} else {
+		up, err := s.paymentUpdate(inv, st, r.PaymentID, now, "")
 		if err != nil {
 			return nil, st, err
 		}
 		tx = append(tx, up)
-	}
-	if typ := transitionEvent(inv.Status, next.Status); typ != "" {
-		obj := next
-		obj.UpdatedAt = now
-		ev, err := outbox.Emit(s.DB.Table, s.IDs, now, typ, inv.PartnerID, inv.CompanyID, inv.ID, obj)
-		if err != nil {
-			return nil, st, err
-		}
-		tx = append(tx, ev)
 	}
 	for _, x := range st.Exceptions {
 		xt, err := exceptions.RaiseTx(s.DB, exceptions.Events{IDs: s.IDs, Now: s.now}, inv.PartnerID, inv.CompanyID, x)
@@ -315,14 +247,107 @@ func (s *Store) ApplyPaymentOver(inv Invoice, old PaymentLink, r Received) ([]ty
 	return tx, st, nil
 }
 
+// ApplyUnread is the hot path of a payment naming an invoice by its ID: the
+// write ApplyPayment would build over an untouched open invoice of the
+// payment's amount and currency (no payment linked yet, nothing paid or
+// processing), without reading it. Its condition is exactly that assumption,
+// so when it holds the invoice item ends up byte for byte as the read path
+// would have left it; when it does not, the transaction is cancelled and the
+// caller plans again with the read (ApplyPayment). ok is false when the
+// assumed invoice would not change (nothing to guess).
+func (s *Store) ApplyUnread(partnerID, companyID, invoiceID string, r Received) (types.TransactWriteItem, bool, error) {
+	if r.PaymentID == "" || len(r.PaymentID) > 255 || partnerID == "" || companyID == "" || invoiceID == "" || len(invoiceID) > 64 {
+		return types.TransactWriteItem{}, false, errors.New("invoices: an invoice and a payment ID are required")
+	}
+	cur := strings.ToUpper(r.Currency)
+	assumed := Invoice{PartnerID: partnerID, CompanyID: companyID, ID: invoiceID, Amount: r.Amount, Currency: cur, Status: StatusOpen}
+	now := s.now()
+	st := Settle(assumed, PaymentLink{}, r, now)
+	if !st.Changed || len(st.Exceptions) > 0 || r.Amount <= 0 {
+		return types.TransactWriteItem{}, false, nil
+	}
+	up, err := s.paymentUpdate(assumed, st, r.PaymentID, now, "amount = :amt AND currency = :cur AND attribute_not_exists(pays.#pid)")
+	if err != nil {
+		return types.TransactWriteItem{}, false, err
+	}
+	extra, err := store.Values(map[string]any{":amt": r.Amount, ":cur": cur})
+	if err != nil {
+		return types.TransactWriteItem{}, false, err
+	}
+	maps.Copy(up.Update.ExpressionAttributeValues, extra)
+	return up, true, nil
+}
+
+// paymentUpdate is the one conditional UpdateItem of the invoice item that
+// records a settlement: the payment's link in the pays map, the totals and
+// status when they move, and, when the status move is announced, the event
+// marker (see PendingEvent). It applies only over the state inv was read in
+// (pays_v, status and totals), plus cond when given.
+func (s *Store) paymentUpdate(inv Invoice, st Settlement, paymentID string, now time.Time, cond string) (types.TransactWriteItem, error) {
+	link, err := store.Marshal(st.Link)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	next := st.Invoice
+	names := map[string]string{"#st": "status", "#pid": paymentID}
+	values := map[string]any{":ost": inv.Status, ":opaid": inv.AmountPaid, ":oproc": inv.AmountProcessing, ":nv": inv.PaysVersion + 1}
+	set := "SET pays.#pid = :link, pays_v = :nv"
+	remove := ""
+	conds := []string{"#st = :ost", "amount_paid = :opaid", "amount_processing = :oproc"}
+	if inv.PaysVersion == 0 {
+		conds = append(conds, "attribute_not_exists(pays_v)")
+	} else {
+		conds, values[":ov"] = append(conds, "pays_v = :ov"), inv.PaysVersion
+	}
+	if inv.AmountProcessing == 0 {
+		// Invoices written before amount_processing existed have no such attribute.
+		conds[2] = "(amount_processing = :oproc OR attribute_not_exists(amount_processing))"
+	}
+	if _, linked := inv.Pays[paymentID]; !linked {
+		conds, values[":maxlinks"] = append(conds, "size(pays) < :maxlinks"), maxLinks
+	}
+	if next.AmountPaid != inv.AmountPaid || next.AmountProcessing != inv.AmountProcessing || next.Status != inv.Status {
+		set += ", #st = :st, amount_paid = :paid, amount_processing = :proc, updated_at = :now, payment_id = :npid"
+		values[":st"], values[":paid"], values[":proc"], values[":now"], values[":npid"] = next.Status, next.AmountPaid, next.AmountProcessing, now, next.PaymentID
+		if next.PaidAt != nil {
+			set += ", paid_at = :pat"
+			values[":pat"] = next.PaidAt.UTC()
+		} else {
+			remove = " REMOVE paid_at, reconciled_at"
+		}
+	}
+	if typ := transitionEvent(inv.Status, next.Status); typ != "" {
+		if s.IDs == nil {
+			return types.TransactWriteItem{}, outbox.ErrNoIDs
+		}
+		id := s.IDs.ID("evt")
+		gpk, gsk := outbox.PendingKeys(id)
+		set += ", gsi1pk = :gpk, gsi1sk = :gsk, evt_type = :etype, evt_at = :now"
+		values[":gpk"], values[":gsk"], values[":etype"], values[":now"] = gpk, gsk, typ, now
+	}
+	if cond != "" {
+		conds = append(conds, cond)
+	}
+	av, err := store.Values(values)
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	av[":link"] = &types.AttributeValueMemberM{Value: link}
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName: aws.String(s.DB.Table), Key: store.Key(store.CompanyPK(inv.PartnerID, inv.CompanyID), SK(inv.ID)),
+		UpdateExpression: aws.String(set + remove), ConditionExpression: aws.String(strings.Join(conds, " AND ")),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: av,
+	}}, nil
+}
+
 // transitionEvent is the event a status change announces: invoice.paid on
 // every move into paid (open, processing or partially_paid → paid; again after a
 // refund took it back and a new payment paid it), invoice.partially_paid on
 // every move into partially_paid (a first instalment, or a partial refund of a
 // paid invoice). More money to an invoice already in that status, moves to
 // open or processing, and paid → reconciled announce nothing. The move happens
-// once (the totals update is conditional on the status read), so a replayed
-// payment never announces it twice.
+// once (the update is conditional on the state read), so a replayed payment
+// never announces it twice.
 func transitionEvent(from, to string) string {
 	switch {
 	case from == to:
@@ -335,42 +360,15 @@ func transitionEvent(from, to string) string {
 	return ""
 }
 
-// totalsTx writes next's totals and status, only over the state inv was read in.
-func (s *Store) totalsTx(inv, next Invoice, now time.Time) (types.TransactWriteItem, error) {
-	set := "SET #st = :st, amount_paid = :paid, amount_processing = :proc, updated_at = :now, payment_id = :pid"
-	remove := ""
-	values := map[string]any{":st": next.Status, ":paid": next.AmountPaid, ":proc": next.AmountProcessing, ":now": now,
-		":pid": next.PaymentID, ":ost": inv.Status, ":opaid": inv.AmountPaid, ":oproc": inv.AmountProcessing}
-	if next.PaidAt != nil {
-		set += ", paid_at = :pat"
-		values[":pat"] = next.PaidAt.UTC()
-	} else {
-		remove = " REMOVE paid_at, reconciled_at"
-	}
-	av, err := store.Values(values)
-	if err != nil {
-		return types.TransactWriteItem{}, err
-	}
-	cond := "#st = :ost AND amount_paid = :opaid AND amount_processing = :oproc"
-	if inv.AmountProcessing == 0 {
-		// Invoices written before amount_processing existed have no such attribute.
-		cond = "#st = :ost AND amount_paid = :opaid AND (amount_processing = :oproc OR attribute_not_exists(amount_processing))"
-	}
-	return types.TransactWriteItem{Update: &types.Update{
-		TableName: aws.String(s.DB.Table), Key: store.Key(store.CompanyPK(inv.PartnerID, inv.CompanyID), SK(inv.ID)),
-		UpdateExpression: aws.String(set + remove), ConditionExpression: aws.String(cond),
-		ExpressionAttributeNames: map[string]string{"#st": "status"}, ExpressionAttributeValues: av,
-	}}, nil
-}
-
 // PaymentRef names one payment of an invoice found in a payout (by payment or charge ID).
 type PaymentRef struct {
 	InvoiceID string
 	PaymentID string
 }
 
-// maxLinks caps the payments read per invoice (an invoice paid in more than
-// this many instalments is left for a person to reconcile).
+// maxLinks caps the payments one invoice item records (an invoice paid in more
+// than this many instalments raises too_many_payments and is left for a person
+// to settle). 200 links are about 30 KB of the item's 400 KB.
 const maxLinks = 200
 
 // PaymentsMatched records that payments are (matched=true) or are no longer
@@ -404,30 +402,20 @@ func (s *Store) PaymentsMatched(ctx context.Context, partnerID, companyID string
 	return nil
 }
 
+// matchInvoice reads the invoice (its links are in it) and writes the
+// payments' reconciled flags and the status in one conditional update.
 func (s *Store) matchInvoice(ctx context.Context, partnerID, companyID, id string, pays map[string]bool, matched bool) error {
 	inv, err := s.Get(ctx, partnerID, companyID, id)
 	if err != nil {
 		return err
 	}
-	pk := store.CompanyPK(partnerID, companyID)
-	var links []PaymentLink
-	if _, err := s.DB.QueryPage(ctx, store.Query{PK: pk, SKPrefix: linkPrefix(id), Limit: maxLinks}, &links); err != nil {
-		return err
-	}
-	now := s.now()
-	var tx []types.TransactWriteItem
+	links := maps.Clone(inv.Pays)
+	changed := false
 	all := len(links) > 0
-	for _, l := range links {
-		if pays[l.PaymentID] || (l.ChargeID != "" && pays[l.ChargeID]) {
-			if l.Reconciled != matched {
-				old := l.Version
-				l.Reconciled, l.Version = matched, l.Version+1
-				put, err := s.DB.PutInput(l, "version = :v", map[string]any{":v": old})
-				if err != nil {
-					return err
-				}
-				tx = append(tx, store.TxPut(put))
-			}
+	for pid, l := range links {
+		if (pays[l.PaymentID] || (l.ChargeID != "" && pays[l.ChargeID])) && l.Reconciled != matched {
+			l.Reconciled, changed = matched, true
+			links[pid] = l
 		}
 		if l.Counted > 0 && !l.Reconciled {
 			all = false
@@ -440,26 +428,54 @@ func (s *Store) matchInvoice(ctx context.Context, partnerID, companyID, id strin
 	case !matched && inv.Status == StatusReconciled:
 		next = StatusPaid
 	}
-	if next != inv.Status {
-		set := "SET #st = :next, updated_at = :now"
-		values := map[string]any{":next": next, ":cur": inv.Status, ":now": now}
-		if next == StatusReconciled {
-			set += ", reconciled_at = :now"
-		} else {
-			set += " REMOVE reconciled_at"
-		}
-		av, err := store.Values(values)
-		if err != nil {
-			return err
-		}
-		tx = append(tx, types.TransactWriteItem{Update: &types.Update{
-			TableName: aws.String(s.DB.Table), Key: store.Key(pk, SK(id)),
-			UpdateExpression: aws.String(set), ConditionExpression: aws.String("#st = :cur"),
-			ExpressionAttributeNames: map[string]string{"#st": "status"}, ExpressionAttributeValues: av,
-		}})
-	}
-	if len(tx) == 0 {
+	if !changed && next == inv.Status {
 		return nil
 	}
-	return s.DB.Transact(ctx, tx)
+	values := map[string]any{":cur": inv.Status}
+	var set []string
+	remove := ""
+	cond := "#st = :cur"
+	if changed {
+		set = append(set, "pays = :pays", "pays_v = :nv")
+		values[":nv"] = inv.PaysVersion + 1 // :pays is added below, marshalled like an item
+		if inv.PaysVersion == 0 {
+			cond += " AND attribute_not_exists(pays_v)"
+		} else {
+			cond, values[":ov"] = cond+" AND pays_v = :ov", inv.PaysVersion
+		}
+	}
+	if next != inv.Status {
+		set = append(set, "#st = :next", "updated_at = :now")
+		values[":next"], values[":now"] = next, s.now()
+		if next == StatusReconciled {
+			set = append(set, "reconciled_at = :now")
+		} else {
+			remove = " REMOVE reconciled_at"
+		}
+	}
+	av, err := store.Values(values)
+	if err != nil {
+		return err
+	}
+	if changed {
+		m := make(map[string]types.AttributeValue, len(links))
+		for pid, l := range links {
+			lv, err := store.Marshal(l)
+			if err != nil {
+				return err
+			}
+			m[pid] = &types.AttributeValueMemberM{Value: lv}
+		}
+		av[":pays"] = &types.AttributeValueMemberM{Value: m}
+	}
+	_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.DB.Table), Key: store.Key(store.CompanyPK(partnerID, companyID), SK(id)),
+		UpdateExpression: aws.String("SET " + strings.Join(set, ", ") + remove), ConditionExpression: aws.String(cond),
+		ExpressionAttributeNames: map[string]string{"#st": "status"}, ExpressionAttributeValues: av,
+	})
+	var cf *types.ConditionalCheckFailedException
+	if errors.As(err, &cf) {
+		return store.ErrConditionFailed
+	}
+	return err
 }

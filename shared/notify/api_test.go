@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/local/localstack"
 	"github.com/payrecon/payrecon/shared/local/testenv"
 	"github.com/payrecon/payrecon/shared/notify"
@@ -192,22 +194,31 @@ func TestTemplateRedriveMatchesAttempts(t *testing.T) {
 // the pending index key, which the relay's own MODIFY removes.
 func TestTemplateStreamFilter(t *testing.T) {
 	b := readTemplate(t)
-	m := regexp.MustCompile(`(?s)\n  NotificationsRelayFunction:.*?- Pattern: '([^']*)'`).FindSubmatch(b)
-	if m == nil {
+	sec := regexp.MustCompile(`(?s)\n  NotificationsRelayFunction:.*?\n  [A-Za-z]+:\n`).Find(b)
+	ms := regexp.MustCompile(`- Pattern: '([^']*)'`).FindAllSubmatch(sec, -1)
+	if len(ms) == 0 {
 		t.Fatal("no stream filter on NotificationsRelayFunction")
 	}
-	var pattern map[string]any
-	if err := json.Unmarshal(m[1], &pattern); err != nil {
-		t.Fatalf("filter pattern is not JSON: %v", err)
-	}
-	for k := range pattern {
-		if k != "dynamodb" {
-			t.Fatalf("filter on %q: DynamoDB event source mappings filter on the dynamodb key only", k)
+	var got []string
+	for _, m := range ms {
+		var pattern map[string]any
+		if err := json.Unmarshal(m[1], &pattern); err != nil {
+			t.Fatalf("filter pattern is not JSON: %v", err)
 		}
+		for k := range pattern {
+			if k != "dynamodb" {
+				t.Fatalf("filter on %q: DynamoDB event source mappings filter on the dynamodb key only", k)
+			}
+		}
+		got = append(got, string(m[1]))
 	}
-	want := `{"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"` + outbox.SKPrefix + `"}]}},"NewImage":{"gsi1pk":{"S":[{"prefix":"` + outbox.PendingPrefix + `"}]}}}}`
-	if string(m[1]) != want {
-		t.Fatalf("filter %s, want %s (the local runner's outboxInsert mirrors it)", m[1], want)
+	pending := `"NewImage":{"gsi1pk":{"S":[{"prefix":"` + outbox.PendingPrefix + `"}]}}}}`
+	want := []string{
+		`{"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"` + outbox.SKPrefix + `"}]}},` + pending,
+		`{"dynamodb":{"Keys":{"sk":{"S":[{"prefix":"` + invoices.SK("") + `"}]}},` + pending,
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("filters %q, want %q (the local runner's outboxPending mirrors them)", got, want)
 	}
 }
 

@@ -11,10 +11,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/oklog/ulid/v2"
 
+	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/store"
 )
@@ -22,6 +24,10 @@ import (
 // EventRef is what fan-out needs of an event.
 type EventRef struct {
 	ID, Type, PartnerID, ObjectID string
+	// Marker is the key of the item whose marker announced the event (an
+	// invoice; see invoices.PendingEvent), nil for an event item written by
+	// its change: fan-out clears the marker instead of the event's own entry.
+	Marker map[string]types.AttributeValue
 }
 
 // Relay fans events out to the subscribed endpoints' delivery queue and then
@@ -90,14 +96,22 @@ func (r *Relay) fanOut(ctx context.Context, ev EventRef, cache endpointCache) (i
 }
 
 func (r *Relay) clearPending(ctx context.Context, ev EventRef) error {
-	_, err := r.Store.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(r.Store.Table), Key: store.Key(store.PartnerPK(ev.PartnerID), outbox.SKPrefix+ev.ID),
 		UpdateExpression:    aws.String("REMOVE gsi1pk, gsi1sk"),
 		ConditionExpression: aws.String("attribute_exists(pk)"),
-	})
+	}
+	if ev.Marker != nil {
+		// Only while the marker still names this event: a later change may
+		// already have set the marker of its own event.
+		in.Key, in.UpdateExpression = ev.Marker, aws.String("REMOVE "+invoices.MarkerAttrs)
+		in.ConditionExpression = aws.String("gsi1sk = :id")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: ev.ID}}
+	}
+	_, err := r.Store.DB.UpdateItem(ctx, in)
 	var cf *types.ConditionalCheckFailedException
 	if errors.As(err, &cf) {
-		return nil // expired meanwhile: nothing left to clear
+		return nil // expired, or the marker moved on: nothing left to clear
 	}
 	if err != nil {
 		return fmt.Errorf("clear pending: %w", err)
@@ -105,9 +119,33 @@ func (r *Relay) clearPending(ctx context.Context, ev EventRef) error {
 	return nil
 }
 
+// materialise writes the event an item's marker announces (once: a replay
+// finds it written) and returns its reference; ok is false without a marker.
+func (r *Relay) materialise(ctx context.Context, item map[string]types.AttributeValue) (EventRef, bool, error) {
+	ev, ok, err := invoices.PendingEvent(item)
+	if err != nil || !ok {
+		return EventRef{}, false, err
+	}
+	if err := ev.PutOnce(ctx, r.Store); err != nil {
+		return EventRef{}, false, fmt.Errorf("write event %s: %w", ev.ID, err)
+	}
+	return EventRef{ID: ev.ID, Type: ev.Type, PartnerID: ev.PartnerID, ObjectID: ev.ObjectID,
+		Marker: store.Key(attrS(item, "pk"), attrS(item, "sk"))}, true, nil
+}
+
+func attrS(item map[string]types.AttributeValue, k string) string {
+	v, _ := item[k].(*types.AttributeValueMemberS)
+	if v == nil {
+		return ""
+	}
+	return v.Value
+}
+
 // HandleStream is the relay's DynamoDB Streams entry: the template's filter
-// passes only INSERTs of event items (sk "EVT#…"); anything else is skipped
-// here too. A record whose fan-out fails is reported (ReportBatchItemFailures)
+// passes INSERTs of event items (sk "EVT#…") and writes of invoices that set
+// an event marker (sk "INVOICE#…", gsi1pk on the pending index); anything else
+// is skipped here too. A marker's event is written from the record's
+// NEW_IMAGE: the invoice as that change left it. A record whose fan-out fails is reported (ReportBatchItemFailures)
 // and Lambda retries from it; one that cannot be read (no image: a stream
 // view type other than NEW_IMAGE) is logged and acknowledged, since retrying
 // cannot help, and the sweep delivers that event from the table.
@@ -117,13 +155,28 @@ func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (even
 	for _, rec := range ev.Records {
 		img := rec.Change.NewImage
 		sk := attrString(rec.Change.Keys, "sk")
-		if rec.EventName != string(events.DynamoDBOperationTypeInsert) || !strings.HasPrefix(sk, outbox.SKPrefix) {
-			continue
-		}
-		ref := EventRef{ID: strings.TrimPrefix(sk, outbox.SKPrefix), Type: attrString(img, "type"),
-			PartnerID: attrString(img, "partner_id"), ObjectID: attrString(img, "object_id")}
-		if ref.Type == "" || ref.PartnerID == "" || ref.ObjectID == "" {
-			r.Log.ErrorContext(ctx, "event record without its image: left to the sweep", "event_id", ref.ID)
+		var ref EventRef
+		switch {
+		case rec.EventName == string(events.DynamoDBOperationTypeInsert) && strings.HasPrefix(sk, outbox.SKPrefix):
+			ref = EventRef{ID: strings.TrimPrefix(sk, outbox.SKPrefix), Type: attrString(img, "type"),
+				PartnerID: attrString(img, "partner_id"), ObjectID: attrString(img, "object_id")}
+			if ref.Type == "" || ref.PartnerID == "" || ref.ObjectID == "" {
+				r.Log.ErrorContext(ctx, "event record without its image: left to the sweep", "event_id", ref.ID)
+				continue
+			}
+		case rec.EventName != string(events.DynamoDBOperationTypeRemove) && strings.HasPrefix(sk, invoices.SK("")) &&
+			strings.HasPrefix(attrString(img, "gsi1pk"), outbox.PendingPrefix):
+			m, ok, err := r.materialise(ctx, fromStream(img))
+			if err != nil {
+				r.Log.ErrorContext(ctx, "event of a marker not written", "sk", sk, "err", err)
+				res.BatchItemFailures = append(res.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
+				return res, nil
+			}
+			if !ok {
+				continue
+			}
+			ref = m
+		default:
 			continue
 		}
 		n, err := r.fanOut(ctx, ref, cache)
@@ -175,11 +228,22 @@ func (r *Relay) Sweep(ctx context.Context) (SweepResult, error) {
 	for shard := 0; shard < outbox.PendingShards; shard++ {
 		err := r.Store.QueryAll(ctx, store.Query{Index: store.GSI1, PK: fmt.Sprintf("%s%d", outbox.PendingPrefix, shard),
 			SKFrom: "evt_", SKTo: upper, Limit: 100}, maxN, func(items []map[string]types.AttributeValue) error {
-			var page []outbox.Event
-			if err := unmarshalList(items, &page); err != nil {
-				return err
-			}
-			for _, e := range page {
+			for _, it := range items {
+				if !strings.HasPrefix(attrS(it, "sk"), outbox.SKPrefix) {
+					// A marker whose stream record was not handled: the event
+					// is written from the item as it is now.
+					ref, ok, err := r.materialise(ctx, it)
+					if err != nil {
+						errs = append(errs, err)
+					} else if ok {
+						refs = append(refs, ref)
+					}
+					continue
+				}
+				var e outbox.Event
+				if err := attributevalue.UnmarshalMap(it, &e); err != nil {
+					return err
+				}
 				refs = append(refs, EventRef{ID: e.ID, Type: e.Type, PartnerID: e.PartnerID, ObjectID: e.ObjectID})
 			}
 			return nil
@@ -220,4 +284,42 @@ func IDBound(prefix string, t time.Time, upper bool) string {
 		s = s[:10] + strings.Repeat("z", 16)
 	}
 	return prefix + "_" + s
+}
+
+// fromStream converts a stream record's image (aws-lambda-go's types) to the
+// SDK's attribute values, to read it as the item it is.
+func fromStream(img map[string]events.DynamoDBAttributeValue) map[string]types.AttributeValue {
+	out := make(map[string]types.AttributeValue, len(img))
+	for k, v := range img {
+		out[k] = streamAttr(v)
+	}
+	return out
+}
+
+func streamAttr(v events.DynamoDBAttributeValue) types.AttributeValue {
+	switch v.DataType() {
+	case events.DataTypeString:
+		return &types.AttributeValueMemberS{Value: v.String()}
+	case events.DataTypeNumber:
+		return &types.AttributeValueMemberN{Value: v.Number()}
+	case events.DataTypeBoolean:
+		return &types.AttributeValueMemberBOOL{Value: v.Boolean()}
+	case events.DataTypeBinary:
+		return &types.AttributeValueMemberB{Value: v.Binary()}
+	case events.DataTypeStringSet:
+		return &types.AttributeValueMemberSS{Value: v.StringSet()}
+	case events.DataTypeNumberSet:
+		return &types.AttributeValueMemberNS{Value: v.NumberSet()}
+	case events.DataTypeBinarySet:
+		return &types.AttributeValueMemberBS{Value: v.BinarySet()}
+	case events.DataTypeList:
+		l := make([]types.AttributeValue, 0, len(v.List()))
+		for _, e := range v.List() {
+			l = append(l, streamAttr(e))
+		}
+		return &types.AttributeValueMemberL{Value: l}
+	case events.DataTypeMap:
+		return &types.AttributeValueMemberM{Value: fromStream(v.Map())}
+	}
+	return &types.AttributeValueMemberNULL{Value: true}
 }

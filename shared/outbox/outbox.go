@@ -12,6 +12,7 @@
 package outbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,13 +118,18 @@ func New(id, typ, partnerID, companyID, objectID string, obj any, now time.Time)
 	return Event{
 		Keys: store.Keys{
 			PK: store.PartnerPK(partnerID), SK: SKPrefix + id,
-			GSI1PK: PendingPrefix + shard(id), GSI1SK: id,
+			GSI1PK: PendingPrefix + shard(id), GSI1SK: id, // PendingKeys
 			TTL: now.Add(Retention).Unix(),
 		},
 		ID: id, Type: typ, Created: now, PartnerID: partnerID, CompanyID: companyID,
 		ObjectID: objectID, Data: string(data),
 	}, nil
 }
+
+// PendingKeys are the gsi1pk and gsi1sk that put the event id on the pending
+// index: an event item's (New), or the marker of an item that announces its
+// own change and whose event the relay writes from the item (invoices).
+func PendingKeys(id string) (gsi1pk, gsi1sk string) { return PendingPrefix + shard(id), id }
 
 func shard(id string) string {
 	h := fnv.New32a()
@@ -142,6 +148,16 @@ func (e Event) TxItem(table string) (types.TransactWriteItem, error) {
 		TableName: aws.String(table), Item: av,
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	}}, nil
+}
+
+// PutOnce writes e unless an item with its key exists: an event written from
+// a marker (a stream retry, the sweep) is written once however often it is seen.
+func (e Event) PutOnce(ctx context.Context, st *store.Store) error {
+	err := st.PutNew(ctx, e)
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil
+	}
+	return err
 }
 
 // ErrBadData is returned by Body when the stored object is not JSON (New

@@ -336,7 +336,7 @@ func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Ev
 		// A payment an earlier event linked fails the guard; commit plans again
 		// (attempt 1, not optimistic) with the read.
 		c.NoInvoice = true
-	} else if err := s.planInvoice(ctx, &p, &c, pi.Metadata, r); err != nil {
+	} else if err := s.planInvoiceMaybeUnread(ctx, optimistic, &p, &c, pi.Metadata, r); err != nil {
 		return plan{}, err
 	}
 	e, err := s.paymentEffect(c)
@@ -355,17 +355,17 @@ func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Ev
 
 // planInvoice finds the invoice a payment pays (its metadata, or the invoice
 // already recorded on the payment: refunds and disputes carry no metadata) and
-// adds the writes that record what the payment brought (invoices.ApplyPayment:
-// one rule for every provider). Their conditions are on the invoice as read:
-// a concurrent change fails the transaction and the event is re-planned.
+// adds the write that records what the payment brought (invoices.ApplyPayment:
+// one rule for every provider). Its condition is on the invoice as read: a
+// concurrent change fails the transaction and the event is re-planned.
 func (s *Service) planInvoice(ctx context.Context, p *plan, c *payments.Change, md map[string]string, r invoices.Received) error {
 	r.PaymentID, r.ChargeID = c.ID, c.ChargeID
-	inv, link, ok, err := s.invoiceWithLink(ctx, c, md, r.PaymentID)
+	inv, ok, err := s.invoiceOf(ctx, c, md)
 	if err != nil || !ok {
 		return err
 	}
 	c.InvoiceID = inv.ID
-	txs, _, err := s.Invoices.ApplyPaymentOver(inv, link, r)
+	txs, _, err := s.Invoices.ApplyPayment(ctx, inv, r)
 	if err != nil {
 		return err
 	}
@@ -375,22 +375,24 @@ func (s *Service) planInvoice(ctx context.Context, p *plan, c *payments.Change, 
 	return nil
 }
 
-// invoiceWithLink finds the invoice a payment pays and the payment's link to it.
-// An invoice named by our ID is read with the link in one round trip (the hot
-// path); every other reference resolves first, then reads the link.
-func (s *Service) invoiceWithLink(ctx context.Context, c *payments.Change, md map[string]string, paymentID string) (invoices.Invoice, invoices.PaymentLink, bool, error) {
-	if ref, _ := invoiceRef(md); strings.HasPrefix(ref, "inv_") {
-		inv, link, err := s.Invoices.InvoiceWithLink(ctx, c.PartnerID, c.CompanyID, ref, paymentID)
-		if err == nil || !apperr.Is(err, apperr.NotFound) {
-			return inv, link, err == nil, err
+// planInvoiceMaybeUnread is planInvoice with a hot path, on the first attempt
+// (optimistic), for a payment naming an invoice by our ID: no read, one write
+// guarded on the common case (an untouched open invoice of the payment's
+// amount and currency; invoices.ApplyUnread). When the guard fails, commit
+// plans again (attempt 1) with the read.
+func (s *Service) planInvoiceMaybeUnread(ctx context.Context, optimistic bool, p *plan, c *payments.Change, md map[string]string, r invoices.Received) error {
+	if ref, _ := invoiceRef(md); optimistic && strings.HasPrefix(ref, "inv_") {
+		r.PaymentID, r.ChargeID = c.ID, c.ChargeID
+		tx, ok, err := s.Invoices.ApplyUnread(c.PartnerID, c.CompanyID, ref, r)
+		if err != nil || ok {
+			if ok {
+				c.InvoiceID = ref
+				p.effects = append(p.effects, effect{name: "invoice", tx: tx})
+			}
+			return err
 		}
 	}
-	inv, ok, err := s.invoiceOf(ctx, c, md)
-	if err != nil || !ok {
-		return inv, invoices.PaymentLink{}, ok, err
-	}
-	link, err := s.Invoices.Link(ctx, inv, paymentID)
-	return inv, link, err == nil, err
+	return s.planInvoice(ctx, p, c, md, r)
 }
 
 func (s *Service) invoiceOf(ctx context.Context, c *payments.Change, md map[string]string) (invoices.Invoice, bool, error) {

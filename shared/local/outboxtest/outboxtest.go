@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"reflect"
 	"testing"
@@ -15,14 +16,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/store"
 )
 
 // Events returns the partner's events, oldest first, of type typ ("" for
-// all) about objectID ("" for any).
+// all) about objectID ("" for any). Events that an item's marker announces
+// (invoices) are written first, as the notifications relay writes them.
 func Events(t testing.TB, st *store.Store, partnerID, typ, objectID string) []outbox.Event {
 	t.Helper()
+	writeMarked(t, st, partnerID)
 	var out []outbox.Event
 	q := store.Query{PK: store.PartnerPK(partnerID), SKPrefix: outbox.SKPrefix, Limit: 500}
 	err := st.QueryAll(context.Background(), q, 0, func(items []map[string]types.AttributeValue) error {
@@ -41,6 +45,35 @@ func Events(t testing.TB, st *store.Store, partnerID, typ, objectID string) []ou
 		t.Fatalf("read events: %v", err)
 	}
 	return out
+}
+
+// writeMarked stands in for the relay's first step (notify.Relay, without
+// the fan-out): the event of every marker still pending is written from the
+// item, once. Tests have no table stream, so this reads the pending index as
+// the relay's sweep does.
+func writeMarked(t testing.TB, st *store.Store, partnerID string) {
+	t.Helper()
+	ctx := context.Background()
+	for shard := 0; shard < outbox.PendingShards; shard++ {
+		q := store.Query{Index: store.GSI1, PK: fmt.Sprintf("%s%d", outbox.PendingPrefix, shard), Limit: 500}
+		err := st.QueryAll(ctx, q, 0, func(items []map[string]types.AttributeValue) error {
+			for _, it := range items {
+				ev, ok, err := invoices.PendingEvent(it)
+				if err != nil {
+					return err
+				}
+				if ok && ev.PartnerID == partnerID {
+					if err := ev.PutOnce(ctx, st); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("write marked events: %v", err)
+		}
+	}
 }
 
 // One asserts that exactly one event of typ about objectID exists, for

@@ -1,0 +1,148 @@
+package invoices_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/payrecon/payrecon/shared/ids"
+	"github.com/payrecon/payrecon/shared/invoices"
+	"github.com/payrecon/payrecon/shared/local/testenv"
+	"github.com/payrecon/payrecon/shared/outbox"
+	"github.com/payrecon/payrecon/shared/store"
+)
+
+// TestApplyUnreadEqualsReadPath: the hot path's unread write (ApplyUnread)
+// leaves the invoice item exactly as the read path (Get, then ApplyPayment)
+// leaves an identical invoice, attribute for attribute, whenever its guess
+// holds; when it does not, its write is refused and changes nothing, and the
+// read path applies as before.
+func TestApplyUnreadEqualsReadPath(t *testing.T) {
+	env := testenv.New(t)
+	ctx := context.Background()
+	pid, _ := env.Partner("Acme")
+	co, _, err := env.Companies.Create(ctx, pid, "c1", "Bakery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
+	s := &invoices.Store{DB: env.Store, IDs: ids.New(), Now: func() time.Time { return at }}
+	succeeded := func(pi string, amount int64, cur string) invoices.Received {
+		return invoices.Received{PaymentID: pi, ChargeID: "ch_" + pi, State: invoices.PaymentSucceeded, Amount: amount, Currency: cur}
+	}
+	tests := []struct {
+		name  string
+		prior []invoices.Received // applied first (read path) to both invoices
+		void  bool
+		r     invoices.Received
+		guess bool // the unread write applies
+	}{
+		{"card payment of the full amount", nil, false, succeeded("pi_a", 100000, "usd"), true},
+		{"ACH payment in flight", nil, false, invoices.Received{PaymentID: "pi_b", State: invoices.PaymentProcessing, Amount: 100000, Currency: "USD"}, true},
+		{"failed first attempt", nil, false, invoices.Received{PaymentID: "pi_c", State: invoices.PaymentFailed, Amount: 100000, Currency: "usd"}, true},
+		{"partial payment", nil, false, succeeded("pi_d", 40000, "usd"), false},
+		{"overpayment", nil, false, succeeded("pi_e", 150000, "usd"), false},
+		{"another currency", nil, false, succeeded("pi_f", 100000, "eur"), false},
+		{"second instalment", []invoices.Received{succeeded("pi_g1", 40000, "usd")}, false, succeeded("pi_g2", 100000, "usd"), false},
+		{"ACH settling", []invoices.Received{{PaymentID: "pi_h", State: invoices.PaymentProcessing, Amount: 100000, Currency: "usd"}}, false, succeeded("pi_h", 100000, "usd"), false},
+		{"retry after a failure", []invoices.Received{{PaymentID: "pi_i", State: invoices.PaymentFailed, Amount: 100000, Currency: "usd"}}, false, succeeded("pi_i", 100000, "usd"), false},
+		{"void invoice", nil, true, succeeded("pi_j", 100000, "usd"), false},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var pair [2]invoices.Invoice
+			for k := range pair {
+				inv, _, err := s.Create(ctx, pid, co.ID, invoices.Input{ExternalID: tc.name + string(rune('a'+k)), Amount: 100000, Currency: "usd"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range tc.prior {
+					apply(t, s, inv, r)
+				}
+				if tc.void {
+					if _, err := s.Transition(ctx, pid, co.ID, inv.ID, invoices.StatusVoid); err != nil {
+						t.Fatal(err)
+					}
+				}
+				pair[k] = inv
+			}
+			before := item(t, env.Store, pair[1])
+			tx, ok, err := s.ApplyUnread(pid, co.ID, pair[1].ID, tc.r)
+			if err != nil || !ok {
+				t.Fatalf("no unread write: %v", err)
+			}
+			err = env.Store.Transact(ctx, []types.TransactWriteItem{tx})
+			if !tc.guess {
+				if !errors.Is(err, store.ErrConditionFailed) {
+					t.Fatalf("the guess does not hold, yet the write gave %v", err)
+				}
+				if after := item(t, env.Store, pair[1]); after != before {
+					t.Fatalf("refused write changed the invoice:\n%s\n%s", before, after)
+				}
+				apply(t, s, pair[1], tc.r) // what commit does next: the read path
+			} else if err != nil {
+				t.Fatalf("unread write: %v", err)
+			}
+			apply(t, s, pair[0], tc.r)
+			read, unread := item(t, env.Store, pair[0]), item(t, env.Store, pair[1])
+			if read != unread {
+				t.Fatalf("case %d: items differ\nread   %s\nunread %s", i, read, unread)
+			}
+			if tc.guess && tc.r.State == invoices.PaymentSucceeded && !strings.Contains(read, `"evt_type":"invoice.paid"`) {
+				t.Fatalf("no invoice.paid marker: %s", read)
+			}
+		})
+	}
+}
+
+// apply is the read path: the invoice read, then its one conditional write.
+func apply(t *testing.T, s *invoices.Store, inv invoices.Invoice, r invoices.Received) {
+	t.Helper()
+	ctx := context.Background()
+	inv, err := s.Get(ctx, inv.PartnerID, inv.CompanyID, inv.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txs, _, err := s.ApplyPayment(ctx, inv, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DB.Transact(ctx, txs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// item is the stored invoice item as JSON (keys sorted), its own identity
+// (ID, external ID, the marker's event ID) replaced by placeholders.
+func item(t *testing.T, st *store.Store, inv invoices.Invoice) string {
+	t.Helper()
+	out, err := st.DB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(st.Table),
+		Key: store.Key(store.CompanyPK(inv.PartnerID, inv.CompanyID), invoices.SK(inv.ID)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := attributevalue.UnmarshalMap(out.Item, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["sk"], m["id"], m["external_id"] = "<sk>", "<id>", "<ext>"
+	if g, ok := m["gsi1pk"].(string); ok {
+		if !strings.HasPrefix(g, outbox.PendingPrefix) || m["gsi1sk"] == nil {
+			t.Fatalf("marker %v %v", g, m["gsi1sk"])
+		}
+		m["gsi1pk"], m["gsi1sk"] = "<pending>", "<evt>"
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
