@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/exceptions"
 	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/store"
@@ -53,6 +54,20 @@ type Received struct {
 	Currency  string // ISO code as the provider sent it
 	Refunded  int64  // cumulative amount refunded (0 if none)
 	Lost      int64  // cumulative amount lost in disputes
+}
+
+// maxRefLen bounds the IDs a link stores, so maxLinks of them fit an item
+// (docs/sizes.md); providers' IDs are far shorter.
+const maxRefLen = 255
+
+// check refuses a report whose IDs could not be stored within the item's
+// bound: the provider's event itself is at fault (apperr.Invalid: the webhook
+// records it as rejected instead of failing it forever).
+func (r Received) check() error {
+	if r.PaymentID == "" || len(r.PaymentID) > maxRefLen || len(r.ChargeID) > maxRefLen || len(r.Currency) > 8 {
+		return apperr.New(apperr.Invalid, "payment ID (1-%d characters), charge ID (at most %d) or currency (at most 8) out of bounds", maxRefLen, maxRefLen)
+	}
+	return nil
 }
 
 // PaymentLink is the stored contribution of one payment to one invoice: one
@@ -213,8 +228,11 @@ func (s *Store) ApplyPayment(_ context.Context, inv Invoice, r Received) ([]type
 // ApplyPaymentOver is ApplyPayment with the payment's previous link given (old
 // is the zero PaymentLink when the payment has not touched inv yet).
 func (s *Store) ApplyPaymentOver(inv Invoice, old PaymentLink, r Received) ([]types.TransactWriteItem, Settlement, error) {
-	if r.PaymentID == "" || len(r.PaymentID) > 255 || inv.PartnerID == "" || inv.CompanyID == "" {
-		return nil, Settlement{}, errors.New("invoices: a stored invoice and a payment ID are required")
+	if inv.PartnerID == "" || inv.CompanyID == "" {
+		return nil, Settlement{}, errors.New("invoices: a stored invoice is required")
+	}
+	if err := r.check(); err != nil {
+		return nil, Settlement{}, err
 	}
 	now := s.now()
 	st := Settle(inv, old, r, now)
@@ -256,8 +274,11 @@ func (s *Store) ApplyPaymentOver(inv Invoice, old PaymentLink, r Received) ([]ty
 // caller plans again with the read (ApplyPayment). ok is false when the
 // assumed invoice would not change (nothing to guess).
 func (s *Store) ApplyUnread(partnerID, companyID, invoiceID string, r Received) (types.TransactWriteItem, bool, error) {
-	if r.PaymentID == "" || len(r.PaymentID) > 255 || partnerID == "" || companyID == "" || invoiceID == "" || len(invoiceID) > 64 {
-		return types.TransactWriteItem{}, false, errors.New("invoices: an invoice and a payment ID are required")
+	if partnerID == "" || companyID == "" || invoiceID == "" || len(invoiceID) > 64 {
+		return types.TransactWriteItem{}, false, errors.New("invoices: an invoice is required")
+	}
+	if err := r.check(); err != nil {
+		return types.TransactWriteItem{}, false, err
 	}
 	cur := strings.ToUpper(r.Currency)
 	assumed := Invoice{PartnerID: partnerID, CompanyID: companyID, ID: invoiceID, Amount: r.Amount, Currency: cur, Status: StatusOpen}
