@@ -387,7 +387,7 @@ func (s *Service) planInvoiceMaybeUnread(ctx context.Context, optimistic bool, p
 		if err != nil || ok {
 			if ok {
 				c.InvoiceID = ref
-				p.effects = append(p.effects, effect{name: "invoice", tx: tx})
+				p.effects = append(p.effects, effect{name: "invoice", tx: tx, guess: true})
 			}
 			return err
 		}

@@ -145,6 +145,10 @@ type effect struct {
 	// fallback, when set, replaces a stale effect instead of dropping it (a
 	// payment's facts merge even when its status is older than the stored one).
 	fallback *types.TransactWriteItem
+	// guess marks a write planned without reading its item, on a condition
+	// that encodes the common case: when it fails, the next attempt plans
+	// with the read, at once (no concurrent writer to wait for).
+	guess bool
 }
 
 // plan is what one event does: effects, then after-commit actions (enqueue, hooks).
@@ -168,10 +172,12 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 	res := Result{Received: true, EventID: m.EventID}
 	dropped := map[string]int{} // effect -> stale hits: 1 = use its fallback, 2 = drop it
 	hostRetried := 0            // condition failures of the dedupe host that were not duplicates
+	guessMissed := false        // the last attempt failed only on a guessed effect
 	for attempt := 0; attempt < 8; attempt++ {
-		if attempt > 0 {
+		if attempt > 0 && !guessMissed {
 			time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
 		}
+		guessMissed = false
 		p, err := replan(ctx, attempt)
 		if err != nil {
 			if permanent(err) {
@@ -266,6 +272,9 @@ func (s *Service) commit(ctx context.Context, m marker, replan func(ctx context.
 		for i, e := range kept {
 			if failed[i+offset] && e.staleOK {
 				dropped[e.name]++
+			}
+			if failed[i+offset] && e.guess {
+				guessMissed = true
 			}
 		}
 	}
