@@ -61,6 +61,9 @@ type countingDB struct {
 	reads atomic.Int64
 }
 
+// Unwrap is the client underneath (outboxtest reads the table's stream through it).
+func (c *countingDB) Unwrap() store.API { return c.API }
+
 func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	c.reads.Add(1)
 	return c.API.GetItem(ctx, in, o...)
@@ -133,6 +136,7 @@ func newWorld(t testing.TB, opts ...func(*app.Config)) *world {
 	fakeSrv := httptest.NewServer(fake)
 	t.Cleanup(fakeSrv.Close)
 	env := testenv.New(t, append([]func(*app.Config){func(c *app.Config) { c.StripeAPIURL = fakeSrv.URL }}, opts...)...)
+	env.EnableStream() // invoices' events are written from it (outboxtest, as the relay does)
 	w := &world{env: env, fake: fake, account: acct}
 	w.pid, w.key = env.Partner("Acme")
 	cred := testenv.Do(t, "PUT", env.Server("credentials").URL+"/v1/integrations/stripe", w.key,

@@ -3,10 +3,12 @@ package webhooks_test
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/payrecon/payrecon/shared/companies"
+	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/local/example"
 	"github.com/payrecon/payrecon/shared/local/outboxtest"
 	"github.com/payrecon/payrecon/shared/local/testenv"
@@ -161,4 +163,72 @@ func TestEventsOfDisconnects(t *testing.T) {
 	outboxtest.Equal(t, revoked[1], conn)
 	w.deliver(t, deauth) // replayed: a duplicate
 	outboxtest.Count(t, st, w.pid, outbox.ConnectionRevoked, acct, 2)
+}
+
+// TestConcurrentPaymentsOfOneInvoice: payments of one invoice delivered at
+// once. Two full payments both take the unread hot path; one wins, the other's
+// guess fails and it is planned again with the read: the invoice is paid once,
+// announced once, and the second payment is an overpayment. Four instalments at
+// once go through the read path, retried on each other's writes: each counts once.
+func TestConcurrentPaymentsOfOneInvoice(t *testing.T) {
+	w := newWorld(t)
+	st := w.env.Store
+	deliverAll := func(t *testing.T, bodies [][]byte) {
+		t.Helper()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for _, b := range bodies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if r := w.deliver(t, b); r.status != 200 || r.res.Outcome != "applied" {
+					t.Errorf("deliver: %d %s", r.status, r.body)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+	}
+	for _, tc := range []struct {
+		name    string
+		amounts []int64
+		paid    int64
+		partial int // invoice.partially_paid events
+		excs    int // exceptions opened (overpaid)
+	}{
+		{"two full payments", []int64{100000, 100000}, 200000, 0, 1},
+		{"four instalments", []int64{25000, 25000, 25000, 25000}, 100000, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv := w.createInvoice(t, "ext-conc-"+itoa(len(tc.amounts)), "INV-CONC-"+itoa(len(tc.amounts)))
+			var bodies [][]byte
+			for i, a := range tc.amounts {
+				id := "conc" + itoa(len(tc.amounts)) + "_" + itoa(i)
+				bodies = append(bodies, event("evt_"+id, "payment_intent.succeeded", acct, time.Now().Unix(),
+					paymentIntent("pi_"+id, "succeeded", a, map[string]string{"invoice_id": inv.ID}, "card")))
+			}
+			excs := len(outboxtest.Events(t, st, w.pid, outbox.ExceptionOpened, ""))
+			deliverAll(t, bodies)
+			api := w.apiGet(t, "/invoices/"+inv.ID)
+			var got invoices.Invoice
+			if err := json.Unmarshal(api, &got); err != nil || got.Status != invoices.StatusPaid || got.AmountPaid != tc.paid {
+				t.Fatalf("invoice %s %v", api, err)
+			}
+			// The event carries the invoice as the change that paid it left it
+			// (an overpayment after it announces nothing).
+			paid := outboxtest.One(t, st, w.pid, w.cid, outbox.InvoicePaid, inv.ID, nil)
+			var at invoices.Invoice
+			if err := json.Unmarshal([]byte(paid.Data), &at); err != nil || at.Status != invoices.StatusPaid || at.AmountPaid != 100000 {
+				t.Fatalf("invoice.paid object %s %v", paid.Data, err)
+			}
+			outboxtest.Count(t, st, w.pid, outbox.InvoicePartiallyPaid, inv.ID, tc.partial)
+			outboxtest.Count(t, st, w.pid, outbox.ExceptionOpened, "", excs+tc.excs)
+			for _, b := range bodies { // every replay a duplicate
+				if r := w.deliver(t, b); r.status != 200 || !r.res.Duplicate {
+					t.Fatalf("replay: %d %s", r.status, r.body)
+				}
+			}
+		})
+	}
 }

@@ -13,8 +13,12 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/payrecon/payrecon/shared/invoices"
 	"github.com/payrecon/payrecon/shared/outbox"
@@ -48,32 +52,107 @@ func Events(t testing.TB, st *store.Store, partnerID, typ, objectID string) []ou
 }
 
 // writeMarked stands in for the relay's first step (notify.Relay, without
-// the fan-out): the event of every marker still pending is written from the
-// item, once. Tests have no table stream, so this reads the pending index as
-// the relay's sweep does.
+// the fan-out): the event of every marker is written from the item, once. When
+// the test's table has its stream on (testenv.Env.EnableStream), from every
+// stream record's NEW_IMAGE, as the relay does; else from the items still
+// pending on the index, as the relay's sweep does (which sees only an item's
+// latest marker).
 func writeMarked(t testing.TB, st *store.Store, partnerID string) {
 	t.Helper()
 	ctx := context.Background()
-	for shard := 0; shard < outbox.PendingShards; shard++ {
-		q := store.Query{Index: store.GSI1, PK: fmt.Sprintf("%s%d", outbox.PendingPrefix, shard), Limit: 500}
-		err := st.QueryAll(ctx, q, 0, func(items []map[string]types.AttributeValue) error {
-			for _, it := range items {
-				ev, ok, err := invoices.PendingEvent(it)
-				if err != nil {
-					return err
-				}
-				if ok && ev.PartnerID == partnerID {
-					if err := ev.PutOnce(ctx, st); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		})
+	images, err := streamImages(ctx, st)
+	if err == nil && images == nil {
+		images, err = pendingItems(ctx, st)
+	}
+	if err != nil {
+		t.Fatalf("write marked events: %v", err)
+	}
+	for _, it := range images {
+		ev, ok, err := invoices.PendingEvent(it)
 		if err != nil {
 			t.Fatalf("write marked events: %v", err)
 		}
+		if ok && ev.PartnerID == partnerID {
+			if err := ev.PutOnce(ctx, st); err != nil {
+				t.Fatalf("write marked events: %v", err)
+			}
+		}
 	}
+}
+
+// streamImages reads the table's whole stream, oldest first per shard (nil
+// when the table has no stream).
+func streamImages(ctx context.Context, st *store.Store) ([]map[string]types.AttributeValue, error) {
+	api := st.DB
+	for { // under a test's counting wrappers
+		u, ok := api.(interface{ Unwrap() store.API })
+		if !ok {
+			break
+		}
+		api = u.Unwrap()
+	}
+	db, ok := api.(*dynamodb.Client)
+	if !ok {
+		return nil, nil
+	}
+	d, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(st.Table)})
+	if err != nil {
+		return nil, err
+	}
+	if aws.ToString(d.Table.LatestStreamArn) == "" {
+		return nil, nil
+	}
+	o := db.Options()
+	sapi := dynamodbstreams.New(dynamodbstreams.Options{Region: o.Region, Credentials: o.Credentials, BaseEndpoint: o.BaseEndpoint})
+	arn := d.Table.LatestStreamArn
+	desc, err := sapi.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: arn})
+	if err != nil {
+		return nil, err
+	}
+	images := []map[string]types.AttributeValue{}
+	for _, sh := range desc.StreamDescription.Shards {
+		it, err := sapi.GetShardIterator(ctx, &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: sh.ShardId,
+			ShardIteratorType: streamtypes.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			return nil, err
+		}
+		for next := it.ShardIterator; next != nil; {
+			out, err := sapi.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: next})
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range out.Records {
+				if r.Dynamodb == nil || r.Dynamodb.NewImage == nil {
+					continue
+				}
+				img, err := attributevalue.FromDynamoDBStreamsMap(r.Dynamodb.NewImage)
+				if err != nil {
+					return nil, err
+				}
+				images = append(images, img)
+			}
+			if len(out.Records) == 0 { // the open shard's end: nothing newer yet
+				break
+			}
+			next = out.NextShardIterator
+		}
+	}
+	return images, nil
+}
+
+// pendingItems reads every item on the outbox's pending index.
+func pendingItems(ctx context.Context, st *store.Store) ([]map[string]types.AttributeValue, error) {
+	var items []map[string]types.AttributeValue
+	for shard := 0; shard < outbox.PendingShards; shard++ {
+		q := store.Query{Index: store.GSI1, PK: fmt.Sprintf("%s%d", outbox.PendingPrefix, shard), Limit: 500}
+		if err := st.QueryAll(ctx, q, 0, func(page []map[string]types.AttributeValue) error {
+			items = append(items, page...)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
 }
 
 // One asserts that exactly one event of typ about objectID exists, for

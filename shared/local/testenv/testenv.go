@@ -96,6 +96,20 @@ func New(t testing.TB, opts ...func(*app.Config)) *Env {
 	return env
 }
 
+// EnableStream turns on the table's stream as template.yaml declares it, for
+// tests whose assertions read what the notifications relay reads (outboxtest
+// writes invoices' marker events from it, as the relay does).
+func (e *Env) EnableStream() {
+	e.t.Helper()
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := samtemplate.EnableStream(context.Background(), e.DB, filepath.Join(root, "template.yaml"), e.Cfg.Table); err != nil {
+		e.t.Fatalf("enable stream: %v", err)
+	}
+}
+
 // Getenv returns the Lambda environment as a getenv function.
 func (e *Env) Getenv(k string) string { return e.Vars[k] }
 
