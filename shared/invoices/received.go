@@ -220,14 +220,9 @@ func displayID(inv Invoice) string {
 // ApplyPayment builds the writes that record r on inv as read (its pays map
 // holds the payment's previous link): one conditional update of the invoice
 // item (the link, the totals and status, and the event marker of a status move)
-// and any exception raised. No writes when the report changes nothing.
+// and any exception raised. No writes when the report changes nothing. It
+// reads nothing (the invoice as read carries its links); ctx stays for callers.
 func (s *Store) ApplyPayment(_ context.Context, inv Invoice, r Received) ([]types.TransactWriteItem, Settlement, error) {
-	return s.ApplyPaymentOver(inv, inv.Link(r.PaymentID), r)
-}
-
-// ApplyPaymentOver is ApplyPayment with the payment's previous link given (old
-// is the zero PaymentLink when the payment has not touched inv yet).
-func (s *Store) ApplyPaymentOver(inv Invoice, old PaymentLink, r Received) ([]types.TransactWriteItem, Settlement, error) {
 	if inv.PartnerID == "" || inv.CompanyID == "" {
 		return nil, Settlement{}, errors.New("invoices: a stored invoice is required")
 	}
@@ -235,7 +230,7 @@ func (s *Store) ApplyPaymentOver(inv Invoice, old PaymentLink, r Received) ([]ty
 		return nil, Settlement{}, err
 	}
 	now := s.now()
-	st := Settle(inv, old, r, now)
+	st := Settle(inv, inv.Link(r.PaymentID), r, now)
 	if !st.Changed {
 		return nil, st, nil
 	}
