@@ -103,6 +103,13 @@ type Change struct {
 	// payment an earlier event linked to an invoice fails the guard and is
 	// planned again with the read.
 	NoInvoice bool
+	// AsRecorded widens NoInvoice's guard for an event that restates the
+	// payment (a charge.succeeded after its payment_intent.succeeded): the
+	// write also applies when the payment already records this status, charge,
+	// gross and currency. Those were written together with the payment's
+	// invoice link, which therefore already counts this event's money: the
+	// read path would write nothing to the invoice either.
+	AsRecorded bool
 }
 
 // UpsertTx builds the guarded update for c. With a Status, it applies only when
@@ -162,10 +169,15 @@ func (s *Store) UpsertTx(c Change) (types.TransactWriteItem, error) {
 	}
 	if c.NoInvoice && c.InvoiceID == "" {
 		e.names["#invoice_id"] = "invoice_id"
+		guard := "attribute_not_exists(#invoice_id)"
+		if c.AsRecorded && c.Status != "" && c.ChargeID != "" && c.Gross != nil && c.Currency != "" {
+			// The names and values are those of the SET clauses above.
+			guard = "(" + guard + " OR (#status = :status AND #charge_id = :charge_id AND #gross = :gross AND #currency = :currency))"
+		}
 		if cond == "" {
-			cond = "attribute_not_exists(#invoice_id)"
+			cond = guard
 		} else {
-			cond = "(" + cond + ") AND attribute_not_exists(#invoice_id)"
+			cond = "(" + cond + ") AND " + guard
 		}
 	}
 	av, err := store.Values(e.values)

@@ -95,7 +95,8 @@ func (m *awsMeter) snapshot() (roundTrips, written, secrets int, ops map[string]
 //     invoice read and the transaction of the read path) and still 2 items;
 //   - naming no invoice: 1 round trip (the transaction, guarded on the payment
 //     having no invoice an earlier event named; when it has one, the guard
-//     fails and the event is planned again with the read) and 1 item.
+//     fails and the event is planned again with the read) and 1 item;
+//   - the payment's charge.succeeded, before or after: 1 round trip, 1 item.
 //
 // A redelivery is a duplicate: 2 round trips (the refused transaction, the
 // consistent read that confirms the event ID is recorded), nothing written.
@@ -209,6 +210,69 @@ func TestWebhookHotPathRoundTrips(t *testing.T) {
 		})
 		if got, _ := invs.Get(ctx, w.pid, w.cid, inv.ID); got.Status != invoices.StatusPaid || got.AmountPaid != 100000 || got.AmountProcessing != 0 {
 			t.Fatalf("invoice after the ACH payment settled: %s %d %d", got.Status, got.AmountPaid, got.AmountProcessing)
+		}
+	})
+	// A card payment's other event: charge.succeeded, which carries no invoice
+	// metadata. Before or after the payment_intent.succeeded, it is planned
+	// without reading (guarded on the payment having no invoice or already
+	// recording this charge) and writes the payment only.
+	t.Run("charge.succeeded beside its payment_intent.succeeded: one round trip each", func(t *testing.T) {
+		inv, _, err := invs.Create(ctx, w.pid, w.cid, invoices.Input{ExternalID: "hot-charge", Amount: 100000, Currency: "USD"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		chargeOf := func(evID, pi string) {
+			t.Helper()
+			body := event(evID, "charge.succeeded", acct, time.Now().Unix(), map[string]any{"id": "ch_" + pi[3:], "object": "charge",
+				"amount": 100000, "currency": "usd", "payment_intent": pi, "status": "succeeded", "customer": "cus_" + pi[3:],
+				"payment_method_details": map[string]any{"type": "card"}, "balance_transaction": "txn_" + pi[3:]})
+			if r := post(t, connectURL, body, "Stripe-Signature", sign(body, whsec, time.Now())); r.status != 200 || r.res.Outcome != "applied" {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+		}
+		md := map[string]string{"invoice_id": inv.ID}
+		measure(t, 1, 2, func() {
+			send(t, connectURL, "evt_hot_pi_a", "payment_intent.succeeded", "pi_hot_cha", "succeeded", 100000, md, "card")
+		})
+		measure(t, 1, 1, func() { chargeOf("evt_hot_ch_a", "pi_hot_cha") }) // after
+		other, _, err := invs.Create(ctx, w.pid, w.cid, invoices.Input{ExternalID: "hot-charge-b", Amount: 100000, Currency: "USD"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		measure(t, 1, 1, func() { chargeOf("evt_hot_ch_b", "pi_hot_chb") }) // before
+		measure(t, 1, 2, func() {
+			send(t, connectURL, "evt_hot_pi_b", "payment_intent.succeeded", "pi_hot_chb", "succeeded", 100000, map[string]string{"invoice_id": other.ID}, "card")
+		})
+		for _, id := range []string{inv.ID, other.ID} {
+			if got, _ := invs.Get(ctx, w.pid, w.cid, id); got.Status != invoices.StatusPaid || got.AmountPaid != 100000 || len(got.Pays) != 1 {
+				t.Fatalf("invoice %s: %s %d %v", id, got.Status, got.AmountPaid, got.Pays)
+			}
+		}
+	})
+	// The charge's guard fails when the payment records something else (here
+	// a refund first): planned again with the read, the invoice follows.
+	t.Run("charge.succeeded after a refund: guard, then the read path", func(t *testing.T) {
+		inv, _, err := invs.Create(ctx, w.pid, w.cid, invoices.Input{ExternalID: "hot-charge-r", Amount: 100000, Currency: "USD"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		send(t, connectURL, "evt_hot_pi_r", "payment_intent.succeeded", "pi_hot_chr", "succeeded", 100000, map[string]string{"invoice_id": inv.ID}, "card")
+		refund := event("evt_hot_rf_r", "charge.refunded", acct, time.Now().Unix(), map[string]any{"id": "ch_hot_chr", "object": "charge",
+			"amount": 100000, "amount_refunded": 100000, "refunded": true, "currency": "usd", "payment_intent": "pi_hot_chr"})
+		if r := post(t, connectURL, refund, "Stripe-Signature", sign(refund, whsec, time.Now())); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		late := event("evt_hot_ch_r", "charge.succeeded", acct, time.Now().Unix()-60, map[string]any{"id": "ch_hot_chr", "object": "charge",
+			"amount": 100000, "currency": "usd", "payment_intent": "pi_hot_chr", "status": "succeeded"})
+		rt0, _, _, _ := meter.snapshot()
+		if r := post(t, connectURL, late, "Stripe-Signature", sign(late, whsec, time.Now())); r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		if rt1, _, _, _ := meter.snapshot(); rt1-rt0 < 3 {
+			t.Fatalf("%d round trips: the guard did not fail", rt1-rt0)
+		}
+		if got, _ := invs.Get(ctx, w.pid, w.cid, inv.ID); got.Status != invoices.StatusOpen || got.AmountPaid != 0 {
+			t.Fatalf("refunded invoice after a late charge.succeeded: %s %d", got.Status, got.AmountPaid)
 		}
 	})
 	t.Run("no invoice: one round trip, one item", func(t *testing.T) {

@@ -237,7 +237,7 @@ func (s *Service) planStripe(ctx context.Context, pid, cid string, ev *Event, op
 	case "payment_intent.succeeded", "payment_intent.processing", "payment_intent.payment_failed", "payment_intent.canceled":
 		return s.planPaymentIntent(ctx, pid, cid, ev, obj, optimistic)
 	case "charge.succeeded", "charge.failed", "charge.refunded":
-		return s.planCharge(ctx, pid, cid, ev, obj)
+		return s.planCharge(ctx, pid, cid, ev, obj, optimistic)
 	case "charge.dispute.created", "charge.dispute.closed", "charge.dispute.updated":
 		return s.planDispute(ctx, pid, cid, ev, obj)
 	case "payout.created", "payout.updated", "payout.paid", "payout.failed", "payout.canceled", "payout.reconciliation_completed":
@@ -428,7 +428,7 @@ func piMethod(pi *object) string {
 	return ""
 }
 
-func (s *Service) planCharge(ctx context.Context, pid, cid string, ev *Event, ch *object) (plan, error) {
+func (s *Service) planCharge(ctx context.Context, pid, cid string, ev *Event, ch *object, optimistic bool) (plan, error) {
 	id := firstNonEmpty(ch.PaymentIntent.ID, ch.ID)
 	c := payments.Change{PartnerID: pid, CompanyID: cid, ID: id, Provider: "stripe", AccountID: ev.Account, ChargeID: ch.ID,
 		ProviderUpdated: ev.Created, Currency: strings.ToUpper(ch.Currency), Customer: ch.Customer.ID}
@@ -461,7 +461,15 @@ func (s *Service) planCharge(ctx context.Context, pid, cid string, ev *Event, ch
 			}
 		}
 	}
-	if err := s.planInvoice(ctx, &p, &c, ch.Metadata, r); err != nil {
+	if ref, number := invoiceRef(ch.Metadata); optimistic && ev.Type == "charge.succeeded" && ref == "" && number == "" {
+		// Stripe sends charge.succeeded beside payment_intent.succeeded, and
+		// a charge carries no invoice metadata: plan without reading the
+		// payment (one round trip), guarded on it having no invoice or already
+		// recording this very charge, which its invoice then already counts
+		// (payments.Change.AsRecorded). Anything else fails the guard and is
+		// planned again with the read.
+		c.NoInvoice, c.AsRecorded = true, true
+	} else if err := s.planInvoice(ctx, &p, &c, ch.Metadata, r); err != nil {
 		return plan{}, err
 	}
 	e, err := s.paymentEffect(c)
