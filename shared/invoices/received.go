@@ -276,7 +276,8 @@ func (s *Store) ApplyUnread(partnerID, companyID, invoiceID string, r Received) 
 		return types.TransactWriteItem{}, false, err
 	}
 	cur := strings.ToUpper(r.Currency)
-	assumed := Invoice{PartnerID: partnerID, CompanyID: companyID, ID: invoiceID, Amount: r.Amount, Currency: cur, Status: StatusOpen}
+	assumed := Invoice{PartnerID: partnerID, CompanyID: companyID, ID: invoiceID, Amount: r.Amount, Currency: cur, Status: StatusOpen,
+		Pays: map[string]PaymentLink{}} // as Create writes it
 	now := s.now()
 	st := Settle(assumed, PaymentLink{}, r, now)
 	if !st.Changed || len(st.Exceptions) > 0 || r.Amount <= 0 {
@@ -319,8 +320,15 @@ func (s *Store) paymentUpdate(inv Invoice, st Settlement, paymentID string, now 
 		// Invoices written before amount_processing existed have no such attribute.
 		conds[2] = "(amount_processing = :oproc OR attribute_not_exists(amount_processing))"
 	}
-	if _, linked := inv.Pays[paymentID]; !linked {
+	if _, linked := inv.Pays[paymentID]; !linked && inv.Pays != nil {
 		conds, values[":maxlinks"] = append(conds, "size(pays) < :maxlinks"), maxLinks
+	}
+	if inv.Pays == nil {
+		// An item without the map (written before links lived in it): an
+		// update cannot set a key of a missing map, so the map is written whole.
+		set, conds = "SET pays = :link, pays_v = :nv", append(conds, "attribute_not_exists(pays)")
+		link = map[string]types.AttributeValue{paymentID: &types.AttributeValueMemberM{Value: link}}
+		delete(names, "#pid")
 	}
 	if next.AmountPaid != inv.AmountPaid || next.AmountProcessing != inv.AmountProcessing || next.Status != inv.Status {
 		set += ", #st = :st, amount_paid = :paid, amount_processing = :proc, updated_at = :now, payment_id = :npid"

@@ -103,6 +103,45 @@ func TestApplyUnreadEqualsReadPath(t *testing.T) {
 	}
 }
 
+// TestLegacyInvoiceWithoutLinks: an invoice item written before links lived
+// in it (no pays map) is paid by the read path, which writes the map whole;
+// the unread write is refused on it (its condition needs the map), not failed.
+func TestLegacyInvoiceWithoutLinks(t *testing.T) {
+	env := testenv.New(t)
+	ctx := context.Background()
+	pid, _ := env.Partner("Acme")
+	co, _, err := env.Companies.Create(ctx, pid, "c1", "Bakery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &invoices.Store{DB: env.Store, IDs: ids.New(), Now: time.Now}
+	inv, _, err := s.Create(ctx, pid, co.ID, invoices.Input{ExternalID: "legacy", Amount: 100000, Currency: "usd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(env.Store.Table),
+		Key: store.Key(store.CompanyPK(pid, co.ID), invoices.SK(inv.ID)), UpdateExpression: aws.String("REMOVE pays")}); err != nil {
+		t.Fatal(err)
+	}
+	r := invoices.Received{PaymentID: "pi_legacy", State: invoices.PaymentSucceeded, Amount: 100000, Currency: "usd"}
+	tx, ok, err := s.ApplyUnread(pid, co.ID, inv.ID, r)
+	if err != nil || !ok {
+		t.Fatal(err)
+	}
+	if err := env.Store.Transact(ctx, []types.TransactWriteItem{tx}); !errors.Is(err, store.ErrConditionFailed) {
+		t.Fatalf("unread write on an item without links: %v, want a refused condition", err)
+	}
+	apply(t, s, inv, r)
+	got, err := s.Get(ctx, pid, co.ID, inv.ID)
+	if err != nil || got.Status != invoices.StatusPaid || got.AmountPaid != 100000 || got.Pays["pi_legacy"].Counted != 100000 {
+		t.Fatalf("legacy invoice after the read path: %+v %v", got, err)
+	}
+	apply(t, s, inv, invoices.Received{PaymentID: "pi_legacy2", State: invoices.PaymentSucceeded, Amount: 100, Currency: "usd"})
+	if got, _ := s.Get(ctx, pid, co.ID, inv.ID); len(got.Pays) != 2 || got.AmountPaid != 100100 {
+		t.Fatalf("second payment: %+v", got)
+	}
+}
+
 // apply is the read path: the invoice read, then its one conditional write.
 func apply(t *testing.T, s *invoices.Store, inv invoices.Invoice, r invoices.Received) {
 	t.Helper()
