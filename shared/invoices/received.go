@@ -260,15 +260,24 @@ func (s *Store) ApplyPayment(_ context.Context, inv Invoice, r Received) ([]type
 	return tx, st, nil
 }
 
+// Guesses ApplyUnread can make about an invoice it does not read.
+const (
+	// GuessUntouched: an open invoice of the payment's amount and currency,
+	// no payment linked, nothing paid or processing (a card payment).
+	GuessUntouched = iota
+	// GuessSettling: that invoice after this very payment was reported
+	// processing (for the same amount, currency and charge) and nothing else:
+	// a bank debit settling.
+	GuessSettling
+)
+
 // ApplyUnread is the hot path of a payment naming an invoice by its ID: the
-// write ApplyPayment would build over an untouched open invoice of the
-// payment's amount and currency (no payment linked yet, nothing paid or
-// processing), without reading it. Its condition is exactly that assumption,
-// so when it holds the invoice item ends up byte for byte as the read path
-// would have left it; when it does not, the transaction is cancelled and the
-// caller plans again with the read (ApplyPayment). ok is false when the
-// assumed invoice would not change (nothing to guess).
-func (s *Store) ApplyUnread(partnerID, companyID, invoiceID string, r Received) (types.TransactWriteItem, bool, error) {
+// write ApplyPayment would build over the invoice as guess describes it,
+// without reading it. Its condition is exactly that guess, so when it holds
+// the invoice item ends up byte for byte as the read path would have left it;
+// when it does not, the transaction is cancelled and the caller plans again
+// with the read (ApplyPayment). ok is false when there is nothing to guess.
+func (s *Store) ApplyUnread(partnerID, companyID, invoiceID string, r Received, guess int) (types.TransactWriteItem, bool, error) {
 	if partnerID == "" || companyID == "" || invoiceID == "" || len(invoiceID) > 64 {
 		return types.TransactWriteItem{}, false, errors.New("invoices: an invoice is required")
 	}
@@ -279,19 +288,40 @@ func (s *Store) ApplyUnread(partnerID, companyID, invoiceID string, r Received) 
 	assumed := Invoice{PartnerID: partnerID, CompanyID: companyID, ID: invoiceID, Amount: r.Amount, Currency: cur, Status: StatusOpen,
 		Pays: map[string]PaymentLink{}} // as Create writes it
 	now := s.now()
-	st := Settle(assumed, PaymentLink{}, r, now)
+	cond := "amount = :amt AND currency = :cur AND attribute_not_exists(pays.#pid)"
+	values := map[string]any{":amt": r.Amount, ":cur": cur}
+	names := map[string]string{}
+	if guess == GuessSettling {
+		if r.State != PaymentSucceeded || r.ChargeID == "" || r.Refunded != 0 || r.Lost != 0 {
+			return types.TransactWriteItem{}, false, nil
+		}
+		processing := r
+		processing.State = PaymentProcessing
+		before := Settle(assumed, PaymentLink{}, processing, now)
+		assumed = before.Invoice
+		assumed.Pays, assumed.PaysVersion = map[string]PaymentLink{r.PaymentID: before.Link}, 1
+		// Every field of the stored link that the new one depends on.
+		cond = "amount = :amt AND currency = :cur AND pays.#pid.#lstate = :lstate AND pays.#pid.#lamount = :amt AND " +
+			"pays.#pid.#lcur = :cur AND pays.#pid.#lcharge = :lcharge AND pays.#pid.#lref = :zero AND pays.#pid.#llost = :zero AND " +
+			"pays.#pid.#lrec = :false"
+		names = map[string]string{"#lstate": "state", "#lamount": "amount", "#lcur": "currency", "#lcharge": "charge_id",
+			"#lref": "refunded", "#llost": "lost", "#lrec": "reconciled"}
+		values[":lstate"], values[":lcharge"], values[":zero"], values[":false"] = PaymentProcessing, r.ChargeID, 0, false
+	}
+	st := Settle(assumed, assumed.Link(r.PaymentID), r, now)
 	if !st.Changed || len(st.Exceptions) > 0 || r.Amount <= 0 {
 		return types.TransactWriteItem{}, false, nil
 	}
-	up, err := s.paymentUpdate(assumed, st, r.PaymentID, now, "amount = :amt AND currency = :cur AND attribute_not_exists(pays.#pid)")
+	up, err := s.paymentUpdate(assumed, st, r.PaymentID, now, cond)
 	if err != nil {
 		return types.TransactWriteItem{}, false, err
 	}
-	extra, err := store.Values(map[string]any{":amt": r.Amount, ":cur": cur})
+	extra, err := store.Values(values)
 	if err != nil {
 		return types.TransactWriteItem{}, false, err
 	}
 	maps.Copy(up.Update.ExpressionAttributeValues, extra)
+	maps.Copy(up.Update.ExpressionAttributeNames, names)
 	return up, true, nil
 }
 

@@ -38,23 +38,33 @@ func TestApplyUnreadEqualsReadPath(t *testing.T) {
 	succeeded := func(pi string, amount int64, cur string) invoices.Received {
 		return invoices.Received{PaymentID: pi, ChargeID: "ch_" + pi, State: invoices.PaymentSucceeded, Amount: amount, Currency: cur}
 	}
+	ach := func(pi string, amount int64, state string) invoices.Received {
+		return invoices.Received{PaymentID: pi, ChargeID: "py_" + pi, State: state, Amount: amount, Currency: "usd"}
+	}
 	tests := []struct {
-		name  string
-		prior []invoices.Received // applied first (read path) to both invoices
-		void  bool
-		r     invoices.Received
-		guess bool // the unread write applies
+		name     string
+		prior    []invoices.Received // applied first (read path) to both invoices
+		void     bool
+		r        invoices.Received
+		settling bool // guess GuessSettling instead of GuessUntouched
+		guess    bool // the unread write applies
 	}{
-		{"card payment of the full amount", nil, false, succeeded("pi_a", 100000, "usd"), true},
-		{"ACH payment in flight", nil, false, invoices.Received{PaymentID: "pi_b", State: invoices.PaymentProcessing, Amount: 100000, Currency: "USD"}, true},
-		{"failed first attempt", nil, false, invoices.Received{PaymentID: "pi_c", State: invoices.PaymentFailed, Amount: 100000, Currency: "usd"}, true},
-		{"partial payment", nil, false, succeeded("pi_d", 40000, "usd"), false},
-		{"overpayment", nil, false, succeeded("pi_e", 150000, "usd"), false},
-		{"another currency", nil, false, succeeded("pi_f", 100000, "eur"), false},
-		{"second instalment", []invoices.Received{succeeded("pi_g1", 40000, "usd")}, false, succeeded("pi_g2", 100000, "usd"), false},
-		{"ACH settling", []invoices.Received{{PaymentID: "pi_h", State: invoices.PaymentProcessing, Amount: 100000, Currency: "usd"}}, false, succeeded("pi_h", 100000, "usd"), false},
-		{"retry after a failure", []invoices.Received{{PaymentID: "pi_i", State: invoices.PaymentFailed, Amount: 100000, Currency: "usd"}}, false, succeeded("pi_i", 100000, "usd"), false},
-		{"void invoice", nil, true, succeeded("pi_j", 100000, "usd"), false},
+		{"card payment of the full amount", nil, false, succeeded("pi_a", 100000, "usd"), false, true},
+		{"ACH payment in flight", nil, false, invoices.Received{PaymentID: "pi_b", State: invoices.PaymentProcessing, Amount: 100000, Currency: "USD"}, false, true},
+		{"failed first attempt", nil, false, invoices.Received{PaymentID: "pi_c", State: invoices.PaymentFailed, Amount: 100000, Currency: "usd"}, false, true},
+		{"partial payment", nil, false, succeeded("pi_d", 40000, "usd"), false, false},
+		{"overpayment", nil, false, succeeded("pi_e", 150000, "usd"), false, false},
+		{"another currency", nil, false, succeeded("pi_f", 100000, "eur"), false, false},
+		{"second instalment", []invoices.Received{succeeded("pi_g1", 40000, "usd")}, false, succeeded("pi_g2", 100000, "usd"), false, false},
+		{"ACH settling, guessed untouched", []invoices.Received{{PaymentID: "pi_h", State: invoices.PaymentProcessing, Amount: 100000, Currency: "usd"}}, false, succeeded("pi_h", 100000, "usd"), false, false},
+		{"retry after a failure", []invoices.Received{{PaymentID: "pi_i", State: invoices.PaymentFailed, Amount: 100000, Currency: "usd"}}, false, succeeded("pi_i", 100000, "usd"), false, false},
+		{"void invoice", nil, true, succeeded("pi_j", 100000, "usd"), false, false},
+		{"ACH settling", []invoices.Received{ach("pi_k", 100000, invoices.PaymentProcessing)}, false, ach("pi_k", 100000, invoices.PaymentSucceeded), true, true},
+		{"ACH settling, charge unknown at processing", []invoices.Received{{PaymentID: "pi_l", State: invoices.PaymentProcessing, Amount: 100000, Currency: "usd"}}, false, ach("pi_l", 100000, invoices.PaymentSucceeded), true, false},
+		{"ACH settling for less", []invoices.Received{ach("pi_m", 100000, invoices.PaymentProcessing)}, false, ach("pi_m", 90000, invoices.PaymentSucceeded), true, false},
+		{"ACH settling beside another payment", []invoices.Received{succeeded("pi_n0", 100, "usd"), ach("pi_n", 100000, invoices.PaymentProcessing)}, false, ach("pi_n", 100000, invoices.PaymentSucceeded), true, false},
+		{"ACH settling after a failed attempt", []invoices.Received{ach("pi_o", 100000, invoices.PaymentFailed)}, false, ach("pi_o", 100000, invoices.PaymentSucceeded), true, false},
+		{"settling guessed on an untouched invoice", nil, false, ach("pi_p", 100000, invoices.PaymentSucceeded), true, false},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +85,11 @@ func TestApplyUnreadEqualsReadPath(t *testing.T) {
 				pair[k] = inv
 			}
 			before := item(t, env.Store, pair[1])
-			tx, ok, err := s.ApplyUnread(pid, co.ID, pair[1].ID, tc.r)
+			guess := invoices.GuessUntouched
+			if tc.settling {
+				guess = invoices.GuessSettling
+			}
+			tx, ok, err := s.ApplyUnread(pid, co.ID, pair[1].ID, tc.r, guess)
 			if err != nil || !ok {
 				t.Fatalf("no unread write: %v", err)
 			}
@@ -124,7 +138,7 @@ func TestLegacyInvoiceWithoutLinks(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := invoices.Received{PaymentID: "pi_legacy", State: invoices.PaymentSucceeded, Amount: 100000, Currency: "usd"}
-	tx, ok, err := s.ApplyUnread(pid, co.ID, inv.ID, r)
+	tx, ok, err := s.ApplyUnread(pid, co.ID, inv.ID, r, invoices.GuessUntouched)
 	if err != nil || !ok {
 		t.Fatal(err)
 	}

@@ -383,7 +383,11 @@ func (s *Service) planInvoice(ctx context.Context, p *plan, c *payments.Change, 
 func (s *Service) planInvoiceMaybeUnread(ctx context.Context, optimistic bool, p *plan, c *payments.Change, md map[string]string, r invoices.Received) error {
 	if ref, _ := invoiceRef(md); optimistic && strings.HasPrefix(ref, "inv_") {
 		r.PaymentID, r.ChargeID = c.ID, c.ChargeID
-		tx, ok, err := s.Invoices.ApplyUnread(c.PartnerID, c.CompanyID, ref, r)
+		guess := invoices.GuessUntouched
+		if r.State == invoices.PaymentSucceeded && bankDebit(c.Method) {
+			guess = invoices.GuessSettling // its processing event came first
+		}
+		tx, ok, err := s.Invoices.ApplyUnread(c.PartnerID, c.CompanyID, ref, r, guess)
 		if err != nil || ok {
 			if ok {
 				c.InvoiceID = ref
@@ -416,6 +420,20 @@ func (s *Service) invoiceOf(ctx context.Context, c *payments.Change, md map[stri
 		return invoices.Invoice{}, false, err
 	}
 	return inv, true, nil
+}
+
+// bankDebit reports whether a payment method type is one of Stripe's bank
+// debits, which confirm with a delay: processing first, succeeded days later
+// (https://stripe.dev/blog/observing-immediate-versus-delayed-payments-with-stripe-workbench;
+// "SEPA Direct Debit is a delayed notification payment method",
+// https://stripe.com/docs/payments/sepa-debit/accept-a-payment). Only the hot
+// path's guess depends on it: a wrong guess costs the read path, never a wrong result.
+func bankDebit(method string) bool {
+	switch method {
+	case "us_bank_account", "sepa_debit", "bacs_debit", "au_becs_debit", "acss_debit", "nz_bank_account":
+		return true
+	}
+	return false
 }
 
 func piMethod(pi *object) string {
