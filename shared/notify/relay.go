@@ -120,20 +120,26 @@ func (r *Relay) clearPending(ctx context.Context, ev EventRef) error {
 }
 
 // materialise writes the event an item's marker announces (once: a replay
-// finds it written) and returns its reference; ok is false without a marker.
+// finds it written) and returns its reference; ok is false without a readable
+// marker. An error is a failed write (worth a retry).
 func (r *Relay) materialise(ctx context.Context, item map[string]types.AttributeValue) (EventRef, bool, error) {
 	ev, ok, err := invoices.PendingEvent(item)
-	if err != nil || !ok {
-		return EventRef{}, false, err
+	if err != nil {
+		// Not an invoice as written by this code: retrying cannot help.
+		r.Log.ErrorContext(ctx, "event marker not readable", "sk", itemString(item, "sk"), "err", err)
+		return EventRef{}, false, nil
+	}
+	if !ok {
+		return EventRef{}, false, nil
 	}
 	if err := ev.PutOnce(ctx, r.Store); err != nil {
 		return EventRef{}, false, fmt.Errorf("write event %s: %w", ev.ID, err)
 	}
 	return EventRef{ID: ev.ID, Type: ev.Type, PartnerID: ev.PartnerID, ObjectID: ev.ObjectID,
-		Marker: store.Key(attrS(item, "pk"), attrS(item, "sk"))}, true, nil
+		Marker: store.Key(itemString(item, "pk"), itemString(item, "sk"))}, true, nil
 }
 
-func attrS(item map[string]types.AttributeValue, k string) string {
+func itemString(item map[string]types.AttributeValue, k string) string {
 	v, _ := item[k].(*types.AttributeValueMemberS)
 	if v == nil {
 		return ""
@@ -145,8 +151,9 @@ func attrS(item map[string]types.AttributeValue, k string) string {
 // passes INSERTs of event items (sk "EVT#…") and writes of invoices that set
 // an event marker (sk "INVOICE#…", gsi1pk on the pending index); anything else
 // is skipped here too. A marker's event is written from the record's
-// NEW_IMAGE: the invoice as that change left it. A record whose fan-out fails is reported (ReportBatchItemFailures)
-// and Lambda retries from it; one that cannot be read (no image: a stream
+// NEW_IMAGE: the invoice as that change left it. A record whose event cannot
+// be written or fanned out is reported (ReportBatchItemFailures) and Lambda
+// retries from it; one that cannot be read (no image: a stream
 // view type other than NEW_IMAGE) is logged and acknowledged, since retrying
 // cannot help, and the sweep delivers that event from the table.
 func (r *Relay) HandleStream(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
@@ -229,7 +236,7 @@ func (r *Relay) Sweep(ctx context.Context) (SweepResult, error) {
 		err := r.Store.QueryAll(ctx, store.Query{Index: store.GSI1, PK: fmt.Sprintf("%s%d", outbox.PendingPrefix, shard),
 			SKFrom: "evt_", SKTo: upper, Limit: 100}, maxN, func(items []map[string]types.AttributeValue) error {
 			for _, it := range items {
-				if !strings.HasPrefix(attrS(it, "sk"), outbox.SKPrefix) {
+				if !strings.HasPrefix(itemString(it, "sk"), outbox.SKPrefix) {
 					// A marker whose stream record was not handled: the event
 					// is written from the item as it is now.
 					ref, ok, err := r.materialise(ctx, it)
