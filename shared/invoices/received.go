@@ -422,8 +422,10 @@ type PaymentRef struct {
 
 // maxLinks caps the payments one invoice item records (an invoice paid in more
 // than this many instalments raises too_many_payments and is left for a person
-// to settle). 200 links are about 30 KB of the item's 400 KB.
-const maxLinks = 200
+// to settle). DESIGN keeps items far below 400 KB: 100 links with every ID at
+// its bound are under 100 KB (TestInvoiceItemSizeAtCap), typical ones ≈ 15 KB,
+// and each update is billed on the item's size.
+const maxLinks = 100
 
 // PaymentsMatched records that payments are (matched=true) or are no longer
 // (false) in matched payouts, and moves their invoices: reconciled only when

@@ -31,8 +31,8 @@ func TestInvoiceItemSizeAtCap(t *testing.T) {
 	}
 	size := store.ItemSize(av)
 	t.Logf("invoice item with %d payments at their bounds: %d B", maxLinks, size)
-	if size > 200<<10 {
-		t.Fatalf("%d B: over the 200 KB bound docs/sizes.md states", size)
+	if size > 100<<10 {
+		t.Fatalf("%d B: over the 100 KB bound docs/sizes.md states", size)
 	}
 	for _, r := range []Received{{PaymentID: long(maxRefLen + 1)}, {PaymentID: "pi_1", ChargeID: long(maxRefLen + 1)}, {PaymentID: "pi_1", Currency: long(9)}, {}} {
 		if err := r.check(); err == nil {
