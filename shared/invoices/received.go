@@ -278,8 +278,13 @@ const (
 // when it does not, the transaction is cancelled and the caller plans again
 // with the read (ApplyPayment). ok is false when there is nothing to guess.
 func (s *Store) ApplyUnread(partnerID, companyID, invoiceID string, r Received, guess int) (types.TransactWriteItem, bool, error) {
-	if partnerID == "" || companyID == "" || invoiceID == "" || len(invoiceID) > 64 {
+	if partnerID == "" || companyID == "" || invoiceID == "" {
 		return types.TransactWriteItem{}, false, errors.New("invoices: an invoice is required")
+	}
+	if len(invoiceID) > 64 {
+		// No invoice has such an ID (Get answers NotFound): nothing to guess;
+		// the read path records the payment of an unknown invoice.
+		return types.TransactWriteItem{}, false, nil
 	}
 	if err := r.check(); err != nil {
 		return types.TransactWriteItem{}, false, err
