@@ -87,6 +87,9 @@ type Invoice struct {
 	// the event a status move announces, until the relay has written it (PendingEvent).
 	EventType string     `dynamodbav:"evt_type,omitempty" json:"-"`
 	EventAt   *time.Time `dynamodbav:"evt_at,omitempty" json:"-"`
+	// noMap: the item as read has no pays map (written before it); Pays then
+	// holds its links read from their own items (legacyLinks).
+	noMap bool
 }
 
 type ref struct {

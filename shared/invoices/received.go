@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -221,13 +222,21 @@ func displayID(inv Invoice) string {
 // holds the payment's previous link): one conditional update of the invoice
 // item (the link, the totals and status, and the event marker of a status move)
 // and any exception raised. No writes when the report changes nothing. It
-// reads nothing (the invoice as read carries its links); ctx stays for callers.
-func (s *Store) ApplyPayment(_ context.Context, inv Invoice, r Received) ([]types.TransactWriteItem, Settlement, error) {
+// reads nothing (the invoice as read carries its links), except for an item
+// written before the map, whose links are items of their own (legacyLinks).
+func (s *Store) ApplyPayment(ctx context.Context, inv Invoice, r Received) ([]types.TransactWriteItem, Settlement, error) {
 	if inv.PartnerID == "" || inv.CompanyID == "" {
 		return nil, Settlement{}, errors.New("invoices: a stored invoice is required")
 	}
 	if err := r.check(); err != nil {
 		return nil, Settlement{}, err
+	}
+	if inv.Pays == nil {
+		links, err := s.legacyLinks(ctx, inv)
+		if err != nil {
+			return nil, Settlement{}, err
+		}
+		inv.Pays, inv.noMap = links, true
 	}
 	now := s.now()
 	st := Settle(inv, inv.Link(r.PaymentID), r, now)
@@ -355,14 +364,24 @@ func (s *Store) paymentUpdate(inv Invoice, st Settlement, paymentID string, now 
 		// Invoices written before amount_processing existed have no such attribute.
 		conds[2] = "(amount_processing = :oproc OR attribute_not_exists(amount_processing))"
 	}
-	if _, linked := inv.Pays[paymentID]; !linked && inv.Pays != nil {
+	if _, linked := inv.Pays[paymentID]; !linked && !inv.noMap {
 		conds, values[":maxlinks"] = append(conds, "size(pays) < :maxlinks"), maxLinks
 	}
-	if inv.Pays == nil {
+	if inv.noMap {
 		// An item without the map (written before links lived in it): an
-		// update cannot set a key of a missing map, so the map is written whole.
+		// update cannot set a key of a missing map, so the map is written
+		// whole, with the links it had in items of their own (legacyLinks).
 		set, conds = "SET pays = :link, pays_v = :nv", append(conds, "attribute_not_exists(pays)")
-		link = map[string]types.AttributeValue{paymentID: &types.AttributeValueMemberM{Value: link}}
+		whole := make(map[string]types.AttributeValue, len(inv.Pays)+1)
+		for pid, l := range inv.Pays {
+			lv, err := store.Marshal(l)
+			if err != nil {
+				return types.TransactWriteItem{}, err
+			}
+			whole[pid] = &types.AttributeValueMemberM{Value: lv}
+		}
+		whole[paymentID] = &types.AttributeValueMemberM{Value: link}
+		link = whole
 		delete(names, "#pid")
 	}
 	if next.AmountPaid != inv.AmountPaid || next.AmountProcessing != inv.AmountProcessing || next.Status != inv.Status {
@@ -419,6 +438,29 @@ func transitionEvent(from, to string) string {
 	return ""
 }
 
+// legacyLinks are the payment links of an invoice item written before links
+// lived in it (no pays map): then each was an item of its own,
+// INVPAY#<invoice>#<payment>, with the same attributes. The first write of the
+// invoice's links folds them into its map; those items are not read again.
+func (s *Store) legacyLinks(ctx context.Context, inv Invoice) (map[string]PaymentLink, error) {
+	links := map[string]PaymentLink{}
+	err := s.DB.QueryAll(ctx, store.Query{PK: store.CompanyPK(inv.PartnerID, inv.CompanyID), SKPrefix: "INVPAY#" + inv.ID + "#",
+		Limit: maxLinks}, maxLinks, func(items []map[string]types.AttributeValue) error {
+		var page []PaymentLink
+		if err := attributevalue.UnmarshalListOfMaps(items, &page); err != nil {
+			return err
+		}
+		for _, l := range page {
+			links[l.PaymentID] = l
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("legacy links of invoice %s: %w", inv.ID, err)
+	}
+	return links, nil
+}
+
 // PaymentRef names one payment of an invoice found in a payout (by payment or charge ID).
 type PaymentRef struct {
 	InvoiceID string
@@ -471,6 +513,13 @@ func (s *Store) matchInvoice(ctx context.Context, partnerID, companyID, id strin
 		return err
 	}
 	links := maps.Clone(inv.Pays)
+	if links == nil {
+		// Written before the map: its links are items of their own; a change
+		// of their flags writes them into the map (whole, as below).
+		if links, err = s.legacyLinks(ctx, inv); err != nil {
+			return err
+		}
+	}
 	changed := false
 	all := len(links) > 0
 	for pid, l := range links {
