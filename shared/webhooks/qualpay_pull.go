@@ -319,27 +319,35 @@ func (p *QualpayPuller) linkInvoices(ctx context.Context, j queue.Job, res qualp
 // counts toward it (so reconciliation can reconcile the invoice once every
 // payment that paid it is matched).
 func (p *QualpayPuller) payInvoice(ctx context.Context, pid, cid, ref, paymentID string, amount int64, cur string) (string, error) {
-	inv, err := p.Invoices.Resolve(ctx, pid, cid, ref, ref)
-	if apperr.Is(err, apperr.NotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	txs, _, err := p.Invoices.ApplyPayment(ctx, inv, invoices.Received{PaymentID: paymentID, State: invoices.PaymentSucceeded, Amount: amount, Currency: cur})
-	if err != nil {
-		return "", err
-	}
-	if len(txs) > 0 {
-		if err := p.Invoices.DB.Transact(ctx, txs); err != nil {
-			if errors.Is(err, store.ErrConditionFailed) {
-				return "", nil // changed meanwhile; the next itemisation change looks again
-			}
+	// The write is conditional on the invoice item as read, and any change of
+	// it (another payment's link, a match's flags) fails it: read and apply
+	// again. The deposit's items are stored after this, and a later pull of an
+	// unchanged deposit does not come back here, so a dropped write would
+	// leave the payment uncounted for good; after the attempts, the job fails
+	// and is retried before anything is stored.
+	for attempt := 0; ; attempt++ {
+		inv, err := p.Invoices.Resolve(ctx, pid, cid, ref, ref)
+		if apperr.Is(err, apperr.NotFound) {
+			return "", nil
+		}
+		if err != nil {
 			return "", err
 		}
+		txs, _, err := p.Invoices.ApplyPayment(ctx, inv, invoices.Received{PaymentID: paymentID, State: invoices.PaymentSucceeded, Amount: amount, Currency: cur})
+		if err != nil {
+			return "", err
+		}
+		if len(txs) > 0 {
+			if err := p.Invoices.DB.Transact(ctx, txs); err != nil {
+				if errors.Is(err, store.ErrConditionFailed) && attempt < 2 {
+					continue
+				}
+				return "", fmt.Errorf("pay invoice %s: %w", inv.ID, err)
+			}
+		}
+		if !strings.EqualFold(inv.Currency, cur) || inv.Status == invoices.StatusVoid {
+			return "", nil
+		}
+		return inv.ID, nil
 	}
-	if !strings.EqualFold(inv.Currency, cur) || inv.Status == invoices.StatusVoid {
-		return "", nil
-	}
-	return inv.ID, nil
 }

@@ -6,7 +6,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/payrecon/payrecon/shared/payments"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/payrecon/payrecon/shared/app/stores"
+	"github.com/payrecon/payrecon/shared/invoices"
+	"github.com/payrecon/payrecon/shared/local/testenv"
+	"github.com/payrecon/payrecon/shared/store"
+	"github.com/payrecon/payrecon/shared/webhooks"
 )
 
 // TestHotPathInvoiceIDOutOfBounds: a payment whose metadata names an invoice
@@ -28,8 +34,76 @@ func TestHotPathInvoiceIDOutOfBounds(t *testing.T) {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
 			p, err := w.svc.Payments.Get(ctx, w.pid, w.cid, pi)
-			if err != nil || p.Status != payments.StatusSucceeded || p.InvoiceID != "" {
+			if err != nil || p.Status != "succeeded" || p.InvoiceID != "" {
 				t.Fatalf("payment %+v %v", p, err)
+			}
+		})
+	}
+}
+
+// racingDB runs race once, just before the first transaction goes out: a
+// concurrent writer that changes the invoice between its read and its write.
+type racingDB struct {
+	store.API
+	race func()
+}
+
+func (r *racingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if f := r.race; f != nil {
+		r.race = nil
+		f()
+	}
+	return r.API.TransactWriteItems(ctx, in, o...)
+}
+
+// TestQualpayPaymentRacingAnotherChange: a Qualpay sale that pays an invoice
+// while another change of the invoice item lands between its read and its
+// write (any change of the links moves pays_v) is still counted: the deposit's
+// items are stored next, so no later pull pays the invoice again.
+func TestQualpayPaymentRacingAnotherChange(t *testing.T) {
+	env := testenv.New(t)
+	ctx := context.Background()
+	pid, _ := env.Partner("Acme")
+	co, _, err := env.Companies.Create(ctx, pid, "c1", "Bakery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := stores.Invoices(env.Env)
+	for i, tc := range []struct {
+		name string
+		race invoices.Received // what the concurrent writer records first
+	}{
+		{"another payment's failed attempt", invoices.Received{PaymentID: "pi_declined", State: invoices.PaymentFailed, Amount: 100000, Currency: "usd"}},
+		{"an ACH payment of another amount in flight", invoices.Received{PaymentID: "pi_ach", State: invoices.PaymentProcessing, Amount: 5000, Currency: "usd"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			inv, _, err := direct.Create(ctx, pid, co.ID, invoices.Input{ExternalID: "qp-race-" + itoa(i), Amount: 100000, Currency: "usd"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			racing := *env.Store
+			racing.DB = &racingDB{API: env.Store.DB, race: func() {
+				cur, err := direct.Get(ctx, pid, co.ID, inv.ID)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				txs, _, err := direct.ApplyPayment(ctx, cur, tc.race)
+				if err == nil {
+					err = env.Store.Transact(ctx, txs)
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			}}
+			p := &webhooks.QualpayPuller{Invoices: &invoices.Store{DB: &racing, IDs: env.IDs, Now: env.Now}}
+			got, err := webhooks.PayInvoice(p, ctx, pid, co.ID, inv.ID, "qp_"+itoa(i), 100000, "USD")
+			if err != nil || got != inv.ID {
+				t.Fatalf("payInvoice: %q %v", got, err)
+			}
+			after, err := direct.Get(ctx, pid, co.ID, inv.ID)
+			if err != nil || after.AmountPaid != 100000 || after.Pays["qp_"+itoa(i)].Counted != 100000 || len(after.Pays) != 2 {
+				t.Fatalf("invoice after the sale: %s paid %d, links %v, %v", after.Status, after.AmountPaid, after.Pays, err)
 			}
 		})
 	}
