@@ -2,6 +2,7 @@ package invoices
 
 import (
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -43,3 +44,19 @@ func PendingEvent(item map[string]types.AttributeValue) (outbox.Event, bool, err
 
 // MarkerAttrs are the attributes of the marker, removed once the event is out.
 const MarkerAttrs = "gsi1pk, gsi1sk, evt_type, evt_at"
+
+// MarkerMoved reports when an item's marker was set and whether the item has
+// changed since: the change that sets a marker sets updated_at to evt_at, and
+// every later change of what the API returns (totals, status) moves updated_at
+// on. A moved item is no longer the object its event announces; the stream
+// record of the marker's change still is.
+func MarkerMoved(item map[string]types.AttributeValue) (at time.Time, moved bool) {
+	var m struct {
+		UpdatedAt time.Time  `dynamodbav:"updated_at"`
+		EventAt   *time.Time `dynamodbav:"evt_at"`
+	}
+	if err := attributevalue.UnmarshalMap(item, &m); err != nil || m.EventAt == nil {
+		return time.Time{}, false
+	}
+	return *m.EventAt, !m.UpdatedAt.Equal(*m.EventAt)
+}

@@ -207,6 +207,10 @@ func attrString(img map[string]events.DynamoDBAttributeValue, k string) string {
 	return v.String()
 }
 
+// streamRetention: DynamoDB Streams keep a record 24 hours
+// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Streams.html).
+const streamRetention = 24 * time.Hour
+
 // SweepResult is what one sweep did.
 type SweepResult struct {
 	Pending    int `json:"pending"`
@@ -238,7 +242,13 @@ func (r *Relay) Sweep(ctx context.Context) (SweepResult, error) {
 			for _, it := range items {
 				if !strings.HasPrefix(itemString(it, "sk"), outbox.SKPrefix) {
 					// A marker whose stream record was not handled: the event
-					// is written from the item as it is now.
+					// is written from the item as it is now, unless the item
+					// changed since: then only the stream record holds the
+					// object the event announces, and the marker is left to
+					// the stream for as long as the stream keeps records.
+					if at, moved := invoices.MarkerMoved(it); moved && r.Now().Sub(at) < streamRetention {
+						continue
+					}
 					ref, ok, err := r.materialise(ctx, it)
 					if err != nil {
 						errs = append(errs, err)
