@@ -106,3 +106,40 @@ func BatchGetAs[T any](ctx context.Context, s *Store, keys []map[string]types.At
 		return nil
 	})
 }
+
+// GetEach reads items of one partition by sort key in one BatchGetItem
+// (strongly consistent) and unmarshals each into the out at the same index;
+// found[i] says whether sks[i] exists. For a handful of items a request needs
+// together: one round trip instead of one each.
+func (s *Store) GetEach(ctx context.Context, pk string, sks []string, outs []any) (found []bool, err error) {
+	if len(sks) != len(outs) || len(sks) > MaxBatchGet {
+		return nil, fmt.Errorf("get each: %d keys for %d outputs (at most %d)", len(sks), len(outs), MaxBatchGet)
+	}
+	keys := make([]map[string]types.AttributeValue, len(sks))
+	at := make(map[string]int, len(sks))
+	for i, sk := range sks {
+		if _, dup := at[sk]; dup {
+			return nil, fmt.Errorf("get each: %s asked twice", sk)
+		}
+		keys[i], at[sk] = Key(pk, sk), i
+	}
+	found = make([]bool, len(sks))
+	err = s.BatchGet(ctx, keys, func(items []map[string]types.AttributeValue) error {
+		for _, it := range items {
+			sk, _ := it["sk"].(*types.AttributeValueMemberS)
+			if sk == nil {
+				continue
+			}
+			i, ok := at[sk.Value]
+			if !ok {
+				continue
+			}
+			if err := attributevalue.UnmarshalMap(it, outs[i]); err != nil {
+				return err
+			}
+			found[i] = true
+		}
+		return nil
+	})
+	return found, err
+}

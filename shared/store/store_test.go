@@ -140,3 +140,49 @@ func TestQueryAllBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestGetEach: items of one partition read together land in their own
+// outputs; a missing one is reported, not an error; another partition's item
+// of the same sort key is never read.
+func TestGetEach(t *testing.T) {
+	env := testenv.New(t)
+	s, ctx := env.Store, context.Background()
+	put(t, s, store.PartnerPK("A"), "X#1", 1)
+	put(t, s, store.PartnerPK("A"), "X#2", 2)
+	put(t, s, store.PartnerPK("B"), "X#3", 3)
+	tests := []struct {
+		name    string
+		sks     []string
+		want    []int
+		wantErr bool
+	}{
+		{"both present", []string{"X#2", "X#1"}, []int{2, 1}, false},
+		{"one missing", []string{"X#1", "X#9"}, []int{1, -1}, false},
+		{"another partition's key is missing here", []string{"X#3"}, []int{-1}, false},
+		{"a key asked twice", []string{"X#1", "X#1"}, nil, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			outs := make([]any, len(tc.sks))
+			for i := range outs {
+				outs[i] = &item{}
+			}
+			found, err := s.GetEach(ctx, store.PartnerPK("A"), tc.sks, outs)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatal("no error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range tc.want {
+				got := outs[i].(*item)
+				if found[i] != (w >= 0) || (w >= 0 && got.N != w) {
+					t.Fatalf("%s: found %v n %d, want %d", tc.sks[i], found[i], got.N, w)
+				}
+			}
+		})
+	}
+}

@@ -108,3 +108,53 @@ func TestQualpayPaymentRacingAnotherChange(t *testing.T) {
 		})
 	}
 }
+
+// TestRefundBeforeItsPayment: Stripe does not deliver events in order, so a
+// refund can arrive before the payment_intent.succeeded that names the
+// invoice. The invoice must count only what the customer kept: a full refund
+// leaves it open, a partial one partially paid, whether the invoice is named
+// by our ID (the unread hot path, whose guard fails on a refunded payment) or
+// by number (the read path).
+func TestRefundBeforeItsPayment(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	now := time.Now().Unix()
+	for i, tc := range []struct {
+		name     string
+		refunded int64
+		byNumber bool
+		status   string
+		paid     int64
+	}{
+		{"full refund first, invoice by id", 100000, false, invoices.StatusOpen, 0},
+		{"partial refund first, invoice by id", 40000, false, invoices.StatusPartiallyPaid, 60000},
+		{"full refund first, invoice by number", 100000, true, invoices.StatusOpen, 0},
+		{"partial refund first, invoice by number", 25000, true, invoices.StatusPartiallyPaid, 75000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := itoa(i)
+			inv := w.createInvoice(t, "ext-rf-"+n, "INV-RF-"+n)
+			md := map[string]string{"invoice_id": inv.ID}
+			if tc.byNumber {
+				md = map[string]string{"invoice_number": inv.Number}
+			}
+			pi := "pi_rf" + n
+			refund := event("evt_rf_r"+n, "charge.refunded", acct, now+10, map[string]any{"id": "ch_rf" + n, "object": "charge", "amount": 100000,
+				"amount_refunded": tc.refunded, "refunded": tc.refunded == 100000, "currency": "usd", "payment_intent": pi})
+			if r := w.deliver(t, refund); r.status != 200 {
+				t.Fatalf("refund: %d %s", r.status, r.body)
+			}
+			if r := w.deliver(t, event("evt_rf_p"+n, "payment_intent.succeeded", acct, now, paymentIntent(pi, "succeeded", 100000, md, "card"))); r.status != 200 {
+				t.Fatalf("payment: %d %s", r.status, r.body)
+			}
+			got, err := w.svc.Invoices.Get(ctx, w.pid, w.cid, inv.ID)
+			if err != nil || got.Status != tc.status || got.AmountPaid != tc.paid {
+				t.Fatalf("invoice %s paid %d (%v), want %s paid %d", got.Status, got.AmountPaid, err, tc.status, tc.paid)
+			}
+			p, err := w.svc.Payments.Get(ctx, w.pid, w.cid, pi)
+			if err != nil || p.InvoiceID != inv.ID || p.AmountRefunded != tc.refunded {
+				t.Fatalf("payment %+v %v", p, err)
+			}
+		})
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/payrecon/payrecon/shared/payouts"
 	"github.com/payrecon/payrecon/shared/queue"
 	"github.com/payrecon/payrecon/shared/splits"
+	"github.com/payrecon/payrecon/shared/store"
 	"github.com/payrecon/payrecon/shared/stripeapi"
 )
 
@@ -360,11 +361,27 @@ func (s *Service) planPaymentIntent(ctx context.Context, pid, cid string, ev *Ev
 // concurrent change fails the transaction and the event is re-planned.
 func (s *Service) planInvoice(ctx context.Context, p *plan, c *payments.Change, md map[string]string, r invoices.Received) error {
 	r.PaymentID, r.ChargeID = c.ID, c.ChargeID
-	inv, ok, err := s.invoiceOf(ctx, c, md)
+	inv, pay, ok, err := s.invoiceOf(ctx, c, md)
 	if err != nil || !ok {
 		return err
 	}
 	c.InvoiceID = inv.ID
+	// Stripe does not deliver events in order
+	// (https://docs.stripe.com/webhooks#event-ordering): a refund can be
+	// recorded on the payment before the event that links it to this invoice.
+	// What the payment already returned counts here too (refunds only grow, so
+	// the larger total is the right one), else the invoice would be paid with
+	// money given back. The unread hot path never gets here with such a
+	// payment: a refund ranks the payment's status above succeeded, so that
+	// write's guard fails and the event is planned again on this path.
+	if pay == nil {
+		got, err := s.Payments.Get(ctx, c.PartnerID, c.CompanyID, c.ID)
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return err
+		}
+		pay = &got
+	}
+	r.Refunded = max(r.Refunded, pay.AmountRefunded)
 	txs, _, err := s.Invoices.ApplyPayment(ctx, inv, r)
 	if err != nil {
 		return err
@@ -399,27 +416,44 @@ func (s *Service) planInvoiceMaybeUnread(ctx context.Context, optimistic bool, p
 	return s.planInvoice(ctx, p, c, md, r)
 }
 
-func (s *Service) invoiceOf(ctx context.Context, c *payments.Change, md map[string]string) (invoices.Invoice, bool, error) {
+// invoiceOf finds the invoice a payment pays: its metadata's reference, else
+// the invoice recorded on the payment. pay is the payment when it was read on
+// the way (nil otherwise).
+func (s *Service) invoiceOf(ctx context.Context, c *payments.Change, md map[string]string) (inv invoices.Invoice, pay *payments.Payment, ok bool, err error) {
 	ref, number := invoiceRef(md)
 	if ref == "" && number == "" {
-		pay, err := s.Payments.Get(ctx, c.PartnerID, c.CompanyID, c.ID)
-		if err != nil || pay.InvoiceID == "" {
+		got, err := s.Payments.Get(ctx, c.PartnerID, c.CompanyID, c.ID)
+		if err != nil || got.InvoiceID == "" {
 			if err != nil && !apperr.Is(err, apperr.NotFound) {
-				return invoices.Invoice{}, false, err
+				return invoices.Invoice{}, nil, false, err
 			}
-			return invoices.Invoice{}, false, nil
+			return invoices.Invoice{}, nil, false, nil
 		}
-		ref = pay.InvoiceID
+		ref, pay = got.InvoiceID, &got
+	} else if strings.HasPrefix(ref, "inv_") && len(ref) <= 64 {
+		// Our ID: the invoice and the payment (planInvoice needs what it
+		// already returned) in one round trip. Not found by that ID, it may
+		// still be the partner's own reference (Resolve, below).
+		var got payments.Payment
+		found, err := s.Store.GetEach(ctx, store.CompanyPK(c.PartnerID, c.CompanyID),
+			[]string{invoices.SK(ref), payments.SK(c.ID)}, []any{&inv, &got})
+		if err != nil {
+			return invoices.Invoice{}, nil, false, err
+		}
+		if found[0] {
+			return inv, &got, true, nil
+		}
+		inv = invoices.Invoice{}
 	}
-	inv, err := s.Invoices.Resolve(ctx, c.PartnerID, c.CompanyID, ref, number)
+	inv, err = s.Invoices.Resolve(ctx, c.PartnerID, c.CompanyID, ref, number)
 	if err != nil {
 		if apperr.Is(err, apperr.NotFound) {
 			s.Log.WarnContext(ctx, "payment names an unknown invoice", "payment_id", c.ID, "partner_id", c.PartnerID)
-			return invoices.Invoice{}, false, nil
+			return invoices.Invoice{}, nil, false, nil
 		}
-		return invoices.Invoice{}, false, err
+		return invoices.Invoice{}, nil, false, err
 	}
-	return inv, true, nil
+	return inv, pay, true, nil
 }
 
 // bankDebit reports whether a payment method type is one of Stripe's bank
