@@ -98,7 +98,12 @@ func (s *Service) fund(ctx context.Context, pid string, e PaymentEvent) error {
 		return err
 	}
 	if e.Charge == "" {
-		return fmt.Errorf("payment %s has no charge yet", e.PaymentIntent) // retried until the charge exists
+		// The event is as Stripe built it (an API version before latest_charge):
+		// redelivering it cannot add the charge, so it is acknowledged, not
+		// retried until the dead-letter queue. The charge's own charge.succeeded
+		// event (transfer_group = the intent) funds the same round.
+		log.WarnContext(ctx, "platform payment event names no charge; its charge's event funds the round")
+		return nil
 	}
 	keys, err := s.Keys.StripeKeys(ctx, pid)
 	if err != nil {
