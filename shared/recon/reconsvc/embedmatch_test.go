@@ -3,9 +3,6 @@ package reconsvc_test
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -17,26 +14,17 @@ import (
 	"github.com/payrecon/payrecon/shared/recon/reconsvc"
 )
 
-// browser is an embed page's client: a cookie jar, redirects not followed.
+// browser is an Embedded UI page open in a browser, with its CSRF token.
 type browser struct {
-	t    *testing.T
-	c    *http.Client
+	*testenv.Browser
 	csrf string
 }
 
+// do sends to the absolute URL u (the page's servers differ by port; the
+// cookie jar keys by host only).
 func (b *browser) do(method, u string, hdr map[string]string, body string) (int, string) {
-	b.t.Helper()
-	req, _ := http.NewRequest(method, u, strings.NewReader(body))
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	res, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	out, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(out)
+	res, out := b.Do(method, u, hdr, body)
+	return res.StatusCode, out
 }
 
 var csrfMeta = regexp.MustCompile(`name="csrf-token" content="([0-9a-f]{64})"`)
@@ -46,8 +34,7 @@ var csrfMeta = regexp.MustCompile(`name="csrf-token" content="([0-9a-f]{64})"`)
 // the page's CSRF token read.
 func embedBrowser(t *testing.T, w *world, srv, cid string, components ...string) *browser {
 	t.Helper()
-	jar, _ := cookiejar.New(nil)
-	b := &browser{t: t, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	b := &browser{Browser: testenv.NewBrowser(t, "")}
 	if len(components) == 0 {
 		return b
 	}
