@@ -80,6 +80,37 @@ func TestFundingQueueDeliveries(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a dispute delivered before its payment's funding is taken back once the shares are paid", func(t *testing.T) {
+		// SQS does not order messages, and a funding that fails (Stripe down, the
+		// tenant still onboarding) is retried for days while the dispute's message runs.
+		id := newIntent()
+		paid := w.platformPaid("pi_q_dispute", id, 150000)
+		dispute := msg(w.d.PartnerID, splits.PaymentEvent{Type: "charge.dispute.created", PaymentIntent: paid.PaymentIntent, Charge: paid.Charge, Disputed: 150000, Currency: "EUR"})
+		if failed := deliver(t, dispute); len(failed) != 0 {
+			t.Fatalf("failed %v", failed)
+		}
+		if failed := deliver(t, msg(w.d.PartnerID, paid)); len(failed) != 0 {
+			t.Fatalf("failed %v", failed)
+		}
+		trs := w.transfersOf(id)
+		if len(trs) != perPayment {
+			t.Fatalf("%d transfers, want %d", len(trs), perPayment)
+		}
+		for _, tr := range trs {
+			if tr.Reversed != tr.Amount {
+				t.Fatalf("the disputed payment's transfer to %s kept %d of %d: the platform pays the dispute from its own balance",
+					tr.Destination, tr.Amount-tr.Reversed, tr.Amount)
+			}
+		}
+		if failed := deliver(t, dispute); len(failed) != 0 { // redelivered: nothing reversed twice
+			t.Fatalf("failed %v", failed)
+		}
+		for _, tr := range w.transfersOf(id) {
+			if tr.Reversed != tr.Amount {
+				t.Fatalf("transfer to %s reversed %d of %d", tr.Destination, tr.Reversed, tr.Amount)
+			}
+		}
+	})
 	t.Run("a refund delivered twice reverses once", func(t *testing.T) {
 		id := newIntent()
 		paid := w.platformPaid("pi_q_refund", id, 150000)
