@@ -3,9 +3,6 @@ package embed_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,33 +17,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-// page is a browser stand-in: a cookie jar, redirects not followed.
-type page struct {
-	t    *testing.T
-	c    *http.Client
-	base string
-}
-
-func newPage(t *testing.T, base string) *page {
-	jar, _ := cookiejar.New(nil)
-	return &page{t: t, base: base, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
-
-func (p *page) do(method, path string, hdr map[string]string, body string) (*http.Response, string) {
-	p.t.Helper()
-	req, _ := http.NewRequest(method, p.base+path, strings.NewReader(body))
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	res, err := p.c.Do(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res, string(b)
-}
 
 var csrfRe = regexp.MustCompile(`name="csrf-token" content="([0-9a-f]{64})"`)
 
@@ -104,22 +74,22 @@ func TestEmbedSessions(t *testing.T) {
 	if !strings.HasPrefix(s.URL, env.Cfg.PublicBaseURL+"/embed?token=emb_") || s.Locale != "en-US" || time.Until(s.ExpiresAt) > embed.TokenTTL || time.Until(s.ExpiresAt) < embed.TokenTTL-time.Minute {
 		t.Fatalf("session %+v", s)
 	}
-	p := newPage(t, srv.URL)
+	p := testenv.NewBrowser(t, srv.URL)
 	u, _ := url.Parse(s.URL)
 
 	t.Run("the token is exchanged once for an HttpOnly cookie", func(t *testing.T) {
-		res, _ := p.do("GET", u.RequestURI(), nil, "")
+		res, _ := p.Do("GET", u.RequestURI(), nil, "")
 		c := res.Header.Get("Set-Cookie")
 		if res.StatusCode != 303 || res.Header.Get("Location") != env.Cfg.PublicBaseURL+"/embed" || !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "Path=/embed") {
 			t.Fatalf("%d %v", res.StatusCode, res.Header)
 		}
-		again := newPage(t, srv.URL)
-		if res, body := again.do("GET", u.RequestURI(), nil, ""); res.StatusCode != 401 || strings.Contains(body, "Cafe One") {
+		again := testenv.NewBrowser(t, srv.URL)
+		if res, body := again.Do("GET", u.RequestURI(), nil, ""); res.StatusCode != 401 || strings.Contains(body, "Cafe One") {
 			t.Fatalf("reused token: %d %s", res.StatusCode, body)
 		}
 	})
 
-	res2, html := p.do("GET", "/embed", nil, "")
+	res2, html := p.Do("GET", "/embed", nil, "")
 	t.Run("the page carries strict headers", func(t *testing.T) {
 		h := res2.Header
 		csp := h.Get("Content-Security-Policy")
@@ -152,13 +122,13 @@ func TestEmbedSessions(t *testing.T) {
 			{"create a Stripe account, out of scope", "POST", "/embed/api/stripe/onboarding", map[string]string{"X-CSRF-Token": m[1]}, 403},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				if res, body := p.do(tc.method, tc.path, tc.hdr, `{}`); res.StatusCode != tc.status {
+				if res, body := p.Do(tc.method, tc.path, tc.hdr, `{}`); res.StatusCode != tc.status {
 					t.Fatalf("%d %s", res.StatusCode, body)
 				}
 			})
 		}
-		anon := newPage(t, srv.URL)
-		if res, body := anon.do("GET", "/embed/api/payouts", nil, ""); res.StatusCode != 401 || !strings.Contains(body, `"unauthorized"`) {
+		anon := testenv.NewBrowser(t, srv.URL)
+		if res, body := anon.Do("GET", "/embed/api/payouts", nil, ""); res.StatusCode != 401 || !strings.Contains(body, `"unauthorized"`) {
 			t.Fatalf("no session: %d %s", res.StatusCode, body)
 		}
 	})
@@ -201,7 +171,7 @@ func TestEmbedSessions(t *testing.T) {
 		var d embed.PayoutDetail
 		get := func(t *testing.T, path string) {
 			t.Helper()
-			res, body := p.do("GET", path, nil, "")
+			res, body := p.Do("GET", path, nil, "")
 			if res.StatusCode != 200 {
 				t.Fatalf("%d %s", res.StatusCode, body)
 			}
@@ -227,7 +197,7 @@ func TestEmbedSessions(t *testing.T) {
 		if len(d.Items) != embed.ItemsPage || d.TotalsKnown || d.AddsUp || len(d.Totals) != 0 {
 			t.Fatalf("no stored totals: %+v", d.Totals)
 		}
-		if res, body := p.do("GET", "/embed/api/payouts/po_stored?cursor=garbage", nil, ""); res.StatusCode/100 != 4 {
+		if res, body := p.Do("GET", "/embed/api/payouts/po_stored?cursor=garbage", nil, ""); res.StatusCode/100 != 4 {
 			t.Fatalf("bad cursor: %d %s", res.StatusCode, body)
 		}
 	})

@@ -26,10 +26,6 @@ const (
 //go:embed assets
 var assets embed.FS
 
-// escapeHTML escapes the five characters html.EscapeString escapes, with the
-// same entities (TestEscapeHTMLMatchesStdlib). The html package is not
-// imported: its package initialiser keeps its table of 2,231 named entities
-// (for UnescapeString, ≈66 KB) in every binary that links this package.
 // page fills an embedded HTML file's {{.Name}} placeholders with HTML-escaped
 // values. Every placeholder sits in element text or a double-quoted attribute,
 // where httpapi.EscapeHTML is the whole escaping needed. html/template is not
@@ -40,15 +36,25 @@ func page(name string, values map[string]string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Every placeholder of the file needs a value. The file is checked, not the
+	// output: a value may itself contain "{{" (a company's name).
+	for rest := string(b); ; {
+		i := strings.Index(rest, "{{.")
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len("{{."):]
+		key, _, ok := strings.Cut(rest, "}}")
+		if _, set := values[key]; !ok || !set {
+			return "", errors.New("embed: " + name + " has a placeholder without a value")
+		}
+	}
 	pairs := make([]string, 0, 2*len(values))
 	for k, v := range values {
 		pairs = append(pairs, "{{."+k+"}}", httpapi.EscapeHTML(v))
 	}
-	out := strings.NewReplacer(pairs...).Replace(string(b))
-	if strings.Contains(out, "{{") {
-		return "", errors.New("embed: " + name + " has a placeholder without a value")
-	}
-	return out, nil
+	// One pass over the file: a value's text is never read as a placeholder.
+	return strings.NewReplacer(pairs...).Replace(string(b)), nil
 }
 
 // writePage renders before writing the status, so a broken page is a 500, not half a page.

@@ -23,3 +23,23 @@ func TestPageEscapesEveryValue(t *testing.T) {
 		t.Fatal("a placeholder without a value was rendered")
 	}
 }
+
+// A value may contain what looks like a placeholder (a company named
+// "{{Acme}}"): it is the company's text, filled once, never a missing value.
+func TestPageValuesWithBraces(t *testing.T) {
+	for _, tc := range []struct{ name, company string }{
+		{"braces", "{{Acme}} Ltd"},
+		{"a placeholder's own text", "{{.Base}}"},
+		{"an unclosed brace pair", "Acme {{"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := page("index.html", map[string]string{"CSRF": "c", "Company": tc.company, "Locale": "en-US", "Components": "payouts", "Base": PagePath})
+			if err != nil {
+				t.Fatalf("company %q: %v", tc.company, err)
+			}
+			if !strings.Contains(out, `<span class="company">`+tc.company+`</span>`) {
+				t.Fatalf("company %q not in the page as its text:\n%s", tc.company, out)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/exceptions"
@@ -98,7 +99,12 @@ func (s *Service) fund(ctx context.Context, pid string, e PaymentEvent) error {
 		return err
 	}
 	if e.Charge == "" {
-		return fmt.Errorf("payment %s has no charge yet", e.PaymentIntent) // retried until the charge exists
+		// The event is as Stripe built it (an API version before latest_charge):
+		// redelivering it cannot add the charge, so it is acknowledged, not
+		// retried until the dead-letter queue. The charge's own charge.succeeded
+		// event (transfer_group = the intent) funds the same round.
+		log.WarnContext(ctx, "platform payment event names no charge; its charge's event funds the round")
+		return nil
 	}
 	keys, err := s.Keys.StripeKeys(ctx, pid)
 	if err != nil {
@@ -120,11 +126,21 @@ func (s *Service) fund(ctx context.Context, pid string, e PaymentEvent) error {
 	if err := s.recordAndPay(ctx, pid, "", e.PaymentIntent, e.Metadata, e.Amount, e.Currency, &f); err != nil {
 		return err
 	}
-	// Stripe does not order deliveries (https://docs.stripe.com/webhooks#event-ordering):
-	// a refund may have been delivered (and found no round to take back from)
-	// before this success event. The charge as it is now, read after the
-	// transfers, says what the platform already refunded. (A dispute comes
-	// days later, long after the success event's retries.)
+	// Stripe does not order deliveries (https://docs.stripe.com/webhooks#event-ordering),
+	// nor does the splits queue, and a funding that fails is retried for days:
+	// a dispute may have run before this round existed. It left a note
+	// (noteDispute), read here after the round was written.
+	var note disputeNote
+	if err := s.Store.DB.Get(ctx, store.PartnerPK(pid), disputeSK(e.Charge), &note); err == nil && note.Disputed > 0 {
+		if err := s.takeBack(ctx, pid, PaymentEvent{Type: "charge.dispute.created", PaymentIntent: e.PaymentIntent, Charge: e.Charge, Disputed: note.Disputed}); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	// Likewise a refund delivered before this success event found no round to
+	// take back from. The charge as it is now, read after the transfers, says
+	// what the platform already refunded.
 	now, err := s.Platform.Charge(ctx, keys.SecretKey, e.Charge)
 	if err != nil {
 		return fmt.Errorf("read charge %s: %w", e.Charge, err)
@@ -224,10 +240,61 @@ func (s *Service) takeBack(ctx context.Context, pid string, e PaymentEvent) erro
 	if !validID(e.Charge) {
 		return nil
 	}
+	err := s.takeBackFunded(ctx, pid, e)
+	if !errors.Is(err, errNotFunded) {
+		return err
+	}
+	if e.Type != "charge.dispute.created" || e.Disputed <= 0 {
+		// Not a charge that funded splits, or not yet: a funding that runs
+		// later reads the refund from the charge itself.
+		return nil
+	}
+	// A dispute is not on the charge fund reads: note it, then look again. If
+	// the round appeared in between, it is taken back here; otherwise the
+	// funding, which reads the note after writing its round, takes it back.
+	if err := s.noteDispute(ctx, pid, e); err != nil {
+		return err
+	}
+	if err := s.takeBackFunded(ctx, pid, e); !errors.Is(err, errNotFunded) {
+		return err
+	}
+	return nil
+}
+
+// errNotFunded: the charge funded no round (yet).
+var errNotFunded = errors.New("charge funded no split round")
+
+// disputeNote is a dispute of a platform charge that had funded no round when
+// it was handled. Every platform dispute may leave one (most fund no split),
+// so it expires after the funding's retries (3 days) with a wide margin.
+type disputeNote struct {
+	store.Keys
+	PartnerID string `dynamodbav:"partner_id"`
+	Disputed  int64  `dynamodbav:"disputed"`
+}
+
+func disputeSK(charge string) string { return "SPLITDISPUTE#" + charge }
+
+const disputeNoteTTL = 30 * 24 * time.Hour
+
+// noteDispute records e's disputed amount for the charge, keeping the larger.
+func (s *Service) noteDispute(ctx context.Context, pid string, e PaymentEvent) error {
+	n := disputeNote{PartnerID: pid, Disputed: e.Disputed}
+	n.PK, n.SK, n.TTL = store.PartnerPK(pid), disputeSK(e.Charge), s.now().Add(disputeNoteTTL).Unix()
+	err := s.Store.DB.PutIf(ctx, n, "attribute_not_exists(pk) OR disputed < :d", map[string]any{":d": e.Disputed})
+	if errors.Is(err, store.ErrConditionFailed) {
+		return nil // as large a dispute is noted already
+	}
+	return err
+}
+
+// takeBackFunded takes e back from the round its charge funded; errNotFunded
+// when there is none.
+func (s *Service) takeBackFunded(ctx context.Context, pid string, e PaymentEvent) error {
 	var ref chargeRef
 	if err := s.Store.DB.Get(ctx, store.PartnerPK(pid), chargeSK(e.Charge), &ref); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil // not a charge that funded splits
+			return errNotFunded
 		}
 		return err
 	}
@@ -235,7 +302,7 @@ func (s *Service) takeBack(ctx context.Context, pid string, e PaymentEvent) erro
 		r, err := s.Store.Round(ctx, pid, ref.Intent, ref.Payment)
 		if err != nil {
 			if errors.Is(err, store.ErrNotFound) {
-				return nil
+				return errNotFunded
 			}
 			return err
 		}
