@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -20,6 +21,7 @@ import (
 	"github.com/payrecon/payrecon/shared/plaiditems"
 	"github.com/payrecon/payrecon/shared/queue"
 	"github.com/payrecon/payrecon/shared/recon/reconsvc"
+	"github.com/payrecon/payrecon/shared/sqsbatch"
 )
 
 // Service builds reconciliation over the Env (reconrun.Service).
@@ -80,6 +82,16 @@ func ReconcileEntry(e *app.Env, queueURL string, plaidSyncs ...queue.Enqueuer) f
 	if queueURL != "" {
 		send = (&reconrun.Sender{API: sqsclient.New(e), QueueURL: queueURL}).Send
 	}
+	// A message that is not a run reference: redelivering it cannot help.
+	errNotARun := errors.New("not a run reference")
+	sqsH := sqsbatch.Run(e.Log, "reconcile job", func(ctx context.Context, body string) error {
+		ref, err := reconsvc.DecodeRef(body)
+		if err != nil {
+			return fmt.Errorf("%w: %w", errNotARun, err)
+		}
+		_, err = svc.RunRef(ctx, ref)
+		return err
+	}, func(err error) bool { return errors.Is(err, errNotARun) })
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		switch app.Trigger(raw) {
 		case "http":
@@ -93,20 +105,7 @@ func ReconcileEntry(e *app.Env, queueURL string, plaidSyncs ...queue.Enqueuer) f
 			if err := json.Unmarshal(raw, &ev); err != nil {
 				return nil, err
 			}
-			var res events.SQSEventResponse
-			for _, m := range ev.Records {
-				ref, err := reconsvc.DecodeRef(m.Body)
-				if err != nil {
-					// Not a run reference: redelivering it cannot help (as the worker does).
-					e.Log.ErrorContext(ctx, "reconcile job dropped: not a run reference", "message_id", m.MessageId, "err", err)
-					continue
-				}
-				if _, err = svc.RunRef(ctx, ref); err != nil {
-					e.Log.ErrorContext(ctx, "reconcile job failed", "message_id", m.MessageId, "err", err)
-					res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-				}
-			}
-			return res, nil
+			return sqsH(ctx, ev)
 		default: // the schedule
 			return scheduleTick(ctx, e, svc, send, plaidQ)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/payrecon/payrecon/shared/app/smclient"
 	"github.com/payrecon/payrecon/shared/httpapi"
 	"github.com/payrecon/payrecon/shared/splits"
+	"github.com/payrecon/payrecon/shared/sqsbatch"
 )
 
 // services holds one splits.Service per Env (the HTTP function and the
@@ -95,24 +96,8 @@ func Entry(e *app.Env) (any, error) {
 	return app.Triggers{HTTP: httpapi.Lambda(Handler(e)), SQS: SQSHandler(e, Fund(e))}.Handle, nil
 }
 
-// SQSHandler runs each message through run and reports failures one by one
-// (ReportBatchItemFailures), so SQS retries, then dead-letters, only those. A
-// message that can never run (splits.ErrBadFundingMessage) is logged and
-// acknowledged rather than redelivered until the dead-letter queue.
+// SQSHandler consumes the splits queue with run (sqsbatch.Run): a message
+// that can never run (splits.ErrBadFundingMessage) is logged and acknowledged.
 func SQSHandler(e *app.Env, run func(context.Context, string) error) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
-	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-		var res events.SQSEventResponse
-		for _, m := range ev.Records {
-			err := run(ctx, m.Body)
-			if errors.Is(err, splits.ErrBadFundingMessage) {
-				e.Log.ErrorContext(ctx, "split funding message dropped", "message_id", m.MessageId, "err", err)
-				continue
-			}
-			if err != nil {
-				e.Log.ErrorContext(ctx, "split funding failed", "message_id", m.MessageId, "err", err)
-				res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
-			}
-		}
-		return res, nil
-	}
+	return sqsbatch.Run(e.Log, "split funding", run, func(err error) bool { return errors.Is(err, splits.ErrBadFundingMessage) })
 }
