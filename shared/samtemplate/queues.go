@@ -96,3 +96,51 @@ func SQSSources(templatePath string) ([]SQSSource, map[string]Queue, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Function+"."+out[i].Event < out[j].Function+"."+out[j].Event })
 	return out, queues, nil
 }
+
+// Alarm is an AWS::CloudWatch::Alarm's metric, trigger and actions.
+type Alarm struct {
+	LogicalID          string
+	Namespace          string
+	MetricName         string
+	Dimensions         map[string]string // name -> value (a !GetAtt as "Resource.Attribute")
+	Threshold          float64
+	ComparisonOperator string
+	AlarmActions       []string
+}
+
+// Alarms returns every CloudWatch alarm of the template by logical ID.
+func Alarms(templatePath string) (map[string]Alarm, error) {
+	var tpl struct {
+		Resources map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				Namespace  string `yaml:"Namespace"`
+				MetricName string `yaml:"MetricName"`
+				Dimensions []struct {
+					Name  string `yaml:"Name"`
+					Value string `yaml:"Value"`
+				} `yaml:"Dimensions"`
+				Threshold          float64  `yaml:"Threshold"`
+				ComparisonOperator string   `yaml:"ComparisonOperator"`
+				AlarmActions       []string `yaml:"AlarmActions"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := decode(templatePath, &tpl); err != nil {
+		return nil, err
+	}
+	out := map[string]Alarm{}
+	for id, r := range tpl.Resources {
+		if r.Type != "AWS::CloudWatch::Alarm" {
+			continue
+		}
+		p := r.Properties
+		a := Alarm{LogicalID: id, Namespace: p.Namespace, MetricName: p.MetricName, Dimensions: map[string]string{},
+			Threshold: p.Threshold, ComparisonOperator: p.ComparisonOperator, AlarmActions: p.AlarmActions}
+		for _, d := range p.Dimensions {
+			a.Dimensions[d.Name] = d.Value
+		}
+		out[id] = a
+	}
+	return out, nil
+}

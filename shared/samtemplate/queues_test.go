@@ -52,3 +52,45 @@ func TestSQSEventSources(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryDeadLetterQueueAlarms: a message reaches a dead-letter queue only
+// after every retry failed (split money not moved, a payout not itemised, a
+// notification given up), so each DLQ alarms the operators on its first
+// message. A new queue without its alarm fails here.
+func TestEveryDeadLetterQueueAlarms(t *testing.T) {
+	root, err := localstack.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(root, "template.yaml")
+	_, queues, err := samtemplate.SQSSources(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alarms, err := samtemplate.Alarms(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dlqs := map[string]bool{}
+	for _, q := range queues {
+		if q.DeadLetter != "" {
+			dlqs[q.DeadLetter] = true
+		}
+	}
+	if len(dlqs) < 5 {
+		t.Fatalf("%d dead-letter queues: the parse lost some", len(dlqs))
+	}
+	for dlq := range dlqs {
+		t.Run(dlq, func(t *testing.T) {
+			for _, a := range alarms {
+				// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
+				if a.Namespace == "AWS/SQS" && a.MetricName == "ApproximateNumberOfMessagesVisible" &&
+					a.Dimensions["QueueName"] == dlq+".QueueName" && a.ComparisonOperator == "GreaterThanThreshold" &&
+					a.Threshold == 0 && len(a.AlarmActions) > 0 {
+					return
+				}
+			}
+			t.Fatalf("no alarm on %s's first message with an action", dlq)
+		})
+	}
+}
