@@ -32,7 +32,9 @@ const (
 	CurrencyMismatch = "currency_mismatch"
 	Overpaid         = "overpaid"
 	// TooManyPayments: an invoice already records its maximum of payments.
-	TooManyPayments          = "too_many_payments"
+	TooManyPayments = "too_many_payments"
+	// VoidInvoicePaid: a payment brought money to a void invoice.
+	VoidInvoicePaid          = "void_invoice_paid"
 	SplitsNeedPlatformCharge = "splits_need_platform_charge"
 	TransferReversalFailed   = "transfer_reversal_failed"
 	TransferFailed           = "transfer_failed"

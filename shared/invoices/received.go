@@ -198,7 +198,17 @@ func Settle(inv Invoice, old PaymentLink, r Received, at time.Time) Settlement {
 	if next.AmountPaid < next.Amount {
 		next.PaidAt, next.ReconciledAt = nil, nil
 	}
-	if next.AmountPaid > next.Amount && inv.AmountPaid <= inv.Amount {
+	if inv.Status == StatusVoid && l.Counted > old.Counted {
+		// Money arrived for an invoice nobody should pay any more: it is
+		// recorded (it was received), and a person refunds or reissues.
+		more := l.Counted - old.Counted
+		out.Exceptions = append(out.Exceptions, exceptions.Raised{
+			Key: "invoice:" + inv.ID + ":void:" + l.PaymentID, Reason: exceptions.VoidInvoicePaid, Source: "payments",
+			Message: fmt.Sprintf("invoice %s is void but payment %s brought %d minor units of %s; refund the customer or reissue the invoice",
+				displayID(inv), l.PaymentID, more, inv.Currency),
+			Amount: more, Currency: inv.Currency, OccurredAt: at,
+		})
+	} else if next.AmountPaid > next.Amount && inv.AmountPaid <= inv.Amount {
 		over := next.AmountPaid - next.Amount
 		out.Exceptions = append(out.Exceptions, exceptions.Raised{
 			Key: "invoice:" + inv.ID + ":overpaid", Reason: exceptions.Overpaid, Source: "payments",

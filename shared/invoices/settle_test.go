@@ -89,3 +89,34 @@ func TestSettle(t *testing.T) {
 		})
 	}
 }
+
+// TestSettleVoidInvoice: money for a void invoice is recorded (it was
+// received) and raised once for a person to refund or reissue; the invoice
+// stays void.
+func TestSettleVoidInvoice(t *testing.T) {
+	at := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	inv := invoices.Invoice{ID: "inv_v", Amount: 100000, Currency: "USD", Status: invoices.StatusVoid}
+	var link invoices.PaymentLink
+	for _, s := range []struct {
+		name     string
+		r        invoices.Received
+		wantPaid int64
+		wantExc  string
+	}{
+		{"a payment", invoices.Received{PaymentID: "pi_1", State: invoices.PaymentSucceeded, Amount: 100000, Currency: "usd"}, 100000, exceptions.VoidInvoicePaid},
+		{"its replay raises nothing again", invoices.Received{PaymentID: "pi_1", State: invoices.PaymentSucceeded, Amount: 100000, Currency: "usd"}, 100000, ""},
+		{"its refund", invoices.Received{PaymentID: "pi_1", State: invoices.PaymentSucceeded, Amount: 100000, Currency: "usd", Refunded: 100000}, 0, ""},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			st := invoices.Settle(inv, link, s.r, at)
+			inv, link = st.Invoice, st.Link
+			var got string
+			if len(st.Exceptions) > 0 {
+				got = st.Exceptions[0].Reason
+			}
+			if inv.Status != invoices.StatusVoid || inv.AmountPaid != s.wantPaid || got != s.wantExc || len(st.Exceptions) > 1 {
+				t.Fatalf("%s paid %d, exceptions %v; want void paid %d, %q", inv.Status, inv.AmountPaid, st.Exceptions, s.wantPaid, s.wantExc)
+			}
+		})
+	}
+}
