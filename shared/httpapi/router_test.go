@@ -42,6 +42,11 @@ func TestRouter(t *testing.T) {
 		{"wildcard beside it", "GET", "/v1/things/th_1", "Bearer k1", 200, "", "ptr_1 GET /v1/things/{id}"},
 		{"other method on the static path", "GET", "/v1/things/create", "Bearer k1", 405, "POST", ""},
 		{"other method on the wildcard path", "PUT", "/v1/things/th_1", "Bearer k1", 405, "DELETE, GET, HEAD", ""},
+		{"a method no route has, on the static path (most specific path's Allow)", "PUT", "/v1/things/create", "Bearer k1", 405, "POST", ""},
+		{"HEAD on the static path (GET would take it)", "HEAD", "/v1/things/create", "Bearer k1", 405, "POST", ""},
+		{"OPTIONS on the wildcard path", "OPTIONS", "/v1/things/th_2", "Bearer k1", 405, "DELETE, GET, HEAD", ""},
+		{"one segment more", "GET", "/v1/things/th_1/more", "Bearer k1", 404, "", ""},
+		{"empty wildcard segment", "DELETE", "/v1/things/", "Bearer k1", 404, "", ""},
 		{"unknown scheme", "POST", "/v1/things/create", "Basic k1", 401, "", ""},
 		{"unknown path", "GET", "/v1/nothing", "Bearer k1", 404, "", ""},
 	} {
