@@ -25,21 +25,17 @@ import (
 func TestLegacyPaymentLinkItems(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
-	pid, _ := env.Partner("Acme")
-	co, _, err := env.Companies.Create(ctx, pid, "c1", "Bakery")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pid, cid := env.Company()
 	s := &invoices.Store{DB: env.Store, IDs: ids.New(), Now: time.Now}
 	paid := invoices.Received{PaymentID: "pi_old", ChargeID: "ch_old", State: invoices.PaymentSucceeded, Amount: 100000, Currency: "usd"}
 	// legacy writes an invoice paid by pi_old the way the code before the
 	// pays map left it: totals on the item, the link in an item of its own.
 	legacy := func(t *testing.T, ext string) invoices.Invoice {
-		inv, _, err := s.Create(ctx, pid, co.ID, invoices.Input{ExternalID: ext, Amount: 100000, Currency: "usd"})
+		inv, _, err := s.Create(ctx, pid, cid, invoices.Input{ExternalID: ext, Amount: 100000, Currency: "usd"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		pk := store.CompanyPK(pid, co.ID)
+		pk := store.CompanyPK(pid, cid)
 		if _, err := env.Store.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(env.Store.Table),
 			Key:                      store.Key(pk, invoices.SK(inv.ID)),
 			UpdateExpression:         aws.String("REMOVE pays SET #st = :paid, amount_paid = :amt, amount_processing = :zero, payment_id = :pid, paid_at = :at"),
@@ -80,11 +76,11 @@ func TestLegacyPaymentLinkItems(t *testing.T) {
 				apply(t, s, inv, *tc.r)
 			}
 			if tc.match {
-				if err := s.PaymentsMatched(ctx, pid, co.ID, []invoices.PaymentRef{{InvoiceID: inv.ID, PaymentID: "ch_old"}}, true); err != nil {
+				if err := s.PaymentsMatched(ctx, pid, cid, []invoices.PaymentRef{{InvoiceID: inv.ID, PaymentID: "ch_old"}}, true); err != nil {
 					t.Fatal(err)
 				}
 			}
-			got, err := s.Get(ctx, pid, co.ID, inv.ID)
+			got, err := s.Get(ctx, pid, cid, inv.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -28,11 +28,7 @@ import (
 func TestApplyUnreadEqualsReadPath(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
-	pid, _ := env.Partner("Acme")
-	co, _, err := env.Companies.Create(ctx, pid, "c1", "Bakery")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pid, cid := env.Company()
 	at := time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
 	s := &invoices.Store{DB: env.Store, IDs: ids.New(), Now: func() time.Time { return at }}
 	succeeded := func(pi string, amount int64, cur string) invoices.Received {
@@ -70,7 +66,7 @@ func TestApplyUnreadEqualsReadPath(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var pair [2]invoices.Invoice
 			for k := range pair {
-				inv, _, err := s.Create(ctx, pid, co.ID, invoices.Input{ExternalID: tc.name + string(rune('a'+k)), Amount: 100000, Currency: "usd"})
+				inv, _, err := s.Create(ctx, pid, cid, invoices.Input{ExternalID: tc.name + string(rune('a'+k)), Amount: 100000, Currency: "usd"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -78,7 +74,7 @@ func TestApplyUnreadEqualsReadPath(t *testing.T) {
 					apply(t, s, inv, r)
 				}
 				if tc.void {
-					if _, err := s.Transition(ctx, pid, co.ID, inv.ID, invoices.StatusVoid); err != nil {
+					if _, err := s.Transition(ctx, pid, cid, inv.ID, invoices.StatusVoid); err != nil {
 						t.Fatal(err)
 					}
 				}
@@ -89,7 +85,7 @@ func TestApplyUnreadEqualsReadPath(t *testing.T) {
 			if tc.settling {
 				guess = invoices.GuessSettling
 			}
-			tx, ok, err := s.ApplyUnread(pid, co.ID, pair[1].ID, tc.r, guess)
+			tx, ok, err := s.ApplyUnread(pid, cid, pair[1].ID, tc.r, guess)
 			if err != nil || !ok {
 				t.Fatalf("no unread write: %v", err)
 			}
@@ -123,22 +119,18 @@ func TestApplyUnreadEqualsReadPath(t *testing.T) {
 func TestLegacyInvoiceWithoutLinks(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
-	pid, _ := env.Partner("Acme")
-	co, _, err := env.Companies.Create(ctx, pid, "c1", "Bakery")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pid, cid := env.Company()
 	s := &invoices.Store{DB: env.Store, IDs: ids.New(), Now: time.Now}
-	inv, _, err := s.Create(ctx, pid, co.ID, invoices.Input{ExternalID: "legacy", Amount: 100000, Currency: "usd"})
+	inv, _, err := s.Create(ctx, pid, cid, invoices.Input{ExternalID: "legacy", Amount: 100000, Currency: "usd"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := env.Store.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(env.Store.Table),
-		Key: store.Key(store.CompanyPK(pid, co.ID), invoices.SK(inv.ID)), UpdateExpression: aws.String("REMOVE pays")}); err != nil {
+		Key: store.Key(store.CompanyPK(pid, cid), invoices.SK(inv.ID)), UpdateExpression: aws.String("REMOVE pays")}); err != nil {
 		t.Fatal(err)
 	}
 	r := invoices.Received{PaymentID: "pi_legacy", State: invoices.PaymentSucceeded, Amount: 100000, Currency: "usd"}
-	tx, ok, err := s.ApplyUnread(pid, co.ID, inv.ID, r, invoices.GuessUntouched)
+	tx, ok, err := s.ApplyUnread(pid, cid, inv.ID, r, invoices.GuessUntouched)
 	if err != nil || !ok {
 		t.Fatal(err)
 	}
@@ -146,12 +138,12 @@ func TestLegacyInvoiceWithoutLinks(t *testing.T) {
 		t.Fatalf("unread write on an item without links: %v, want a refused condition", err)
 	}
 	apply(t, s, inv, r)
-	got, err := s.Get(ctx, pid, co.ID, inv.ID)
+	got, err := s.Get(ctx, pid, cid, inv.ID)
 	if err != nil || got.Status != invoices.StatusPaid || got.AmountPaid != 100000 || got.Pays["pi_legacy"].Counted != 100000 {
 		t.Fatalf("legacy invoice after the read path: %+v %v", got, err)
 	}
 	apply(t, s, inv, invoices.Received{PaymentID: "pi_legacy2", State: invoices.PaymentSucceeded, Amount: 100, Currency: "usd"})
-	if got, _ := s.Get(ctx, pid, co.ID, inv.ID); len(got.Pays) != 2 || got.AmountPaid != 100100 {
+	if got, _ := s.Get(ctx, pid, cid, inv.ID); len(got.Pays) != 2 || got.AmountPaid != 100100 {
 		t.Fatalf("second payment: %+v", got)
 	}
 }

@@ -63,11 +63,7 @@ func (r *racingDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 func TestQualpayPaymentRacingAnotherChange(t *testing.T) {
 	env := testenv.New(t)
 	ctx := context.Background()
-	pid, _ := env.Partner("Acme")
-	co, _, err := env.Companies.Create(ctx, pid, "c1", "Bakery")
-	if err != nil {
-		t.Fatal(err)
-	}
+	pid, cid := env.Company()
 	direct := stores.Invoices(env.Env)
 	for i, tc := range []struct {
 		name string
@@ -77,13 +73,13 @@ func TestQualpayPaymentRacingAnotherChange(t *testing.T) {
 		{"an ACH payment of another amount in flight", invoices.Received{PaymentID: "pi_ach", State: invoices.PaymentProcessing, Amount: 5000, Currency: "usd"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inv, _, err := direct.Create(ctx, pid, co.ID, invoices.Input{ExternalID: "qp-race-" + itoa(i), Amount: 100000, Currency: "usd"})
+			inv, _, err := direct.Create(ctx, pid, cid, invoices.Input{ExternalID: "qp-race-" + itoa(i), Amount: 100000, Currency: "usd"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			racing := *env.Store
 			racing.DB = &racingDB{API: env.Store.DB, race: func() {
-				cur, err := direct.Get(ctx, pid, co.ID, inv.ID)
+				cur, err := direct.Get(ctx, pid, cid, inv.ID)
 				if err != nil {
 					t.Error(err)
 					return
@@ -97,11 +93,11 @@ func TestQualpayPaymentRacingAnotherChange(t *testing.T) {
 				}
 			}}
 			p := &webhooks.QualpayPuller{Invoices: &invoices.Store{DB: &racing, IDs: env.IDs, Now: env.Now}}
-			got, err := webhooks.PayInvoice(p, ctx, pid, co.ID, inv.ID, "qp_"+itoa(i), 100000, "USD")
+			got, err := webhooks.PayInvoice(p, ctx, pid, cid, inv.ID, "qp_"+itoa(i), 100000, "USD")
 			if err != nil || got != inv.ID {
 				t.Fatalf("payInvoice: %q %v", got, err)
 			}
-			after, err := direct.Get(ctx, pid, co.ID, inv.ID)
+			after, err := direct.Get(ctx, pid, cid, inv.ID)
 			if err != nil || after.AmountPaid != 100000 || after.Pays["qp_"+itoa(i)].Counted != 100000 || len(after.Pays) != 2 {
 				t.Fatalf("invoice after the sale: %s paid %d, links %v, %v", after.Status, after.AmountPaid, after.Pays, err)
 			}

@@ -124,6 +124,18 @@ func (e *Env) Partner(name string) (string, string) {
 	return p.ID, key
 }
 
+// Company makes a partner and one company of it (the usual start of a store
+// test) and returns their IDs.
+func (e *Env) Company() (partnerID, companyID string) {
+	e.t.Helper()
+	pid, _ := e.Partner("Acme")
+	co, _, err := e.Companies.Create(context.Background(), pid, "c1", "Bakery")
+	if err != nil {
+		e.t.Fatalf("create company: %v", err)
+	}
+	return pid, co.ID
+}
+
 // Server serves the named functions (all registered ones when none given) on an
 // httptest server, mounted on template.yaml's routes exactly as cmd/local does.
 func (e *Env) Server(names ...string) *httptest.Server {
