@@ -14,8 +14,8 @@ set -a; . "$work/stack.env"; set +a
 echo "load: $(uptime)"
 go test -run='^$' -bench="${BENCH:-.}" -skip='^BenchmarkColdStart$' -benchmem -benchtime="${BENCHTIME:-1s}" -timeout 30m ./... | tee .build/bench.txt
 echo
-echo "Cold start: every function's bootstrap under aws-lambda-rie, INIT REPORT, median of 9 rounds, each start beside a hello-world start (load: $(uptime | sed 's/.*load/load/'))"
-go test -run='^$' -bench='^BenchmarkColdStart$' -benchtime=9x -timeout 20m ./shared/local/rie | grep -vE '^[0-9]{2} [A-Z][a-z]{2} [0-9]{4}|^(START|END|REPORT) RequestId' | tee -a .build/bench.txt
+echo "Cold start: every function's bootstrap under aws-lambda-rie, INIT REPORT, median of 21 rounds, each start beside a hello-world start (load: $(uptime | sed 's/.*load/load/'))"
+go test -run='^$' -bench='^BenchmarkColdStart$' -benchtime=21x -timeout 20m ./shared/local/rie | grep -vE '^[0-9]{2} [A-Z][a-z]{2} [0-9]{4}|^(START|END|REPORT) RequestId' | tee -a .build/bench.txt
 echo
 echo "Incremental reconcile, 25 lines a day for 4,000 days up to yesterday (100k lines; reads counted):"
 PAYRECON_LONG=1 go test -count=1 -timeout 60m -run 'TestIncrementalRun100kHistory' -v ./shared/recon/reconsvc | grep -E 'incremental run|^(ok|FAIL)'
