@@ -7,6 +7,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -168,7 +169,7 @@ func (rt *Router) Handler() http.Handler {
 	}
 	if _, ok := rt.methods["/"]; !ok {
 		rt.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			req := splitPath(r.URL.Path)
+			req := requestSegments(r.URL)
 			for _, k := range paths {
 				if matchSegments(k.segs, req) {
 					k.notAllow.ServeHTTP(w, r)
@@ -205,6 +206,19 @@ func matchSegments(segs, req []string) bool {
 }
 
 func splitPath(path string) []string { return strings.Split(strings.TrimPrefix(path, "/"), "/") }
+
+// requestSegments splits the escaped path and unescapes each segment, as the
+// mux does: "/v1/things/a%2Fb" is two segments, so "{id}" matches "a/b" there
+// and the 405 lookup must agree (r.URL.Path would make it three, a 404).
+func requestSegments(u *url.URL) []string {
+	segs := splitPath(u.EscapedPath())
+	for i, s := range segs {
+		if v, err := url.PathUnescape(s); err == nil {
+			segs[i] = v
+		}
+	}
+	return segs
+}
 
 func contains(s []string, v string) bool {
 	for _, x := range s {

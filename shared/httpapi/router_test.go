@@ -45,6 +45,7 @@ func TestRouter(t *testing.T) {
 		{"a method no route has, on the static path (most specific path's Allow)", "PUT", "/v1/things/create", "Bearer k1", 405, "POST", ""},
 		{"HEAD on the static path (GET would take it)", "HEAD", "/v1/things/create", "Bearer k1", 405, "POST", ""},
 		{"OPTIONS on the wildcard path", "OPTIONS", "/v1/things/th_2", "Bearer k1", 405, "DELETE, GET, HEAD", ""},
+		{"escaped slash in the wildcard segment (one segment, as the mux reads it)", "PUT", "/v1/things/a%2Fb", "Bearer k1", 405, "DELETE, GET, HEAD", ""},
 		{"one segment more", "GET", "/v1/things/th_1/more", "Bearer k1", 404, "", ""},
 		{"empty wildcard segment", "DELETE", "/v1/things/", "Bearer k1", 404, "", ""},
 		{"unknown scheme", "POST", "/v1/things/create", "Basic k1", 401, "", ""},
