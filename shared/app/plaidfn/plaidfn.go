@@ -4,12 +4,9 @@ package plaidfn
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"sync"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/reconrun"
@@ -81,20 +78,5 @@ func Entry(e *app.Env) (any, error) {
 	if e.Cfg.PlaidQueueURL == "" {
 		return nil, errors.New("PLAID_QUEUE_URL is not set")
 	}
-	httpH := httpapi.Lambda(Handler(e))
-	sqsH := queue.SQSHandler(e.Log, Service(e))
-	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if app.Trigger(raw) == "aws:sqs" {
-			var ev events.SQSEvent
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				return nil, err
-			}
-			return sqsH(ctx, ev)
-		}
-		var ev events.APIGatewayV2HTTPRequest
-		if err := json.Unmarshal(raw, &ev); err != nil {
-			return nil, err
-		}
-		return httpH(ctx, ev)
-	}, nil
+	return app.Triggers{HTTP: httpapi.Lambda(Handler(e)), SQS: queue.SQSHandler(e.Log, Service(e))}.Handle, nil
 }

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/payrecon/payrecon/shared/app"
 	"github.com/payrecon/payrecon/shared/app/reconrun"
 	"github.com/payrecon/payrecon/shared/app/sqsclient"
@@ -92,24 +90,9 @@ func ReconcileEntry(e *app.Env, queueURL string, plaidSyncs ...queue.Enqueuer) f
 		_, err = svc.RunRef(ctx, ref)
 		return err
 	}, func(err error) bool { return errors.Is(err, errNotARun) })
-	return func(ctx context.Context, raw json.RawMessage) (any, error) {
-		switch app.Trigger(raw) {
-		case "http":
-			var ev events.APIGatewayV2HTTPRequest
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				return nil, err
-			}
-			return httpH(ctx, ev)
-		case "aws:sqs":
-			var ev events.SQSEvent
-			if err := json.Unmarshal(raw, &ev); err != nil {
-				return nil, err
-			}
-			return sqsH(ctx, ev)
-		default: // the schedule
-			return scheduleTick(ctx, e, svc, send, plaidQ)
-		}
-	}
+	return app.Triggers{HTTP: httpH, SQS: sqsH, Other: func(ctx context.Context, _ json.RawMessage) (any, error) {
+		return scheduleTick(ctx, e, svc, send, plaidQ) // the schedule
+	}}.Handle
 }
 
 // scheduleTick is one EventBridge tick: queue a pull of every linked Qualpay
