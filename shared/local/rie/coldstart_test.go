@@ -56,7 +56,7 @@ func BenchmarkColdStart(b *testing.B) {
 		b.Fatal(err)
 	}
 	// The second reference: hello-world plus the AWS SDK clients and stripe-go
-	// every function builds first (testdata/sdkfloor); not a function, so not
+	// the heaviest functions build first (testdata/sdkfloor); not a function, so not
 	// in worst-x-hello.
 	floor := target{name: sdkFloor, bootstrap: filepath.Join(out, "sdkfloor", "bootstrap"), timeout: 29 * time.Second, memoryMB: 256}
 	if err := rie.Build(ctx, root, "./shared/local/rie/testdata/sdkfloor", floor.bootstrap, ""); err != nil {

@@ -1,7 +1,9 @@
-// Command sdkfloor is the second cold-start reference: hello-world plus what
-// every payrecon function must link and build before its own code, the AWS
+// Command sdkfloor is the second cold-start reference: hello-world plus the
+// most a payrecon function links and builds before its own code, the AWS
 // SDK's DynamoDB, Secrets Manager and SQS clients from static credentials
-// (as shared/app builds them) and stripe-go, each making no call. The
+// (as shared/app, smclient and sqsclient build them) and stripe-go, each
+// making no call. Functions without partner credentials or a queue (payments,
+// reports, bank-feed) build fewer, so their floor is lower than this one. The
 // distance from hello-world to this is the SDK's share of a cold start.
 package main
 
