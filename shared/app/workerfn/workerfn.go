@@ -66,6 +66,11 @@ func EnableInProcess() {
 // that refuses every job (a misconfigured function fails loudly, not silently).
 func Queue(e *app.Env) queue.Enqueuer {
 	if e.Cfg.WorkQueueURL != "" {
+		// Load first: LoadOrStore's argument would build an SQS client on every
+		// call (each reconcile tick calls Queue through QualpayPulls).
+		if q, ok := sqsQueues.Load(e); ok {
+			return q.(*queue.SQS)
+		}
 		q, _ := sqsQueues.LoadOrStore(e, &queue.SQS{API: sqsclient.New(e), QueueURL: e.Cfg.WorkQueueURL})
 		return q.(*queue.SQS)
 	}
