@@ -10,7 +10,7 @@ import (
 )
 
 func main() {
-	if err := app.Serve(os.Getenv, reconfn.Entry(os.Getenv)); err != nil {
+	if err := app.Serve(os.Getenv, reconfn.Entry); err != nil {
 		os.Exit(1)
 	}
 }

@@ -119,13 +119,11 @@ func scheduleTick(ctx context.Context, e *app.Env, svc *reconsvc.Service, send f
 	return res, err
 }
 
-// Entry is the reconcile function's Lambda handler (RECONCILE_QUEUE_URL names the fan-out queue).
-func Entry(getenv func(string) string) func(*app.Env) (any, error) {
-	return func(e *app.Env) (any, error) {
-		q := getenv("RECONCILE_QUEUE_URL")
-		if q == "" {
-			return nil, errors.New("RECONCILE_QUEUE_URL is not set")
-		}
-		return ReconcileEntry(e, q), nil
+// Entry is the reconcile function's Lambda handler (RECONCILE_QUEUE_URL, read
+// into the Env's Config, names the fan-out queue).
+func Entry(e *app.Env) (any, error) {
+	if e.Cfg.ReconcileQueueURL == "" {
+		return nil, errors.New("RECONCILE_QUEUE_URL is not set")
 	}
+	return ReconcileEntry(e, e.Cfg.ReconcileQueueURL), nil
 }
