@@ -26,6 +26,10 @@ func (s *Service) apiRoutes(r *httpapi.Router) {
 	r.Handle(http.MethodGet, a+"/payouts/{payout_id}", s.api(only(Payouts), false, s.apiPayout), pub)
 	r.Handle(http.MethodGet, a+"/matches", s.api(only(Reconciliation), false, s.apiMatches), pub)
 	r.Handle(http.MethodGet, a+"/exceptions", s.api(only(Reconciliation), false, s.apiExceptions), pub)
+	// Served by the reconcile function (MatchRoutes); listed so a wrong
+	// method's 405 names them.
+	r.Elsewhere(http.MethodPost, a+"/matches")
+	r.Elsewhere(http.MethodDelete, a+"/matches/{match_id}")
 }
 
 // MatchRoutes mounts the page's reconciliation writes (manual match, unmatch)

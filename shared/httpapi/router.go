@@ -69,6 +69,13 @@ func (rt *Router) Handle(method, path string, h HandlerFunc, opts ...Option) {
 	rt.mux.Handle(pattern, handler)
 }
 
+// Elsewhere records that another function serves method on path (API Gateway
+// routes that method there), so this router's 405 for the path lists it in
+// Allow. Nothing is served here for it.
+func (rt *Router) Elsewhere(method, path string) {
+	rt.methods[path] = append(rt.methods[path], method)
+}
+
 func (rt *Router) wrap(h HandlerFunc, ro route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > ro.maxBody {

@@ -30,6 +30,7 @@ func TestRouter(t *testing.T) {
 	r.Handle(http.MethodPost, "/v1/things/create", ok)
 	r.Handle(http.MethodGet, "/v1/things/{id}", ok)
 	r.Handle(http.MethodDelete, "/v1/things/{id}", ok)
+	r.Elsewhere(http.MethodPost, "/v1/things/{id}/archive") // another function serves it
 	srv := httptest.NewServer(r.Handler())
 	defer srv.Close()
 	for _, tc := range []struct {
@@ -47,6 +48,7 @@ func TestRouter(t *testing.T) {
 		{"OPTIONS on the wildcard path", "OPTIONS", "/v1/things/th_2", "Bearer k1", 405, "DELETE, GET, HEAD", ""},
 		{"escaped slash in the wildcard segment (one segment, as the mux reads it)", "PUT", "/v1/things/a%2Fb", "Bearer k1", 405, "DELETE, GET, HEAD", ""},
 		{"one segment more", "GET", "/v1/things/th_1/more", "Bearer k1", 404, "", ""},
+		{"a path another function serves, wrong method", "GET", "/v1/things/th_1/archive", "Bearer k1", 405, "POST", ""},
 		{"empty wildcard segment", "DELETE", "/v1/things/", "Bearer k1", 404, "", ""},
 		{"unknown scheme", "POST", "/v1/things/create", "Basic k1", 401, "", ""},
 		{"unknown path", "GET", "/v1/nothing", "Bearer k1", 404, "", ""},
