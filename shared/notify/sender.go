@@ -110,7 +110,8 @@ func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, 
 		// the types it subscribes to now.
 		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint no longer subscribed to " + ev.Type}, true)
 	}
-	if _, err := ev.Body(); err != nil {
+	body, err := ev.Body()
+	if err != nil {
 		// A stored event that cannot be encoded never will be: record it, no retries.
 		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "event data is not JSON"}, true)
 	}
@@ -122,7 +123,7 @@ func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, 
 		}
 		return Retry, 0, err
 	}
-	a := s.post(ctx, ep, ev, secs, now)
+	a := s.post(ctx, ep, ev.ID, body, secs, now)
 	switch {
 	case a.Status == StatusSucceeded:
 		return Done, 0, s.record(ctx, m, attempt, a, true)
@@ -147,13 +148,9 @@ func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, 
 	return Retry, delay, s.record(ctx, m, attempt, a, false)
 }
 
-// post signs and sends the event; the attempt says how it went.
-func (s *Sender) post(ctx context.Context, ep Endpoint, ev outbox.Event, secs []string, now time.Time) Attempt {
-	body, err := ev.Body()
-	if err != nil { // checked by Deliver before any attempt
-		return Attempt{Status: StatusDropped, Error: "event data is not JSON"}
-	}
-	sig, err := Sign(secs, ev.ID, now, body)
+// post signs and sends the event's body; the attempt says how it went.
+func (s *Sender) post(ctx context.Context, ep Endpoint, eventID string, body []byte, secs []string, now time.Time) Attempt {
+	sig, err := Sign(secs, eventID, now, body)
 	if err != nil {
 		return Attempt{Status: StatusFailed, Error: "no valid signing secret"}
 	}
@@ -163,7 +160,7 @@ func (s *Sender) post(ctx context.Context, ep Endpoint, ev outbox.Event, secs []
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "payrecon-webhooks/1")
-	req.Header.Set(HeaderID, ev.ID)
+	req.Header.Set(HeaderID, eventID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
 	req.Header.Set(HeaderSignature, sig)
 	start := time.Now()
