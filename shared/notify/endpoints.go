@@ -156,10 +156,13 @@ func dedupe(ts []string) []string {
 // secretSet is the Secrets Manager value of one endpoint: its signing secrets,
 // newest first; a rolled one carries its expiry.
 type secretSet struct {
-	Secrets []struct {
-		Secret  string    `json:"secret"`
-		Expires time.Time `json:"expires,omitempty"`
-	} `json:"secrets"`
+	Secrets []secretEntry `json:"secrets"`
+}
+
+// secretEntry is one signing secret; Expires is zero for the current one.
+type secretEntry struct {
+	Secret  string    `json:"secret"`
+	Expires time.Time `json:"expires,omitzero"` // omitempty never omits a struct
 }
 
 func (s *Service) secretName(partnerID, endpointID string) string {
@@ -200,11 +203,7 @@ func (s *Service) Create(ctx context.Context, partnerID string, in EndpointInput
 	if in.Description != nil {
 		ep.Description = *in.Description
 	}
-	set := secretSet{}
-	set.Secrets = append(set.Secrets, struct {
-		Secret  string    `json:"secret"`
-		Expires time.Time `json:"expires,omitempty"`
-	}{Secret: sec})
+	set := secretSet{Secrets: []secretEntry{{Secret: sec}}}
 	raw, _ := json.Marshal(set)
 	httpapi.RememberSecrets(sec) // redacted should it ever reach a log line
 	// The secret first: an endpoint never exists without one (a failure below
@@ -352,11 +351,7 @@ func (s *Service) RollSecret(ctx context.Context, partnerID, id string) (Created
 	if err != nil {
 		return Created{}, err
 	}
-	var set secretSet
-	set.Secrets = append(set.Secrets, struct {
-		Secret  string    `json:"secret"`
-		Expires time.Time `json:"expires,omitempty"`
-	}{Secret: sec})
+	set := secretSet{Secrets: []secretEntry{{Secret: sec}}}
 	for _, x := range old.Secrets {
 		switch {
 		case x.Expires.IsZero():
