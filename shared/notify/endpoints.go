@@ -245,7 +245,7 @@ func (s *Service) countUpdate(partnerID string, delta int) types.TransactWriteIt
 // Get returns one of the partner's endpoints (404 for anyone else's).
 func (s *Service) Get(ctx context.Context, partnerID, id string) (Endpoint, error) {
 	var ep Endpoint
-	if !strings.HasPrefix(id, "we_") || len(id) > 64 {
+	if !endpointID(id) {
 		return ep, apperr.New(apperr.NotFound, "webhook endpoint not found")
 	}
 	if err := s.Store.Get(ctx, store.PartnerPK(partnerID), endpointSK+id, &ep); err != nil {
@@ -256,6 +256,10 @@ func (s *Service) Get(ctx context.Context, partnerID, id string) (Endpoint, erro
 	}
 	return ep, nil
 }
+
+// endpointID reports whether id can name an endpoint (a cheap refusal
+// before any read, and a key DynamoDB accepts).
+func endpointID(id string) bool { return strings.HasPrefix(id, "we_") && len(id) <= 64 }
 
 // List returns every endpoint of the partner (at most MaxEndpoints).
 func (s *Service) List(ctx context.Context, partnerID string) ([]Endpoint, error) {

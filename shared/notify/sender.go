@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/secrets"
 	"github.com/payrecon/payrecon/shared/store"
@@ -76,30 +75,31 @@ const (
 // Deliver makes attempt number attempt (1-based) of m.
 func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, time.Duration, error) {
 	svc := s.Svc
-	pk := store.PartnerPK(m.PartnerID)
-	sum := summary{}
-	err := svc.Store.Get(ctx, pk, summarySK(m), &sum)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if !endpointID(m.EndpointID) {
+		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint deleted"}, true)
+	}
+	// Where the delivery stands, the event and the endpoint: one round trip
+	// (all three are in the partner's partition), on every attempt.
+	var (
+		sum summary
+		ev  outbox.Event
+		ep  Endpoint
+	)
+	found, err := svc.Store.GetEach(ctx, store.PartnerPK(m.PartnerID),
+		[]string{summarySK(m), outbox.SKPrefix + m.EventID, endpointSK + m.EndpointID}, []any{&sum, &ev, &ep})
+	if err != nil {
 		return Retry, 0, err
 	}
-	if sum.Status == StatusSucceeded || sum.Status == StatusFailed || sum.Status == StatusDropped {
+	if found[0] && (sum.Status == StatusSucceeded || sum.Status == StatusFailed || sum.Status == StatusDropped) {
 		// A duplicate of a finished delivery: the relay re-sent it after the
 		// dedup window, or SQS delivered the same message again (at least once).
 		return Done, 0, nil
 	}
-	var ev outbox.Event
-	if err := svc.Store.Get(ctx, pk, outbox.SKPrefix+m.EventID, &ev); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "event expired"}, true)
-		}
-		return Retry, 0, err
+	if !found[1] {
+		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "event expired"}, true)
 	}
-	ep, err := svc.Get(ctx, m.PartnerID, m.EndpointID)
-	if err != nil {
-		if apperr.Is(err, apperr.NotFound) {
-			return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint deleted"}, true)
-		}
-		return Retry, 0, err
+	if !found[2] {
+		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint deleted"}, true)
 	}
 	if ep.Status != Enabled {
 		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint disabled"}, true)
