@@ -166,7 +166,9 @@ func (s *Service) takeRedeliveries(ctx context.Context, partnerID string, n int)
 	})
 	var cf *types.ConditionalCheckFailedException
 	if errors.As(err, &cf) {
-		return apperr.New(apperr.RateLimited, "at most %d redeliveries (resend and replay) an hour; try again after %s", limit, hour.Add(time.Hour).Format(time.RFC3339))
+		e := apperr.New(apperr.RateLimited, "at most %d redeliveries (resend and replay) an hour; try again after %s", limit, hour.Add(time.Hour).Format(time.RFC3339))
+		e.RetryAfter = int(hour.Add(time.Hour).Sub(now).Seconds()) + 1 // the Retry-After header
+		return e
 	}
 	if err != nil {
 		return fmt.Errorf("redelivery quota: %w", err)
