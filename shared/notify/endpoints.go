@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,14 +63,7 @@ type Endpoint struct {
 }
 
 // Subscribed reports whether the endpoint wants events of type t.
-func (e Endpoint) Subscribed(t string) bool {
-	for _, s := range e.Events {
-		if s == t {
-			return true
-		}
-	}
-	return false
-}
+func (e Endpoint) Subscribed(t string) bool { return slices.Contains(e.Events, t) }
 
 // Service holds the endpoints, events and delivery log of every partner.
 type Service struct {
@@ -140,18 +133,7 @@ func (s *Service) validate(ctx context.Context, in EndpointInput, create bool) m
 	return bad
 }
 
-func dedupe(ts []string) []string {
-	out := append([]string(nil), ts...)
-	sort.Strings(out)
-	j := 0
-	for i, t := range out {
-		if i == 0 || t != out[j-1] {
-			out[j] = t
-			j++
-		}
-	}
-	return out[:j]
-}
+func dedupe(ts []string) []string { return slices.Compact(slices.Sorted(slices.Values(ts))) }
 
 // secretSet is the Secrets Manager value of one endpoint: its signing secrets,
 // newest first; a rolled one carries its expiry.
