@@ -194,7 +194,9 @@ func (s *Service) Replay(ctx context.Context, partnerID, endpointID string, sinc
 	switch {
 	case ep.Status != Enabled:
 		return ReplayResult{}, apperr.New(apperr.Unprocessable, "the endpoint is disabled; enable it first")
-	case since.IsZero() || !until.After(since):
+	case since.IsZero():
+		return ReplayResult{}, apperr.FieldErrors(map[string]string{"since": "since is required (RFC 3339)"})
+	case !until.After(since):
 		return ReplayResult{}, apperr.FieldErrors(map[string]string{"since": "since must be before until"})
 	case until.Sub(since) > MaxReplayRange:
 		return ReplayResult{}, apperr.FieldErrors(map[string]string{"until": fmt.Sprintf("a replay covers at most %s", MaxReplayRange)})
