@@ -143,6 +143,9 @@ func TestEndpointsAPI(t *testing.T) {
 	if r := testenv.Do(t, "POST", base+"/"+created.ID+"/replay", w.key, map[string]any{"since": "2020-01-01T00:00:00Z", "until": "2020-02-01T00:00:00Z"}); r.Status != 422 {
 		t.Fatalf("replay too long a range: %d", r.Status)
 	}
+	if r := testenv.Do(t, "POST", base+"/"+created.ID+"/replay", w.key, map[string]any{}); r.Status != 422 || !strings.Contains(string(r.Body), "since is required") {
+		t.Fatalf("replay without since: %d %s", r.Status, r.Body)
+	}
 	w.drain(func() bool {
 		d := testenv.Do(t, "GET", srv.URL+"/v1/events/"+ev.ID+"/deliveries", w.key, nil)
 		return strings.Count(string(d.Body), `"succeeded"`) == 2 // resend + replay

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/store"
 )
@@ -68,9 +70,6 @@ func (s *Sender) record(ctx context.Context, m Message, n int, a Attempt, finish
 	a.ID = s.Svc.IDs.ID("dla")
 	a.Keys = store.Keys{PK: store.PartnerPK(m.PartnerID), SK: attemptSK + m.EventID + "#" + a.ID, TTL: now.Add(outbox.Retention).Unix()}
 	a.PartnerID, a.EventID, a.EndpointID, a.Attempt, a.Created, a.Resend = m.PartnerID, m.EventID, m.EndpointID, n, now, m.Resend != ""
-	if err := s.Svc.Store.Put(ctx, a); err != nil {
-		return fmt.Errorf("log delivery attempt: %w", err)
-	}
 	st := "pending"
 	if finished {
 		st = a.Status
@@ -80,8 +79,17 @@ func (s *Sender) record(ctx context.Context, m Message, n int, a Attempt, finish
 	}
 	sum := summary{Keys: store.Keys{PK: a.PK, SK: summarySK(m), TTL: a.TTL},
 		PartnerID: m.PartnerID, Status: st, Attempts: n, Updated: now}
-	if err := s.Svc.Store.Put(ctx, sum); err != nil {
-		return fmt.Errorf("record delivery: %w", err)
+	// The attempt and where the delivery now stands: one round trip.
+	var reqs []types.WriteRequest
+	for _, item := range []any{a, sum} {
+		r, err := store.PutRequest(item)
+		if err != nil {
+			return fmt.Errorf("log delivery attempt: %w", err)
+		}
+		reqs = append(reqs, r)
+	}
+	if err := s.Svc.Store.BatchWrite(ctx, reqs); err != nil {
+		return fmt.Errorf("log delivery attempt: %w", err)
 	}
 	return nil
 }

@@ -303,7 +303,7 @@ func TestDeliveredButNotLoggedIsNotResent(t *testing.T) {
 	if _, err := w.relay.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ft.Add(faults.Rule{Operation: "PutItem", Kind: faults.Internal, Times: -1})
+	ft.Add(faults.Rule{Operation: "BatchWriteItem", Kind: faults.Internal, Times: -1}) // the attempt log (notify.Sender.record)
 	if n, err := w.poller.Once(ctx); err != nil || n != 1 {
 		t.Fatalf("poll: %d %v", n, err)
 	}

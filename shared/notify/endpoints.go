@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -63,14 +63,7 @@ type Endpoint struct {
 }
 
 // Subscribed reports whether the endpoint wants events of type t.
-func (e Endpoint) Subscribed(t string) bool {
-	for _, s := range e.Events {
-		if s == t {
-			return true
-		}
-	}
-	return false
-}
+func (e Endpoint) Subscribed(t string) bool { return slices.Contains(e.Events, t) }
 
 // Service holds the endpoints, events and delivery log of every partner.
 type Service struct {
@@ -140,26 +133,18 @@ func (s *Service) validate(ctx context.Context, in EndpointInput, create bool) m
 	return bad
 }
 
-func dedupe(ts []string) []string {
-	out := append([]string(nil), ts...)
-	sort.Strings(out)
-	j := 0
-	for i, t := range out {
-		if i == 0 || t != out[j-1] {
-			out[j] = t
-			j++
-		}
-	}
-	return out[:j]
-}
+func dedupe(ts []string) []string { return slices.Compact(slices.Sorted(slices.Values(ts))) }
 
 // secretSet is the Secrets Manager value of one endpoint: its signing secrets,
 // newest first; a rolled one carries its expiry.
 type secretSet struct {
-	Secrets []struct {
-		Secret  string    `json:"secret"`
-		Expires time.Time `json:"expires,omitempty"`
-	} `json:"secrets"`
+	Secrets []secretEntry `json:"secrets"`
+}
+
+// secretEntry is one signing secret; Expires is zero for the current one.
+type secretEntry struct {
+	Secret  string    `json:"secret"`
+	Expires time.Time `json:"expires,omitzero"` // omitempty never omits a struct
 }
 
 func (s *Service) secretName(partnerID, endpointID string) string {
@@ -200,11 +185,7 @@ func (s *Service) Create(ctx context.Context, partnerID string, in EndpointInput
 	if in.Description != nil {
 		ep.Description = *in.Description
 	}
-	set := secretSet{}
-	set.Secrets = append(set.Secrets, struct {
-		Secret  string    `json:"secret"`
-		Expires time.Time `json:"expires,omitempty"`
-	}{Secret: sec})
+	set := secretSet{Secrets: []secretEntry{{Secret: sec}}}
 	raw, _ := json.Marshal(set)
 	httpapi.RememberSecrets(sec) // redacted should it ever reach a log line
 	// The secret first: an endpoint never exists without one (a failure below
@@ -246,7 +227,7 @@ func (s *Service) countUpdate(partnerID string, delta int) types.TransactWriteIt
 // Get returns one of the partner's endpoints (404 for anyone else's).
 func (s *Service) Get(ctx context.Context, partnerID, id string) (Endpoint, error) {
 	var ep Endpoint
-	if !strings.HasPrefix(id, "we_") || len(id) > 64 {
+	if !endpointID(id) {
 		return ep, apperr.New(apperr.NotFound, "webhook endpoint not found")
 	}
 	if err := s.Store.Get(ctx, store.PartnerPK(partnerID), endpointSK+id, &ep); err != nil {
@@ -257,6 +238,10 @@ func (s *Service) Get(ctx context.Context, partnerID, id string) (Endpoint, erro
 	}
 	return ep, nil
 }
+
+// endpointID reports whether id can name an endpoint (a cheap refusal
+// before any read, and a key DynamoDB accepts).
+func endpointID(id string) bool { return strings.HasPrefix(id, "we_") && len(id) <= 64 }
 
 // List returns every endpoint of the partner (at most MaxEndpoints).
 func (s *Service) List(ctx context.Context, partnerID string) ([]Endpoint, error) {
@@ -352,11 +337,7 @@ func (s *Service) RollSecret(ctx context.Context, partnerID, id string) (Created
 	if err != nil {
 		return Created{}, err
 	}
-	var set secretSet
-	set.Secrets = append(set.Secrets, struct {
-		Secret  string    `json:"secret"`
-		Expires time.Time `json:"expires,omitempty"`
-	}{Secret: sec})
+	set := secretSet{Secrets: []secretEntry{{Secret: sec}}}
 	for _, x := range old.Secrets {
 		switch {
 		case x.Expires.IsZero():

@@ -166,7 +166,9 @@ func (s *Service) takeRedeliveries(ctx context.Context, partnerID string, n int)
 	})
 	var cf *types.ConditionalCheckFailedException
 	if errors.As(err, &cf) {
-		return apperr.New(apperr.RateLimited, "at most %d redeliveries (resend and replay) an hour; try again after %s", limit, hour.Add(time.Hour).Format(time.RFC3339))
+		e := apperr.New(apperr.RateLimited, "at most %d redeliveries (resend and replay) an hour; try again after %s", limit, hour.Add(time.Hour).Format(time.RFC3339))
+		e.RetryAfter = int(hour.Add(time.Hour).Sub(now).Seconds()) + 1 // the Retry-After header
+		return e
 	}
 	if err != nil {
 		return fmt.Errorf("redelivery quota: %w", err)
@@ -192,7 +194,9 @@ func (s *Service) Replay(ctx context.Context, partnerID, endpointID string, sinc
 	switch {
 	case ep.Status != Enabled:
 		return ReplayResult{}, apperr.New(apperr.Unprocessable, "the endpoint is disabled; enable it first")
-	case since.IsZero() || !until.After(since):
+	case since.IsZero():
+		return ReplayResult{}, apperr.FieldErrors(map[string]string{"since": "since is required (RFC 3339)"})
+	case !until.After(since):
 		return ReplayResult{}, apperr.FieldErrors(map[string]string{"since": "since must be before until"})
 	case until.Sub(since) > MaxReplayRange:
 		return ReplayResult{}, apperr.FieldErrors(map[string]string{"until": fmt.Sprintf("a replay covers at most %s", MaxReplayRange)})

@@ -70,8 +70,12 @@ func TestRedeliveryQuota(t *testing.T) {
 			t.Fatalf("resend %d: %v", i+1, err)
 		}
 	}
-	if _, err := w.svc.Resend(ctx, w.pid, ev.ID, ""); !apperr.Is(err, apperr.RateLimited) {
+	_, err := w.svc.Resend(ctx, w.pid, ev.ID, "")
+	if !apperr.Is(err, apperr.RateLimited) {
 		t.Fatalf("4th resend in the hour: %v, want rate_limited", err)
+	}
+	if e, _ := apperr.As(err); e.RetryAfter < 1 || e.RetryAfter > 3601 {
+		t.Fatalf("Retry-After %d s, want the rest of the clock hour", e.RetryAfter)
 	}
 	if _, err := w.svc.Replay(ctx, w.pid, ep.ID, ev.Created.Add(-1e9), w.env.Now()); !apperr.Is(err, apperr.RateLimited) || !strings.Contains(err.Error(), "an hour") {
 		t.Fatalf("replay over the quota: %v", err)

@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/payrecon/payrecon/shared/apperr"
 	"github.com/payrecon/payrecon/shared/outbox"
 	"github.com/payrecon/payrecon/shared/secrets"
 	"github.com/payrecon/payrecon/shared/store"
@@ -76,30 +75,31 @@ const (
 // Deliver makes attempt number attempt (1-based) of m.
 func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, time.Duration, error) {
 	svc := s.Svc
-	pk := store.PartnerPK(m.PartnerID)
-	sum := summary{}
-	err := svc.Store.Get(ctx, pk, summarySK(m), &sum)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if !endpointID(m.EndpointID) {
+		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint deleted"}, true)
+	}
+	// Where the delivery stands, the event and the endpoint: one round trip
+	// (all three are in the partner's partition), on every attempt.
+	var (
+		sum summary
+		ev  outbox.Event
+		ep  Endpoint
+	)
+	found, err := svc.Store.GetEach(ctx, store.PartnerPK(m.PartnerID),
+		[]string{summarySK(m), outbox.SKPrefix + m.EventID, endpointSK + m.EndpointID}, []any{&sum, &ev, &ep})
+	if err != nil {
 		return Retry, 0, err
 	}
-	if sum.Status == StatusSucceeded || sum.Status == StatusFailed || sum.Status == StatusDropped {
+	if found[0] && (sum.Status == StatusSucceeded || sum.Status == StatusFailed || sum.Status == StatusDropped) {
 		// A duplicate of a finished delivery: the relay re-sent it after the
 		// dedup window, or SQS delivered the same message again (at least once).
 		return Done, 0, nil
 	}
-	var ev outbox.Event
-	if err := svc.Store.Get(ctx, pk, outbox.SKPrefix+m.EventID, &ev); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "event expired"}, true)
-		}
-		return Retry, 0, err
+	if !found[1] {
+		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "event expired"}, true)
 	}
-	ep, err := svc.Get(ctx, m.PartnerID, m.EndpointID)
-	if err != nil {
-		if apperr.Is(err, apperr.NotFound) {
-			return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint deleted"}, true)
-		}
-		return Retry, 0, err
+	if !found[2] {
+		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint deleted"}, true)
 	}
 	if ep.Status != Enabled {
 		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint disabled"}, true)
@@ -110,7 +110,8 @@ func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, 
 		// the types it subscribes to now.
 		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "endpoint no longer subscribed to " + ev.Type}, true)
 	}
-	if _, err := ev.Body(); err != nil {
+	body, err := ev.Body()
+	if err != nil {
 		// A stored event that cannot be encoded never will be: record it, no retries.
 		return Done, 0, s.record(ctx, m, attempt, Attempt{Status: StatusDropped, Error: "event data is not JSON"}, true)
 	}
@@ -122,7 +123,7 @@ func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, 
 		}
 		return Retry, 0, err
 	}
-	a := s.post(ctx, ep, ev, secs, now)
+	a := s.post(ctx, ep, ev.ID, body, secs, now)
 	switch {
 	case a.Status == StatusSucceeded:
 		return Done, 0, s.record(ctx, m, attempt, a, true)
@@ -147,13 +148,9 @@ func (s *Sender) Deliver(ctx context.Context, m Message, attempt int) (Outcome, 
 	return Retry, delay, s.record(ctx, m, attempt, a, false)
 }
 
-// post signs and sends the event; the attempt says how it went.
-func (s *Sender) post(ctx context.Context, ep Endpoint, ev outbox.Event, secs []string, now time.Time) Attempt {
-	body, err := ev.Body()
-	if err != nil { // checked by Deliver before any attempt
-		return Attempt{Status: StatusDropped, Error: "event data is not JSON"}
-	}
-	sig, err := Sign(secs, ev.ID, now, body)
+// post signs and sends the event's body; the attempt says how it went.
+func (s *Sender) post(ctx context.Context, ep Endpoint, eventID string, body []byte, secs []string, now time.Time) Attempt {
+	sig, err := Sign(secs, eventID, now, body)
 	if err != nil {
 		return Attempt{Status: StatusFailed, Error: "no valid signing secret"}
 	}
@@ -163,7 +160,7 @@ func (s *Sender) post(ctx context.Context, ep Endpoint, ev outbox.Event, secs []
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "payrecon-webhooks/1")
-	req.Header.Set(HeaderID, ev.ID)
+	req.Header.Set(HeaderID, eventID)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
 	req.Header.Set(HeaderSignature, sig)
 	start := time.Now()

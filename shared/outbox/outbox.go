@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,14 +50,7 @@ var Types = []string{
 }
 
 // KnownType reports whether t is one of Types.
-func KnownType(t string) bool {
-	for _, k := range Types {
-		if k == t {
-			return true
-		}
-	}
-	return false
-}
+func KnownType(t string) bool { return slices.Contains(Types, t) }
 
 const (
 	// SKPrefix starts every event item's sort key under PARTNER#<id>: "EVT#<event id>".

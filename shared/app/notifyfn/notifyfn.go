@@ -34,11 +34,14 @@ func Queue(e *app.Env) *notify.SQSQueue {
 }
 
 // Service is the endpoints/events service over the Env.
-func Service(e *app.Env) *notify.Service {
+func Service(e *app.Env) *notify.Service { return service(e, Queue(e)) }
+
+// service is the service with q for resend and replay (nil: those answer 503).
+func service(e *app.Env, q *notify.SQSQueue) *notify.Service {
 	smclient.Use(e) // endpoint signing secrets
 	s := &notify.Service{Store: e.Store, Secrets: e.Secrets, IDs: e.IDs, Now: e.Now, Rand: rand.Reader,
 		Stage: e.Cfg.Stage, Policy: Policy(e), Log: e.Log}
-	if q := Queue(e); q != nil {
+	if q != nil { // never a typed nil in the interface
 		s.Queue = q
 	}
 	return s
@@ -76,9 +79,10 @@ func RelayEntry(e *app.Env) (any, error) {
 	}, nil
 }
 
-// Sender is the delivery sender over the Env.
+// Sender is the delivery sender over the Env. Its service never resends or
+// replays, so it gets no queue: one SQS client (q's) at cold start, not two.
 func Sender(e *app.Env, q notify.Visibility) *notify.Sender {
-	return &notify.Sender{Svc: Service(e), HTTP: notify.NewHTTPClient(Policy(e)), Queue: q, Now: e.Now,
+	return &notify.Sender{Svc: service(e, nil), HTTP: notify.NewHTTPClient(Policy(e)), Queue: q, Now: e.Now,
 		Rand: notify.RandFloat, Log: e.Log}
 }
 

@@ -2,13 +2,14 @@
 // source mapping: it reads DynamoDB Local's stream (which it serves through the
 // DynamoDB Streams API), keeps the records the template's filter criteria
 // would pass, invokes the handler with an events.DynamoDBEvent, and on a
-// reported batch item failure reads again from that record (as Lambda retries
-// from the lowest failed sequence number), up to MaxRetries times.
+// reported batch item failure reads again from the lowest failed record (as
+// Lambda does; see retryFrom), up to MaxRetries times.
 package streamesm
 
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -81,13 +82,7 @@ func (p *Poller) Once(ctx context.Context) (int, error) {
 		}
 		total += len(ev.Records)
 		res, err := p.Handler(ctx, ev)
-		failed := ""
-		switch {
-		case err != nil:
-			failed = ev.Records[0].Change.SequenceNumber
-		case len(res.BatchItemFailures) > 0:
-			failed = res.BatchItemFailures[0].ItemIdentifier
-		}
+		failed := retryFrom(ev.Records, res, err)
 		if failed == "" {
 			continue
 		}
@@ -102,6 +97,32 @@ func (p *Poller) Once(ctx context.Context) (int, error) {
 		p.iters[id] = again.ShardIterator
 	}
 	return total, nil
+}
+
+// retryFrom is the sequence number Lambda retries the batch from ("" when the
+// batch succeeded), as documented for DynamoDB Streams partial batch responses
+// (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-batchfailurereporting.html):
+// with several failures, the record with the lowest sequence number is the
+// checkpoint; a function error, or an itemIdentifier that is empty or names no
+// record of the batch, fails the whole batch.
+func retryFrom(recs []events.DynamoDBEventRecord, res events.DynamoDBEventResponse, err error) string {
+	if err != nil {
+		return recs[0].Change.SequenceNumber
+	}
+	lowest := len(recs)
+	for _, f := range res.BatchItemFailures {
+		i := slices.IndexFunc(recs, func(r events.DynamoDBEventRecord) bool {
+			return f.ItemIdentifier != "" && r.Change.SequenceNumber == f.ItemIdentifier
+		})
+		if i < 0 {
+			return recs[0].Change.SequenceNumber
+		}
+		lowest = min(lowest, i) // records come in sequence order
+	}
+	if lowest == len(recs) {
+		return ""
+	}
+	return recs[lowest].Change.SequenceNumber
 }
 
 func convert(r types.Record, arn string) events.DynamoDBEventRecord {
