@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -101,11 +100,10 @@ func EnableInProcess(run func(*app.Env) func(context.Context, string) error) {
 // enabled it, else refuses (a misconfigured function fails loudly).
 func fundingSender(e *app.Env) func(context.Context, string) error {
 	if url := e.Cfg.SplitsQueueURL; url != "" {
-		// Built on first use: most deliveries fund no split, and a cold start
-		// should not pay for the client.
-		api := sync.OnceValue(func() *sqs.Client { return sqsclient.New(e) })
+		// The function's one SQS client (the work queue's too).
+		api := sqsclient.New(e)
 		return func(ctx context.Context, body string) error {
-			_, err := api().SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body)})
+			_, err := api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body)})
 			return err
 		}
 	}
