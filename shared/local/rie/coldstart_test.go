@@ -26,7 +26,7 @@ import (
 // so their ratio sees the same load. Reported per function: the median init
 // (ms), its ratio to the median of all hello-world starts, and the median of
 // its per-pair ratios (worst-x-hello is the largest of those). Run with
-// -benchtime=9x for the median of 9.
+// -benchtime=21x for the median of 21, as make bench does.
 //
 // No request reaches the stack: init makes no network calls (the AWS clients
 // connect lazily), so the endpoints point at a closed port and the one event
