@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/payrecon/payrecon/shared/notify"
 	"github.com/payrecon/payrecon/shared/outbox"
@@ -136,4 +137,28 @@ func TestSenderRefusesInternalAddresses(t *testing.T) {
 			t.Fatalf("create: %v", err)
 		}
 	})
+}
+
+// stuckDNS answers only when its context ends: a resolver that hangs.
+type stuckDNS struct{ deadline *time.Duration }
+
+func (s stuckDNS) LookupNetIP(ctx context.Context, _, _ string) ([]netip.Addr, error) {
+	if d, ok := ctx.Deadline(); ok {
+		*s.deadline = time.Until(d)
+	}
+	return nil, context.DeadlineExceeded // what a lookup cut by the deadline returns
+}
+
+// TestURLLookupIsBounded: the name lookup at create and update runs under its
+// own deadline (a few seconds), so a hanging resolver cannot hold the API
+// request until the Lambda times out; the URL is refused.
+func TestURLLookupIsBounded(t *testing.T) {
+	var left time.Duration
+	p := notify.URLPolicy{Resolver: stuckDNS{&left}}
+	if _, err := p.Check(context.Background(), "https://hooks.example.com/x"); err == nil {
+		t.Fatal("a URL whose host did not resolve was accepted")
+	}
+	if left <= 0 || left > 5*time.Second {
+		t.Fatalf("lookup deadline %s away, want a few seconds", left)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // MaxURLLen caps an endpoint URL (a request cap: 2048 is what browsers and
@@ -118,7 +119,10 @@ func (p URLPolicy) Check(ctx context.Context, raw string) (*url.URL, error) {
 	if r == nil {
 		r = net.DefaultResolver
 	}
-	addrs, err := r.LookupNetIP(ctx, "ip", host)
+	// A slow resolver must not hold the API request up to the Lambda's timeout.
+	lctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	addrs, err := r.LookupNetIP(lctx, "ip", host)
 	if err != nil || len(addrs) == 0 {
 		return nil, errors.New("url host does not resolve")
 	}
@@ -129,6 +133,10 @@ func (p URLPolicy) Check(ctx context.Context, raw string) (*url.URL, error) {
 	}
 	return u, nil
 }
+
+// lookupTimeout caps the name lookup of an endpoint URL at create and update
+// (the sender's dial has its own 3 s connect timeout).
+const lookupTimeout = 3 * time.Second
 
 func (p URLPolicy) allowed(a netip.Addr) bool {
 	a = canonical(a)
