@@ -146,6 +146,9 @@ func TestEndpointsAPI(t *testing.T) {
 	if r := testenv.Do(t, "POST", base+"/"+created.ID+"/replay", w.key, map[string]any{}); r.Status != 422 || !strings.Contains(string(r.Body), "since is required") {
 		t.Fatalf("replay without since: %d %s", r.Status, r.Body)
 	}
+	if r := testenv.Do(t, "POST", base+"/"+created.ID+"/replay", w.key, map[string]any{"since": "yesterday", "until": "2026-13-01"}); r.Status != 422 || !strings.Contains(string(r.Body), `"since"`) || !strings.Contains(string(r.Body), `"until"`) {
+		t.Fatalf("replay with a malformed since: %d %s", r.Status, r.Body)
+	}
 	w.drain(func() bool {
 		d := testenv.Do(t, "GET", srv.URL+"/v1/events/"+ev.ID+"/deliveries", w.key, nil)
 		return strings.Count(string(d.Body), `"succeeded"`) == 2 // resend + replay

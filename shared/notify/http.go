@@ -83,18 +83,35 @@ func (s *Service) handleRoll(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Service) handleReplay(w http.ResponseWriter, r *http.Request) error {
+	// Strings, parsed here, so a malformed time names its field.
 	var in struct {
-		Since time.Time  `json:"since"`
-		Until *time.Time `json:"until"`
+		Since string `json:"since"`
+		Until string `json:"until"`
 	}
 	if err := httpapi.DecodeJSON(r, &in); err != nil {
 		return err
 	}
+	var since time.Time
 	until := s.Now()
-	if in.Until != nil {
-		until = *in.Until
+	bad := map[string]string{}
+	for _, f := range []struct {
+		name, v string
+		to      *time.Time
+	}{{"since", in.Since, &since}, {"until", in.Until, &until}} {
+		if f.v == "" {
+			continue // since's absence is Replay's to refuse; until defaults to now
+		}
+		t, err := time.Parse(time.RFC3339Nano, f.v)
+		if err != nil {
+			bad[f.name] = "must be an RFC 3339 time, e.g. 2026-11-27T09:00:00Z"
+			continue
+		}
+		*f.to = t
 	}
-	res, err := s.Replay(r.Context(), httpapi.PartnerID(r.Context()), r.PathValue("id"), in.Since, until)
+	if len(bad) > 0 {
+		return apperr.FieldErrors(bad)
+	}
+	res, err := s.Replay(r.Context(), httpapi.PartnerID(r.Context()), r.PathValue("id"), since, until)
 	if err != nil {
 		return err
 	}
