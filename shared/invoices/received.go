@@ -61,12 +61,22 @@ type Received struct {
 // (docs/sizes.md); providers' IDs are far shorter.
 const maxRefLen = 255
 
+// maxReceived bounds each amount a report carries (minor units), so the sums
+// of maxLinks links cannot overflow int64 (Stripe takes at most 8 digits, 12
+// in a few currencies:
+// https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
+const maxReceived = 1_000_000_000_000_000
+
 // check refuses a report whose IDs could not be stored within the item's
-// bound: the provider's event itself is at fault (apperr.Invalid: the webhook
-// records it as rejected instead of failing it forever).
+// bound, or whose amounts could overflow the invoice's totals: the provider's
+// event itself is at fault (apperr.Invalid: the webhook records it as rejected
+// instead of failing it forever).
 func (r Received) check() error {
 	if r.PaymentID == "" || len(r.PaymentID) > maxRefLen || len(r.ChargeID) > maxRefLen || len(r.Currency) > 8 {
 		return apperr.New(apperr.Invalid, "payment ID (1-%d characters), charge ID (at most %d) or currency (at most 8) out of bounds", maxRefLen, maxRefLen)
+	}
+	if r.Amount > maxReceived || r.Refunded > maxReceived || r.Lost > maxReceived {
+		return apperr.New(apperr.Invalid, "amount, refunded or lost over %d minor units", int64(maxReceived))
 	}
 	return nil
 }
