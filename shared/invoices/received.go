@@ -392,13 +392,9 @@ func (s *Store) paymentUpdate(inv Invoice, st Settlement, paymentID string, now 
 		// update cannot set a key of a missing map, so the map is written
 		// whole, with the links it had in items of their own (legacyLinks).
 		set, conds = "SET pays = :link, pays_v = :nv", append(conds, "attribute_not_exists(pays)")
-		whole := make(map[string]types.AttributeValue, len(inv.Pays)+1)
-		for pid, l := range inv.Pays {
-			lv, err := store.Marshal(l)
-			if err != nil {
-				return types.TransactWriteItem{}, err
-			}
-			whole[pid] = &types.AttributeValueMemberM{Value: lv}
+		whole, err := linksValue(inv.Pays)
+		if err != nil {
+			return types.TransactWriteItem{}, err
 		}
 		whole[paymentID] = &types.AttributeValueMemberM{Value: link}
 		link = whole
@@ -479,6 +475,20 @@ func (s *Store) legacyLinks(ctx context.Context, inv Invoice) (map[string]Paymen
 		return nil, fmt.Errorf("legacy links of invoice %s: %w", inv.ID, err)
 	}
 	return links, nil
+}
+
+// linksValue is a whole pays map as DynamoDB stores it, each link marshalled
+// like an item (the writes that replace the map rather than set one key).
+func linksValue(links map[string]PaymentLink) (map[string]types.AttributeValue, error) {
+	m := make(map[string]types.AttributeValue, len(links)+1)
+	for pid, l := range links {
+		lv, err := store.Marshal(l)
+		if err != nil {
+			return nil, err
+		}
+		m[pid] = &types.AttributeValueMemberM{Value: lv}
+	}
+	return m, nil
 }
 
 // PaymentRef names one payment of an invoice found in a payout (by payment or charge ID).
@@ -588,13 +598,9 @@ func (s *Store) matchInvoice(ctx context.Context, partnerID, companyID, id strin
 		return err
 	}
 	if changed {
-		m := make(map[string]types.AttributeValue, len(links))
-		for pid, l := range links {
-			lv, err := store.Marshal(l)
-			if err != nil {
-				return err
-			}
-			m[pid] = &types.AttributeValueMemberM{Value: lv}
+		m, err := linksValue(links)
+		if err != nil {
+			return err
 		}
 		av[":pays"] = &types.AttributeValueMemberM{Value: m}
 	}
