@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -604,14 +603,9 @@ func (s *Store) matchInvoice(ctx context.Context, partnerID, companyID, id strin
 		}
 		av[":pays"] = &types.AttributeValueMemberM{Value: m}
 	}
-	_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	return s.DB.UpdateWith(ctx, &types.Update{
 		TableName: aws.String(s.DB.Table), Key: store.Key(store.CompanyPK(partnerID, companyID), SK(id)),
 		UpdateExpression: aws.String("SET " + strings.Join(set, ", ") + remove), ConditionExpression: aws.String(cond),
 		ExpressionAttributeNames: map[string]string{"#st": "status"}, ExpressionAttributeValues: av,
-	})
-	var cf *types.ConditionalCheckFailedException
-	if errors.As(err, &cf) {
-		return store.ErrConditionFailed
-	}
-	return err
+	}, nil)
 }
