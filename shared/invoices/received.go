@@ -10,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -61,12 +60,22 @@ type Received struct {
 // (docs/sizes.md); providers' IDs are far shorter.
 const maxRefLen = 255
 
+// maxReceived bounds each amount a report carries (minor units), so the sums
+// of maxLinks links cannot overflow int64 (Stripe takes at most 8 digits, 12
+// in a few currencies:
+// https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
+const maxReceived = 1_000_000_000_000_000
+
 // check refuses a report whose IDs could not be stored within the item's
-// bound: the provider's event itself is at fault (apperr.Invalid: the webhook
-// records it as rejected instead of failing it forever).
+// bound, or whose amounts could overflow the invoice's totals: the provider's
+// event itself is at fault (apperr.Invalid: the webhook records it as rejected
+// instead of failing it forever).
 func (r Received) check() error {
 	if r.PaymentID == "" || len(r.PaymentID) > maxRefLen || len(r.ChargeID) > maxRefLen || len(r.Currency) > 8 {
 		return apperr.New(apperr.Invalid, "payment ID (1-%d characters), charge ID (at most %d) or currency (at most 8) out of bounds", maxRefLen, maxRefLen)
+	}
+	if r.Amount > maxReceived || r.Refunded > maxReceived || r.Lost > maxReceived {
+		return apperr.New(apperr.Invalid, "amount, refunded or lost over %d minor units", int64(maxReceived))
 	}
 	return nil
 }
@@ -382,13 +391,9 @@ func (s *Store) paymentUpdate(inv Invoice, st Settlement, paymentID string, now 
 		// update cannot set a key of a missing map, so the map is written
 		// whole, with the links it had in items of their own (legacyLinks).
 		set, conds = "SET pays = :link, pays_v = :nv", append(conds, "attribute_not_exists(pays)")
-		whole := make(map[string]types.AttributeValue, len(inv.Pays)+1)
-		for pid, l := range inv.Pays {
-			lv, err := store.Marshal(l)
-			if err != nil {
-				return types.TransactWriteItem{}, err
-			}
-			whole[pid] = &types.AttributeValueMemberM{Value: lv}
+		whole, err := linksValue(inv.Pays)
+		if err != nil {
+			return types.TransactWriteItem{}, err
 		}
 		whole[paymentID] = &types.AttributeValueMemberM{Value: link}
 		link = whole
@@ -469,6 +474,20 @@ func (s *Store) legacyLinks(ctx context.Context, inv Invoice) (map[string]Paymen
 		return nil, fmt.Errorf("legacy links of invoice %s: %w", inv.ID, err)
 	}
 	return links, nil
+}
+
+// linksValue is a whole pays map as DynamoDB stores it, each link marshalled
+// like an item (the writes that replace the map rather than set one key).
+func linksValue(links map[string]PaymentLink) (map[string]types.AttributeValue, error) {
+	m := make(map[string]types.AttributeValue, len(links)+1)
+	for pid, l := range links {
+		lv, err := store.Marshal(l)
+		if err != nil {
+			return nil, err
+		}
+		m[pid] = &types.AttributeValueMemberM{Value: lv}
+	}
+	return m, nil
 }
 
 // PaymentRef names one payment of an invoice found in a payout (by payment or charge ID).
@@ -578,24 +597,15 @@ func (s *Store) matchInvoice(ctx context.Context, partnerID, companyID, id strin
 		return err
 	}
 	if changed {
-		m := make(map[string]types.AttributeValue, len(links))
-		for pid, l := range links {
-			lv, err := store.Marshal(l)
-			if err != nil {
-				return err
-			}
-			m[pid] = &types.AttributeValueMemberM{Value: lv}
+		m, err := linksValue(links)
+		if err != nil {
+			return err
 		}
 		av[":pays"] = &types.AttributeValueMemberM{Value: m}
 	}
-	_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	return s.DB.UpdateWith(ctx, &types.Update{
 		TableName: aws.String(s.DB.Table), Key: store.Key(store.CompanyPK(partnerID, companyID), SK(id)),
 		UpdateExpression: aws.String("SET " + strings.Join(set, ", ") + remove), ConditionExpression: aws.String(cond),
 		ExpressionAttributeNames: map[string]string{"#st": "status"}, ExpressionAttributeValues: av,
-	})
-	var cf *types.ConditionalCheckFailedException
-	if errors.As(err, &cf) {
-		return store.ErrConditionFailed
-	}
-	return err
+	}, nil)
 }

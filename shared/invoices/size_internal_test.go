@@ -34,9 +34,10 @@ func TestInvoiceItemSizeAtCap(t *testing.T) {
 	if size > 100<<10 {
 		t.Fatalf("%d B: over the 100 KB bound docs/sizes.md states", size)
 	}
-	for _, r := range []Received{{PaymentID: long(maxRefLen + 1)}, {PaymentID: "pi_1", ChargeID: long(maxRefLen + 1)}, {PaymentID: "pi_1", Currency: long(9)}, {}} {
+	for _, r := range []Received{{PaymentID: long(maxRefLen + 1)}, {PaymentID: "pi_1", ChargeID: long(maxRefLen + 1)}, {PaymentID: "pi_1", Currency: long(9)}, {},
+		{PaymentID: "pi_1", Amount: maxReceived + 1}, {PaymentID: "pi_1", Refunded: maxReceived + 1}, {PaymentID: "pi_1", Lost: maxReceived + 1}} {
 		if err := r.check(); err == nil {
-			t.Fatalf("%d/%d/%d-character IDs accepted", len(r.PaymentID), len(r.ChargeID), len(r.Currency))
+			t.Fatalf("%d/%d/%d-character IDs, amounts %d/%d/%d accepted", len(r.PaymentID), len(r.ChargeID), len(r.Currency), r.Amount, r.Refunded, r.Lost)
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/payrecon/payrecon/shared/apperr"
@@ -494,25 +493,11 @@ func (s *Store) SetPayoutWith(ctx context.Context, pid string, r Round, i int, f
 		ExpressionAttributeNames:  map[string]string{"#st": "status", "#k": "key", "#er": "error"},
 		ExpressionAttributeValues: av,
 	}
-	if len(extra) > 0 {
-		err = s.DB.Transact(ctx, append([]types.TransactWriteItem{{Update: u}}, extra...))
-	} else {
-		_, err = s.DB.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
-			ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
-		})
-	}
-	if errors.Is(err, store.ErrConditionFailed) {
-		return err
-	}
-	if err != nil {
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			return store.ErrConditionFailed
-		}
+	err = s.DB.UpdateWith(ctx, u, extra)
+	if err != nil && !errors.Is(err, store.ErrConditionFailed) {
 		return fmt.Errorf("update payout %s of %s: %w", p.Key, r.Payment, err)
 	}
-	return nil
+	return err
 }
 
 func joinComma(ss []string) string {

@@ -234,6 +234,20 @@ func (s *Store) Transact(ctx context.Context, items []types.TransactWriteItem) e
 	return condErr(err)
 }
 
+// UpdateWith applies u, alone (UpdateItem) or, with extra writes (an event
+// that must exist iff u applied), in one transaction with them. A failed
+// condition returns ErrConditionFailed.
+func (s *Store) UpdateWith(ctx context.Context, u *types.Update, extra []types.TransactWriteItem) error {
+	if len(extra) > 0 {
+		return s.Transact(ctx, append([]types.TransactWriteItem{{Update: u}}, extra...))
+	}
+	_, err := s.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression, ConditionExpression: u.ConditionExpression,
+		ExpressionAttributeNames: u.ExpressionAttributeNames, ExpressionAttributeValues: u.ExpressionAttributeValues,
+	})
+	return condErr(err)
+}
+
 // TxPut makes a transactional put from PutInput's output.
 func TxPut(in *dynamodb.PutItemInput) types.TransactWriteItem {
 	return types.TransactWriteItem{Put: &types.Put{

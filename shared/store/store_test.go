@@ -186,3 +186,63 @@ func TestGetEach(t *testing.T) {
 		})
 	}
 }
+
+// TestUpdateWith: an update applies alone or with its extra writes, all or
+// nothing, and any failed condition (its own or an extra's) is
+// ErrConditionFailed.
+func TestUpdateWith(t *testing.T) {
+	env := testenv.New(t)
+	s, ctx := env.Store, context.Background()
+	pk := store.PartnerPK("U")
+	put(t, s, pk, "U#1", 1)
+	setTo := func(n, when int) *types.Update {
+		av, err := store.Values(map[string]any{":n": n, ":w": when})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &types.Update{TableName: &s.Table, Key: store.Key(pk, "U#1"), UpdateExpression: str("SET n = :n"),
+			ConditionExpression: str("n = :w"), ExpressionAttributeValues: av}
+	}
+	extra := func(sk, cond string) []types.TransactWriteItem {
+		in, err := s.PutInput(item{Keys: store.Keys{PK: pk, SK: sk}, N: 7}, cond, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return []types.TransactWriteItem{store.TxPut(in)}
+	}
+	put(t, s, pk, "U#taken", 0)
+	for _, tc := range []struct {
+		name      string
+		u         *types.Update
+		extra     []types.TransactWriteItem
+		wantErr   error
+		wantN     int
+		extraMade string
+	}{
+		{"alone", setTo(2, 1), nil, nil, 2, ""},
+		{"alone, condition failed", setTo(3, 1), nil, store.ErrConditionFailed, 2, ""},
+		{"with an extra write", setTo(3, 2), extra("U#x", "attribute_not_exists(pk)"), nil, 3, "U#x"},
+		{"with an extra write whose condition fails", setTo(4, 3), extra("U#taken", "attribute_not_exists(pk)"), store.ErrConditionFailed, 3, ""},
+		{"its own condition failed, the extra is not written", setTo(4, 1), extra("U#y", "attribute_not_exists(pk)"), store.ErrConditionFailed, 3, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := s.UpdateWith(ctx, tc.u, tc.extra); !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Fatalf("err %v, want %v", err, tc.wantErr)
+			}
+			var got item
+			if err := s.Get(ctx, pk, "U#1", &got); err != nil || got.N != tc.wantN {
+				t.Fatalf("n = %d (%v), want %d", got.N, err, tc.wantN)
+			}
+			if tc.extraMade != "" {
+				if err := s.Get(ctx, pk, tc.extraMade, &got); err != nil || got.N != 7 {
+					t.Fatalf("extra %s: %+v %v", tc.extraMade, got, err)
+				}
+			}
+		})
+	}
+	if err := s.Get(ctx, pk, "U#y", &item{}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("an extra of a failed update was written: %v", err)
+	}
+}
+
+func str(s string) *string { return &s }

@@ -334,6 +334,13 @@ func (p *QualpayPuller) payInvoice(ctx context.Context, pid, cid, ref, paymentID
 			return "", err
 		}
 		txs, _, err := p.Invoices.ApplyPayment(ctx, inv, invoices.Received{PaymentID: paymentID, State: invoices.PaymentSucceeded, Amount: amount, Currency: cur})
+		if apperr.Is(err, apperr.Invalid) {
+			// Qualpay's own data out of bounds (an ID or amount the invoice
+			// cannot record): a retry would fail the same way and hold back
+			// the whole deposit, so the payment pays no invoice.
+			p.Log.WarnContext(ctx, "qualpay payment not applied to its invoice", "payment_id", paymentID, "invoice_id", inv.ID, "reason", err.Error())
+			return "", nil
+		}
 		if err != nil {
 			return "", err
 		}

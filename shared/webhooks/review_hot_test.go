@@ -2,6 +2,8 @@ package webhooks_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -153,4 +155,50 @@ func TestRefundBeforeItsPayment(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPaymentAmountOutOfBounds: a signed event whose amount no charge can have
+// (over invoices' bound, where two such payments would overflow the invoice's
+// int64 totals) is recorded as rejected and answered 200, on the unread hot
+// path (invoice by our ID) and on the read path (by number), and changes
+// neither the invoice nor the payment. A Qualpay sale out of bounds pays no
+// invoice instead of failing its deposit's pull forever.
+func TestPaymentAmountOutOfBounds(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	const huge = 1 << 62
+	for i, byNumber := range []bool{false, true} {
+		t.Run(map[bool]string{false: "invoice by id", true: "invoice by number"}[byNumber], func(t *testing.T) {
+			n := itoa(i)
+			inv := w.createInvoice(t, "ext-huge-"+n, "INV-HUGE-"+n)
+			md := map[string]string{"invoice_id": inv.ID}
+			if byNumber {
+				md = map[string]string{"invoice_number": inv.Number}
+			}
+			pi := "pi_huge" + n
+			r := w.deliver(t, event("evt_huge"+n, "payment_intent.succeeded", acct, time.Now().Unix(), paymentIntent(pi, "succeeded", huge, md, "card")))
+			if r.status != 200 || r.res.Outcome != "rejected" {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			got, err := w.svc.Invoices.Get(ctx, w.pid, w.cid, inv.ID)
+			if err != nil || got.Status != invoices.StatusOpen || got.AmountPaid != 0 || len(got.Pays) != 0 {
+				t.Fatalf("invoice %s paid %d, links %v (%v)", got.Status, got.AmountPaid, got.Pays, err)
+			}
+			if _, err := w.svc.Payments.Get(ctx, w.pid, w.cid, pi); err == nil {
+				t.Fatal("payment recorded by a rejected event")
+			}
+		})
+	}
+	t.Run("qualpay sale", func(t *testing.T) {
+		inv := w.createInvoice(t, "ext-huge-qp", "INV-HUGE-QP")
+		p := &webhooks.QualpayPuller{Invoices: w.svc.Invoices, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		got, err := webhooks.PayInvoice(p, ctx, w.pid, w.cid, inv.ID, "qp_huge", huge, "USD")
+		if err != nil || got != "" {
+			t.Fatalf("payInvoice: %q %v", got, err)
+		}
+		after, err := w.svc.Invoices.Get(ctx, w.pid, w.cid, inv.ID)
+		if err != nil || after.AmountPaid != 0 || len(after.Pays) != 0 {
+			t.Fatalf("invoice paid %d, links %v (%v)", after.AmountPaid, after.Pays, err)
+		}
+	})
 }

@@ -433,7 +433,8 @@ func (s *Service) invoiceOf(ctx context.Context, c *payments.Change, md map[stri
 	} else if strings.HasPrefix(ref, "inv_") && len(ref) <= 64 {
 		// Our ID: the invoice and the payment (planInvoice needs what it
 		// already returned) in one round trip. Not found by that ID, it may
-		// still be the partner's own reference (Resolve, below).
+		// still be the partner's own reference (Resolve, below); the payment
+		// as read (zero when there is none) still serves.
 		var got payments.Payment
 		found, err := s.Store.GetEach(ctx, store.CompanyPK(c.PartnerID, c.CompanyID),
 			[]string{invoices.SK(ref), payments.SK(c.ID)}, []any{&inv, &got})
@@ -443,7 +444,7 @@ func (s *Service) invoiceOf(ctx context.Context, c *payments.Change, md map[stri
 		if found[0] {
 			return inv, &got, true, nil
 		}
-		inv = invoices.Invoice{}
+		inv, pay = invoices.Invoice{}, &got
 	}
 	inv, err = s.Invoices.Resolve(ctx, c.PartnerID, c.CompanyID, ref, number)
 	if err != nil {

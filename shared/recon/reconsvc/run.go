@@ -408,17 +408,9 @@ func (s *Service) updateState(ctx context.Context, pk, expr, cond string, values
 	if cond != "" {
 		u.ConditionExpression = aws.String(cond)
 	}
-	if len(extra) > 0 {
-		err = s.Store.Transact(ctx, append([]types.TransactWriteItem{{Update: u}}, extra...))
-	} else {
-		_, err = s.Store.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
-			ExpressionAttributeValues: u.ExpressionAttributeValues, ConditionExpression: u.ConditionExpression,
-		})
-	}
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) || errors.Is(err, store.ErrConditionFailed) {
-		return store.ErrConditionFailed
+	err = s.Store.UpdateWith(ctx, u, extra)
+	if errors.Is(err, store.ErrConditionFailed) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("save reconcile state: %w", err)
